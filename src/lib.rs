@@ -1,0 +1,2 @@
+//! kafka-matrix: find Kafka client/broker version bugs before users do.
+pub mod protocol;

@@ -1,0 +1,337 @@
+//! ApiVersions (key 18), v0–v4.
+//!
+//! Version notes (Kafka `ApiVersionsRequest.json` / `ApiVersionsResponse.json`):
+//! - v0: request is empty; response is error_code + api_keys.
+//! - v1: response adds throttle_time_ms.
+//! - v2: no format change.
+//! - v3: first flexible version (KIP-511, Kafka 2.4): the request carries
+//!   client_software_name/version; the response adds tagged fields
+//!   SupportedFeatures (0), FinalizedFeaturesEpoch (1), FinalizedFeatures (2)
+//!   and later ZkMigrationReady (3). The response *header* stays v0.
+//! - v4: no format change (KAFKA-17011: SupportedFeatures.min_version may be 0;
+//!   first advertised by Kafka 3.9).
+//!
+//! A broker that gets an ApiVersions version it does not know answers with a
+//! v0 body and error 35; since 2.4 that body lists the broker's own
+//! ApiVersions range, so the client can retry at the right version.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::primitives::{put_empty_tagged_fields, put_string, put_tagged_fields, put_vec, Reader};
+use crate::protocol::version::VersionRange;
+
+const API: &str = "ApiVersions";
+
+/// Versions of ApiVersions this codec handles.
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
+
+fn check(version: i16) -> Result<bool, EncodeError> {
+    if VERSIONS.contains(version) {
+        Ok(version >= 3)
+    } else {
+        Err(EncodeError::UnsupportedVersion { api: API, version })
+    }
+}
+
+fn check_decode(version: i16) -> Result<bool, DecodeError> {
+    if VERSIONS.contains(version) {
+        Ok(version >= 3)
+    } else {
+        Err(DecodeError::UnsupportedVersion { api: API, version })
+    }
+}
+
+/// ApiVersions request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiVersionsRequest {
+    /// v3+: the client's name (Kafka validates it against
+    /// `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`).
+    pub client_software_name: String,
+    /// v3+: the client's version, same rule.
+    pub client_software_version: String,
+}
+
+impl ApiVersionsRequest {
+    /// Writes the body at `version`. Below v3 the software fields are not sent.
+    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        if check(version)? {
+            put_string(buf, true, &self.client_software_name, "client_software_name")?;
+            put_string(buf, true, &self.client_software_version, "client_software_version")?;
+            put_empty_tagged_fields(buf);
+        }
+        Ok(())
+    }
+
+    /// Reads the body at `version`; trailing bytes are an error.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let mut out = Self::default();
+        if check_decode(version)? {
+            out.client_software_name = r.string(true, "client_software_name")?;
+            out.client_software_version = r.string(true, "client_software_version")?;
+            r.skip_tagged_fields()?;
+        }
+        r.finish("ApiVersions request")?;
+        Ok(out)
+    }
+}
+
+/// One entry of the response's api_keys array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiVersionEntry {
+    /// The API key.
+    pub api_key: i16,
+    /// Lowest supported version.
+    pub min_version: i16,
+    /// Highest supported version.
+    pub max_version: i16,
+}
+
+/// A feature range the broker supports (tagged field 0, v3+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportedFeature {
+    /// Feature name, e.g. `metadata.version`.
+    pub name: String,
+    /// Lowest supported level.
+    pub min_version: i16,
+    /// Highest supported level.
+    pub max_version: i16,
+}
+
+/// A finalized feature level (tagged field 2, v3+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalizedFeature {
+    /// Feature name.
+    pub name: String,
+    /// Highest finalized level.
+    pub max_version_level: i16,
+    /// Lowest finalized level.
+    pub min_version_level: i16,
+}
+
+/// ApiVersions response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersionsResponse {
+    /// 0, or e.g. 35 UNSUPPORTED_VERSION.
+    pub error_code: i16,
+    /// What the broker supports, one entry per API key.
+    pub api_keys: Vec<ApiVersionEntry>,
+    /// v1+.
+    pub throttle_time_ms: i32,
+    /// Tag 0, v3+.
+    pub supported_features: Vec<SupportedFeature>,
+    /// Tag 1, v3+; -1 when absent.
+    pub finalized_features_epoch: i64,
+    /// Tag 2, v3+.
+    pub finalized_features: Vec<FinalizedFeature>,
+    /// Tag 3, v3+; false when absent.
+    pub zk_migration_ready: bool,
+}
+
+impl Default for ApiVersionsResponse {
+    fn default() -> Self {
+        Self {
+            error_code: 0,
+            api_keys: Vec::new(),
+            throttle_time_ms: 0,
+            supported_features: Vec::new(),
+            finalized_features_epoch: -1,
+            finalized_features: Vec::new(),
+            zk_migration_ready: false,
+        }
+    }
+}
+
+impl ApiVersionsResponse {
+    /// The range advertised for `api_key`, if any (a flipped range counts as none).
+    pub fn range_of(&self, api_key: i16) -> Option<VersionRange> {
+        self.api_keys
+            .iter()
+            .find(|e| e.api_key == api_key)
+            .and_then(|e| VersionRange::new(e.min_version, e.max_version))
+    }
+
+    /// Writes the body at `version`. Fields the version lacks are left out.
+    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        let flexible = check(version)?;
+        buf.put_i16(self.error_code);
+        put_vec(buf, flexible, &self.api_keys, "api_keys", |b, e| {
+            b.put_i16(e.api_key);
+            b.put_i16(e.min_version);
+            b.put_i16(e.max_version);
+            if flexible {
+                put_empty_tagged_fields(b);
+            }
+            Ok(())
+        })?;
+        if version >= 1 {
+            buf.put_i32(self.throttle_time_ms);
+        }
+        if flexible {
+            let mut tags: Vec<(u32, Bytes)> = Vec::new();
+            if !self.supported_features.is_empty() {
+                let mut t = BytesMut::new();
+                put_vec(&mut t, true, &self.supported_features, "supported_features", |b, f| {
+                    put_string(b, true, &f.name, "feature name")?;
+                    b.put_i16(f.min_version);
+                    b.put_i16(f.max_version);
+                    put_empty_tagged_fields(b);
+                    Ok(())
+                })?;
+                tags.push((0, t.freeze()));
+            }
+            if self.finalized_features_epoch != -1 {
+                tags.push((1, Bytes::copy_from_slice(&self.finalized_features_epoch.to_be_bytes())));
+            }
+            if !self.finalized_features.is_empty() {
+                let mut t = BytesMut::new();
+                put_vec(&mut t, true, &self.finalized_features, "finalized_features", |b, f| {
+                    put_string(b, true, &f.name, "feature name")?;
+                    b.put_i16(f.max_version_level);
+                    b.put_i16(f.min_version_level);
+                    put_empty_tagged_fields(b);
+                    Ok(())
+                })?;
+                tags.push((2, t.freeze()));
+            }
+            if self.zk_migration_ready {
+                tags.push((3, Bytes::from_static(&[1])));
+            }
+            put_tagged_fields(buf, &tags);
+        }
+        Ok(())
+    }
+
+    /// Reads the body at `version`; trailing bytes are an error.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let flexible = check_decode(version)?;
+        let mut out = Self {
+            error_code: r.i16("error_code")?,
+            ..Self::default()
+        };
+        let entry_size = if flexible { 7 } else { 6 };
+        out.api_keys = r.vec(flexible, entry_size, "api_keys", |r| {
+            let e = ApiVersionEntry {
+                api_key: r.i16("api_key")?,
+                min_version: r.i16("min_version")?,
+                max_version: r.i16("max_version")?,
+            };
+            if flexible {
+                r.skip_tagged_fields()?;
+            }
+            Ok(e)
+        })?;
+        if version >= 1 {
+            out.throttle_time_ms = r.i32("throttle_time_ms")?;
+        }
+        if flexible {
+            r.tagged_fields(|tag, t| {
+                match tag {
+                    0 => {
+                        out.supported_features = t.vec(true, 6, "supported_features", |r| {
+                            let f = SupportedFeature {
+                                name: r.string(true, "feature name")?,
+                                min_version: r.i16("min_version")?,
+                                max_version: r.i16("max_version")?,
+                            };
+                            r.skip_tagged_fields()?;
+                            Ok(f)
+                        })?
+                    }
+                    1 => out.finalized_features_epoch = t.i64("finalized_features_epoch")?,
+                    2 => {
+                        out.finalized_features = t.vec(true, 6, "finalized_features", |r| {
+                            let f = FinalizedFeature {
+                                name: r.string(true, "feature name")?,
+                                max_version_level: r.i16("max_version_level")?,
+                                min_version_level: r.i16("min_version_level")?,
+                            };
+                            r.skip_tagged_fields()?;
+                            Ok(f)
+                        })?
+                    }
+                    3 => out.zk_migration_ready = t.bool("zk_migration_ready")?,
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+        }
+        r.finish("ApiVersions response")?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body Kafka 3.8 sends for an ApiVersions request it cannot parse:
+    /// v0, error 35, one entry {18, 0, 3}.
+    const KAFKA_38_UNSUPPORTED_V0_BODY: &[u8] = &[0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 3];
+
+    #[test]
+    fn decodes_the_kip_511_error_body() {
+        let resp = ApiVersionsResponse::decode(&mut Reader::new(KAFKA_38_UNSUPPORTED_V0_BODY), 0);
+        let resp = resp.expect("valid v0 body");
+        assert_eq!(resp.error_code, 35);
+        assert_eq!(resp.range_of(18), VersionRange::new(0, 3));
+    }
+
+    #[test]
+    fn request_v3_bytes() {
+        let req = ApiVersionsRequest {
+            client_software_name: "km".into(),
+            client_software_version: "1".into(),
+        };
+        let mut b = BytesMut::new();
+        req.encode(&mut b, 3).ok();
+        assert_eq!(&b[..], &[3, b'k', b'm', 2, b'1', 0]);
+        let mut b0 = BytesMut::new();
+        req.encode(&mut b0, 2).ok();
+        assert!(b0.is_empty());
+        assert_eq!(
+            req.encode(&mut b0, 5).map_err(|e| e.to_string()),
+            Err("ApiVersions has no version 5".to_string())
+        );
+    }
+
+    #[test]
+    fn response_round_trips_with_tagged_fields() {
+        let resp = ApiVersionsResponse {
+            error_code: 0,
+            api_keys: vec![ApiVersionEntry {
+                api_key: 18,
+                min_version: 0,
+                max_version: 4,
+            }],
+            throttle_time_ms: 5,
+            supported_features: vec![SupportedFeature {
+                name: "metadata.version".into(),
+                min_version: 1,
+                max_version: 21,
+            }],
+            finalized_features_epoch: 9,
+            finalized_features: vec![FinalizedFeature {
+                name: "metadata.version".into(),
+                max_version_level: 21,
+                min_version_level: 21,
+            }],
+            zk_migration_ready: true,
+        };
+        for v in 3..=4 {
+            let mut b = BytesMut::new();
+            resp.encode(&mut b, v).expect("encodes");
+            assert_eq!(ApiVersionsResponse::decode(&mut Reader::new(&b), v), Ok(resp.clone()));
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut body = KAFKA_38_UNSUPPORTED_V0_BODY.to_vec();
+        body.push(0);
+        assert_eq!(
+            ApiVersionsResponse::decode(&mut Reader::new(&body), 0).map_err(|e| e.to_string()),
+            Err("1 trailing bytes after ApiVersions response".to_string())
+        );
+    }
+}

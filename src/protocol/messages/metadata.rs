@@ -1,0 +1,562 @@
+//! Metadata (key 3), v0–v13.
+//!
+//! Version notes (Kafka `MetadataRequest.json` / `MetadataResponse.json`):
+//! - v0: topics is a plain array; an *empty* array means "all topics".
+//! - v1: topics is nullable (null = all topics, empty = none); response adds
+//!   rack, controller_id, is_internal.
+//! - v2: response adds cluster_id. v3: throttle_time_ms.
+//! - v4: request adds allow_auto_topic_creation.
+//! - v5: partitions carry offline_replicas. v6: no format change.
+//! - v7: partitions carry leader_epoch.
+//! - v8: include_{cluster,topic}_authorized_operations and the matching
+//!   response fields.
+//! - v9: first flexible version.
+//! - v10: topic ids (request and response); request topic name nullable.
+//! - v11: cluster authorized operations removed (request and response).
+//! - v12: response topic name nullable. v13: top-level error_code (Kafka 4.0).
+//!
+//! Request encoding is strict: a field set to a non-default value that the
+//! version cannot carry is an [`EncodeError::FieldNotAvailable`], because
+//! silently dropping it would change what is asked. Response fields the
+//! version lacks are dropped, as Kafka's broker does for ignorable fields.
+
+use bytes::{BufMut, BytesMut};
+
+use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::primitives::{
+    put_array_len, put_empty_tagged_fields, put_i32_vec, put_nullable_string, put_string, put_vec, read_i32_vec,
+    Reader, Uuid,
+};
+use crate::protocol::version::VersionRange;
+
+const API: &str = "Metadata";
+
+/// Versions of Metadata this codec handles.
+pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 13 };
+
+/// Kafka's "authorized operations were not requested" value (`Integer.MIN_VALUE`).
+pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+fn flexible(version: i16) -> bool {
+    version >= 9
+}
+
+fn unsupported_encode(version: i16) -> Result<(), EncodeError> {
+    if VERSIONS.contains(version) {
+        Ok(())
+    } else {
+        Err(EncodeError::UnsupportedVersion { api: API, version })
+    }
+}
+
+fn unsupported_decode(version: i16) -> Result<(), DecodeError> {
+    if VERSIONS.contains(version) {
+        Ok(())
+    } else {
+        Err(DecodeError::UnsupportedVersion { api: API, version })
+    }
+}
+
+fn refuse(field: &'static str, version: i16) -> EncodeError {
+    EncodeError::FieldNotAvailable {
+        api: API,
+        field,
+        version,
+    }
+}
+
+/// One topic asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataRequestTopic {
+    /// v10+: the topic id; all zeroes when asking by name.
+    pub topic_id: Uuid,
+    /// The topic name; may be null from v10 when asking by id.
+    pub name: Option<String>,
+}
+
+/// Metadata request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRequest {
+    /// `None` asks for all topics.
+    pub topics: Option<Vec<MetadataRequestTopic>>,
+    /// v4+; default true.
+    pub allow_auto_topic_creation: bool,
+    /// v8–v10.
+    pub include_cluster_authorized_operations: bool,
+    /// v8+.
+    pub include_topic_authorized_operations: bool,
+}
+
+impl Default for MetadataRequest {
+    fn default() -> Self {
+        Self {
+            topics: None,
+            allow_auto_topic_creation: true,
+            include_cluster_authorized_operations: false,
+            include_topic_authorized_operations: false,
+        }
+    }
+}
+
+impl MetadataRequest {
+    /// A request for these topics by name (an empty list asks for none).
+    pub fn for_topics<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            topics: Some(
+                names
+                    .into_iter()
+                    .map(|n| MetadataRequestTopic {
+                        topic_id: [0; 16],
+                        name: Some(n.into()),
+                    })
+                    .collect(),
+            ),
+            ..Self::default()
+        }
+    }
+
+    /// Writes the body at `version`.
+    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        unsupported_encode(version)?;
+        let flex = flexible(version);
+        match (&self.topics, version) {
+            // v0 has no null array: "all topics" is the empty array.
+            (None, 0) => put_array_len(buf, false, Some(0), "topics")?,
+            (Some(t), 0) if t.is_empty() => return Err(refuse("an empty topic list (no topics)", 0)),
+            (None, _) => put_array_len(buf, flex, None, "topics")?,
+            (Some(topics), _) => put_vec(buf, flex, topics, "topics", |b, t| {
+                if version >= 10 {
+                    b.put_slice(&t.topic_id);
+                } else if t.topic_id != [0; 16] {
+                    return Err(refuse("topic_id", version));
+                }
+                match (&t.name, version >= 10) {
+                    (None, false) => return Err(refuse("a null topic name", version)),
+                    (name, _) => put_nullable_string(b, flex, name.as_deref(), "topic name")?,
+                }
+                if flex {
+                    put_empty_tagged_fields(b);
+                }
+                Ok(())
+            })?,
+        }
+        if version >= 4 {
+            buf.put_u8(u8::from(self.allow_auto_topic_creation));
+        } else if !self.allow_auto_topic_creation {
+            return Err(refuse("allow_auto_topic_creation=false", version));
+        }
+        if (8..=10).contains(&version) {
+            buf.put_u8(u8::from(self.include_cluster_authorized_operations));
+        } else if self.include_cluster_authorized_operations {
+            return Err(refuse("include_cluster_authorized_operations", version));
+        }
+        if version >= 8 {
+            buf.put_u8(u8::from(self.include_topic_authorized_operations));
+        } else if self.include_topic_authorized_operations {
+            return Err(refuse("include_topic_authorized_operations", version));
+        }
+        if flex {
+            put_empty_tagged_fields(buf);
+        }
+        Ok(())
+    }
+
+    /// Reads the body at `version`; trailing bytes are an error.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        unsupported_decode(version)?;
+        let flex = flexible(version);
+        let topics = r.nullable_vec(flex, 2, "topics", |r| {
+            let topic_id = if version >= 10 { r.uuid("topic_id")? } else { [0; 16] };
+            let name = if version >= 10 {
+                r.nullable_string(flex, "topic name")?
+            } else {
+                Some(r.string(flex, "topic name")?)
+            };
+            if flex {
+                r.skip_tagged_fields()?;
+            }
+            Ok(MetadataRequestTopic { topic_id, name })
+        })?;
+        let topics = match (topics, version) {
+            (None, 0) => return Err(DecodeError::UnexpectedNull { what: "topics" }),
+            (Some(t), 0) if t.is_empty() => None,
+            (t, _) => t,
+        };
+        let mut out = Self {
+            topics,
+            ..Self::default()
+        };
+        if version >= 4 {
+            out.allow_auto_topic_creation = r.bool("allow_auto_topic_creation")?;
+        }
+        if (8..=10).contains(&version) {
+            out.include_cluster_authorized_operations = r.bool("include_cluster_authorized_operations")?;
+        }
+        if version >= 8 {
+            out.include_topic_authorized_operations = r.bool("include_topic_authorized_operations")?;
+        }
+        if flex {
+            r.skip_tagged_fields()?;
+        }
+        r.finish("Metadata request")?;
+        Ok(out)
+    }
+}
+
+/// A broker in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataBroker {
+    /// Broker id.
+    pub node_id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+    /// v1+: rack.
+    pub rack: Option<String>,
+}
+
+/// One partition of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataPartition {
+    /// Partition-level error.
+    pub error_code: i16,
+    /// Partition number.
+    pub partition_index: i32,
+    /// Leader broker id, -1 if none.
+    pub leader_id: i32,
+    /// v7+: leader epoch, -1 if unknown.
+    pub leader_epoch: i32,
+    /// Replica broker ids.
+    pub replica_nodes: Vec<i32>,
+    /// In-sync replica ids.
+    pub isr_nodes: Vec<i32>,
+    /// v5+: offline replica ids.
+    pub offline_replicas: Vec<i32>,
+}
+
+/// One topic in the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataTopic {
+    /// Topic-level error, e.g. 3 UNKNOWN_TOPIC_OR_PARTITION.
+    pub error_code: i16,
+    /// Topic name; may be null from v12 (a topic asked for by an unknown id).
+    pub name: Option<String>,
+    /// v10+: topic id.
+    pub topic_id: Uuid,
+    /// v1+.
+    pub is_internal: bool,
+    /// The partitions.
+    pub partitions: Vec<MetadataPartition>,
+    /// v8+; [`AUTHORIZED_OPERATIONS_OMITTED`] unless requested.
+    pub topic_authorized_operations: i32,
+}
+
+/// Metadata response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataResponse {
+    /// v3+.
+    pub throttle_time_ms: i32,
+    /// The brokers.
+    pub brokers: Vec<MetadataBroker>,
+    /// v2+.
+    pub cluster_id: Option<String>,
+    /// v1+; -1 if unknown.
+    pub controller_id: i32,
+    /// The topics.
+    pub topics: Vec<MetadataTopic>,
+    /// v8–v10; [`AUTHORIZED_OPERATIONS_OMITTED`] unless requested.
+    pub cluster_authorized_operations: i32,
+    /// v13+: top-level error.
+    pub error_code: i16,
+}
+
+impl Default for MetadataResponse {
+    fn default() -> Self {
+        Self {
+            throttle_time_ms: 0,
+            brokers: Vec::new(),
+            cluster_id: None,
+            controller_id: -1,
+            topics: Vec::new(),
+            cluster_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+            error_code: 0,
+        }
+    }
+}
+
+impl MetadataResponse {
+    /// Writes the body at `version`; fields the version lacks are dropped.
+    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        unsupported_encode(version)?;
+        let flex = flexible(version);
+        if version >= 3 {
+            buf.put_i32(self.throttle_time_ms);
+        }
+        put_vec(buf, flex, &self.brokers, "brokers", |b, br| {
+            b.put_i32(br.node_id);
+            put_string(b, flex, &br.host, "host")?;
+            b.put_i32(br.port);
+            if version >= 1 {
+                put_nullable_string(b, flex, br.rack.as_deref(), "rack")?;
+            }
+            if flex {
+                put_empty_tagged_fields(b);
+            }
+            Ok(())
+        })?;
+        if version >= 2 {
+            put_nullable_string(buf, flex, self.cluster_id.as_deref(), "cluster_id")?;
+        }
+        if version >= 1 {
+            buf.put_i32(self.controller_id);
+        }
+        put_vec(buf, flex, &self.topics, "topics", |b, t| {
+            b.put_i16(t.error_code);
+            match (&t.name, version >= 12) {
+                (None, false) => return Err(refuse("a null topic name", version)),
+                (name, _) => put_nullable_string(b, flex, name.as_deref(), "topic name")?,
+            }
+            if version >= 10 {
+                b.put_slice(&t.topic_id);
+            }
+            if version >= 1 {
+                b.put_u8(u8::from(t.is_internal));
+            }
+            put_vec(b, flex, &t.partitions, "partitions", |b, p| {
+                b.put_i16(p.error_code);
+                b.put_i32(p.partition_index);
+                b.put_i32(p.leader_id);
+                if version >= 7 {
+                    b.put_i32(p.leader_epoch);
+                }
+                put_i32_vec(b, flex, &p.replica_nodes, "replica_nodes")?;
+                put_i32_vec(b, flex, &p.isr_nodes, "isr_nodes")?;
+                if version >= 5 {
+                    put_i32_vec(b, flex, &p.offline_replicas, "offline_replicas")?;
+                }
+                if flex {
+                    put_empty_tagged_fields(b);
+                }
+                Ok(())
+            })?;
+            if version >= 8 {
+                b.put_i32(t.topic_authorized_operations);
+            }
+            if flex {
+                put_empty_tagged_fields(b);
+            }
+            Ok(())
+        })?;
+        if (8..=10).contains(&version) {
+            buf.put_i32(self.cluster_authorized_operations);
+        }
+        if version >= 13 {
+            buf.put_i16(self.error_code);
+        }
+        if flex {
+            put_empty_tagged_fields(buf);
+        }
+        Ok(())
+    }
+
+    /// Reads the body at `version`; trailing bytes are an error.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        unsupported_decode(version)?;
+        let flex = flexible(version);
+        let mut out = Self::default();
+        if version >= 3 {
+            out.throttle_time_ms = r.i32("throttle_time_ms")?;
+        }
+        out.brokers = r.vec(flex, 10, "brokers", |r| {
+            let b = MetadataBroker {
+                node_id: r.i32("node_id")?,
+                host: r.string(flex, "host")?,
+                port: r.i32("port")?,
+                rack: if version >= 1 {
+                    r.nullable_string(flex, "rack")?
+                } else {
+                    None
+                },
+            };
+            if flex {
+                r.skip_tagged_fields()?;
+            }
+            Ok(b)
+        })?;
+        if version >= 2 {
+            out.cluster_id = r.nullable_string(flex, "cluster_id")?;
+        }
+        if version >= 1 {
+            out.controller_id = r.i32("controller_id")?;
+        }
+        out.topics = r.vec(flex, 8, "topics", |r| {
+            let error_code = r.i16("topic error_code")?;
+            let name = if version >= 12 {
+                r.nullable_string(flex, "topic name")?
+            } else {
+                Some(r.string(flex, "topic name")?)
+            };
+            let topic_id = if version >= 10 { r.uuid("topic_id")? } else { [0; 16] };
+            let is_internal = version >= 1 && r.bool("is_internal")?;
+            let partitions = r.vec(flex, 14, "partitions", |r| {
+                let p = MetadataPartition {
+                    error_code: r.i16("partition error_code")?,
+                    partition_index: r.i32("partition_index")?,
+                    leader_id: r.i32("leader_id")?,
+                    leader_epoch: if version >= 7 { r.i32("leader_epoch")? } else { -1 },
+                    replica_nodes: read_i32_vec(r, flex, "replica_nodes")?,
+                    isr_nodes: read_i32_vec(r, flex, "isr_nodes")?,
+                    offline_replicas: if version >= 5 {
+                        read_i32_vec(r, flex, "offline_replicas")?
+                    } else {
+                        Vec::new()
+                    },
+                };
+                if flex {
+                    r.skip_tagged_fields()?;
+                }
+                Ok(p)
+            })?;
+            let topic_authorized_operations = if version >= 8 {
+                r.i32("topic_authorized_operations")?
+            } else {
+                AUTHORIZED_OPERATIONS_OMITTED
+            };
+            if flex {
+                r.skip_tagged_fields()?;
+            }
+            Ok(MetadataTopic {
+                error_code,
+                name,
+                topic_id,
+                is_internal,
+                partitions,
+                topic_authorized_operations,
+            })
+        })?;
+        if (8..=10).contains(&version) {
+            out.cluster_authorized_operations = r.i32("cluster_authorized_operations")?;
+        }
+        if version >= 13 {
+            out.error_code = r.i16("error_code")?;
+        }
+        if flex {
+            r.skip_tagged_fields()?;
+        }
+        r.finish("Metadata response")?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode_req(req: &MetadataRequest, v: i16) -> Result<Vec<u8>, EncodeError> {
+        let mut b = BytesMut::new();
+        req.encode(&mut b, v).map(|()| b.to_vec())
+    }
+
+    #[test]
+    fn all_topics_is_an_empty_array_at_v0_and_null_from_v1() {
+        let all = MetadataRequest::default();
+        assert_eq!(encode_req(&all, 0), Ok(vec![0, 0, 0, 0]));
+        assert_eq!(encode_req(&all, 1), Ok(vec![0xff, 0xff, 0xff, 0xff]));
+        // v9 flexible: null compact array (0), allow_auto=1, cluster ops=0, topic ops=0, tags=0
+        assert_eq!(encode_req(&all, 9), Ok(vec![0, 1, 0, 0, 0]));
+        assert_eq!(encode_req(&all, 11), Ok(vec![0, 1, 0, 0]));
+        assert_eq!(
+            MetadataRequest::decode(&mut Reader::new(&[0, 0, 0, 0]), 0),
+            Ok(MetadataRequest::default())
+        );
+        let none = MetadataRequest::for_topics(Vec::<String>::new());
+        assert_eq!(
+            encode_req(&none, 0).map_err(|e| e.to_string()),
+            Err("an empty topic list (no topics) cannot be sent in Metadata v0".to_string())
+        );
+    }
+
+    #[test]
+    fn request_fields_the_version_lacks_are_refused() {
+        let mut req = MetadataRequest::for_topics(["a"]);
+        req.allow_auto_topic_creation = false;
+        assert!(matches!(
+            encode_req(&req, 3),
+            Err(EncodeError::FieldNotAvailable { .. })
+        ));
+        assert!(encode_req(&req, 4).is_ok());
+        let by_id = MetadataRequest {
+            topics: Some(vec![MetadataRequestTopic {
+                topic_id: [1; 16],
+                name: None,
+            }]),
+            ..MetadataRequest::default()
+        };
+        assert!(matches!(
+            encode_req(&by_id, 9),
+            Err(EncodeError::FieldNotAvailable { field: "topic_id", .. })
+        ));
+        assert!(encode_req(&by_id, 10).is_ok());
+    }
+
+    #[test]
+    fn response_null_name_needs_v12() {
+        let resp = MetadataResponse {
+            topics: vec![MetadataTopic {
+                error_code: 100,
+                name: None,
+                topic_id: [7; 16],
+                is_internal: false,
+                partitions: vec![],
+                topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+            }],
+            ..MetadataResponse::default()
+        };
+        let mut b = BytesMut::new();
+        assert!(resp.encode(&mut b, 11).is_err());
+        let mut b = BytesMut::new();
+        resp.encode(&mut b, 12).expect("v12 allows a null name");
+        assert_eq!(MetadataResponse::decode(&mut Reader::new(&b), 12), Ok(resp));
+    }
+
+    #[test]
+    fn v0_response_bytes() {
+        let resp = MetadataResponse {
+            brokers: vec![MetadataBroker {
+                node_id: 1,
+                host: "h".into(),
+                port: 9092,
+                rack: None,
+            }],
+            topics: vec![MetadataTopic {
+                error_code: 0,
+                name: Some("t".into()),
+                topic_id: [0; 16],
+                is_internal: false,
+                partitions: vec![MetadataPartition {
+                    error_code: 0,
+                    partition_index: 0,
+                    leader_id: 1,
+                    leader_epoch: -1,
+                    replica_nodes: vec![1],
+                    isr_nodes: vec![1],
+                    offline_replicas: vec![],
+                }],
+                topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+            }],
+            ..MetadataResponse::default()
+        };
+        let mut b = BytesMut::new();
+        resp.encode(&mut b, 0).expect("encodes");
+        #[rustfmt::skip]
+        let want: &[u8] = &[
+            0, 0, 0, 1, /* broker */ 0, 0, 0, 1, 0, 1, b'h', 0, 0, 0x23, 0x84,
+            0, 0, 0, 1, /* topic */ 0, 0, 0, 1, b't',
+            0, 0, 0, 1, /* partition */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+            0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
+        ];
+        assert_eq!(&b[..], want);
+        assert_eq!(MetadataResponse::decode(&mut Reader::new(&b), 0), Ok(resp));
+    }
+}

@@ -1,0 +1,442 @@
+//! Kafka's primitive wire types, read from a byte slice and written into a
+//! `BytesMut`.
+//!
+//! Reading is bounds-checked everywhere and never preallocates a length that
+//! came off the wire: a hostile count can make a decode fail, never make it
+//! allocate or panic. Writing returns an error only for values the wire format
+//! cannot carry (a string longer than `i16::MAX` bytes).
+//!
+//! "Flexible" versions (KIP-482) use compact strings/arrays (unsigned varint
+//! length + 1, with 0 meaning null) and end every struct with tagged fields.
+//!
+//! # References
+//! - <https://kafka.apache.org/protocol#protocol_types>
+//! - KIP-482: <https://cwiki.apache.org/confluence/display/KAFKA/KIP-482>
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::error::{DecodeError, EncodeError};
+
+/// A 16-byte topic id (`uuid` on the wire). All zeroes is Kafka's "no id".
+pub type Uuid = [u8; 16];
+
+/// A cursor over one message's bytes.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The unread bytes, without consuming them.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Fails with [`DecodeError::TrailingBytes`] unless every byte was read.
+    pub fn finish(&self, what: &'static str) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(DecodeError::TrailingBytes { what, count: n }),
+        }
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        if n > self.remaining() {
+            return Err(DecodeError::Truncated {
+                what,
+                needed: n,
+                available: self.remaining(),
+            });
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    /// `int8`.
+    pub fn i8(&mut self, what: &'static str) -> Result<i8, DecodeError> {
+        Ok(i8::from_be_bytes(self.array(what)?))
+    }
+
+    /// `int16`, big-endian.
+    pub fn i16(&mut self, what: &'static str) -> Result<i16, DecodeError> {
+        Ok(i16::from_be_bytes(self.array(what)?))
+    }
+
+    /// `int32`, big-endian.
+    pub fn i32(&mut self, what: &'static str) -> Result<i32, DecodeError> {
+        Ok(i32::from_be_bytes(self.array(what)?))
+    }
+
+    /// `int64`, big-endian.
+    pub fn i64(&mut self, what: &'static str) -> Result<i64, DecodeError> {
+        Ok(i64::from_be_bytes(self.array(what)?))
+    }
+
+    /// `boolean`: one byte, any non-zero value is true (as Kafka's reader does).
+    pub fn bool(&mut self, what: &'static str) -> Result<bool, DecodeError> {
+        Ok(self.i8(what)? != 0)
+    }
+
+    /// `uuid`: 16 raw bytes.
+    pub fn uuid(&mut self, what: &'static str) -> Result<Uuid, DecodeError> {
+        self.array(what)
+    }
+
+    /// `unsigned_varint`: up to 5 bytes, little-endian base-128.
+    pub fn uvarint(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        let mut value: u32 = 0;
+        for i in 0..5 {
+            let byte = self.array::<1>(what)?[0];
+            // The fifth byte may only carry the top 4 bits of a u32.
+            if i == 4 && byte > 0x0f {
+                return Err(DecodeError::VarintTooLong { what });
+            }
+            value |= u32::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::VarintTooLong { what })
+    }
+
+    /// A length that may be null: `int16`/`int32` with -1 for null in classic
+    /// versions, `uvarint` N+1 with 0 for null in flexible ones. Any other
+    /// negative length is an error.
+    fn length(&mut self, flexible: bool, wide: bool, what: &'static str) -> Result<Option<usize>, DecodeError> {
+        let raw: i64 = if flexible {
+            i64::from(self.uvarint(what)?) - 1
+        } else if wide {
+            i64::from(self.i32(what)?)
+        } else {
+            i64::from(self.i16(what)?)
+        };
+        match raw {
+            -1 => Ok(None),
+            n if n < 0 => Err(DecodeError::NegativeLength { what, length: n }),
+            // `n` is at most u32::MAX, which fits usize on every target we build for.
+            n => Ok(Some(
+                usize::try_from(n).map_err(|_| DecodeError::NegativeLength { what, length: n })?,
+            )),
+        }
+    }
+
+    /// `string` / `compact_string` (non-null).
+    pub fn string(&mut self, flexible: bool, what: &'static str) -> Result<String, DecodeError> {
+        self.nullable_string(flexible, what)?
+            .ok_or(DecodeError::UnexpectedNull { what })
+    }
+
+    /// `nullable_string` / `compact_nullable_string`.
+    pub fn nullable_string(&mut self, flexible: bool, what: &'static str) -> Result<Option<String>, DecodeError> {
+        let Some(len) = self.length(flexible, false, what)? else {
+            return Ok(None);
+        };
+        let bytes = self.take(len, what)?;
+        std::str::from_utf8(bytes)
+            .map(|s| Some(s.to_owned()))
+            .map_err(|_| DecodeError::InvalidUtf8 { what })
+    }
+
+    /// The element count of an `ARRAY` / `COMPACT_ARRAY`, `None` for null.
+    ///
+    /// `min_element_size` is the fewest bytes one element can take; a count
+    /// that cannot fit in the bytes left is refused here, so callers may loop
+    /// `count` times without trusting the wire.
+    pub fn array_len(
+        &mut self,
+        flexible: bool,
+        min_element_size: usize,
+        what: &'static str,
+    ) -> Result<Option<usize>, DecodeError> {
+        let len = self.length(flexible, true, what)?;
+        if let Some(n) = len {
+            if n.saturating_mul(min_element_size.max(1)) > self.remaining() {
+                return Err(DecodeError::CountTooLarge {
+                    what,
+                    count: n,
+                    remaining: self.remaining(),
+                });
+            }
+        }
+        Ok(len)
+    }
+
+    /// A non-null array of `T`, each read by `read`.
+    pub fn vec<T>(
+        &mut self,
+        flexible: bool,
+        min_element_size: usize,
+        what: &'static str,
+        read: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        self.nullable_vec(flexible, min_element_size, what, read)?
+            .ok_or(DecodeError::UnexpectedNull { what })
+    }
+
+    /// A nullable array of `T`, each read by `read`.
+    pub fn nullable_vec<T>(
+        &mut self,
+        flexible: bool,
+        min_element_size: usize,
+        what: &'static str,
+        mut read: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Option<Vec<T>>, DecodeError> {
+        let Some(n) = self.array_len(flexible, min_element_size, what)? else {
+            return Ok(None);
+        };
+        // No `with_capacity(n)`: the vector grows with the bytes actually read.
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(read(self)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// A tagged-field section. `on_tag(tag, body)` decodes the tags it knows
+    /// (and must consume all of `body`); unknown tags are skipped, as the
+    /// spec requires.
+    pub fn tagged_fields(
+        &mut self,
+        mut on_tag: impl FnMut(u32, &mut Reader<'a>) -> Result<bool, DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let count = self.uvarint("tagged field count")?;
+        let mut last: Option<u32> = None;
+        for _ in 0..count {
+            let tag = self.uvarint("tag")?;
+            if last.is_some_and(|prev| tag <= prev) {
+                return Err(DecodeError::TagOrder { tag });
+            }
+            last = Some(tag);
+            let size = self.uvarint("tagged field size")? as usize;
+            let body = self.take(size, "tagged field")?;
+            let mut inner = Reader::new(body);
+            if on_tag(tag, &mut inner)? {
+                inner.finish("tagged field")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips a tagged-field section whose tags this version does not define.
+    pub fn skip_tagged_fields(&mut self) -> Result<(), DecodeError> {
+        self.tagged_fields(|_, _| Ok(false))
+    }
+}
+
+/// Writes `unsigned_varint`.
+pub fn put_uvarint(buf: &mut BytesMut, mut value: u32) {
+    while value >= 0x80 {
+        buf.put_u8((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    buf.put_u8(value as u8);
+}
+
+/// Writes a length in the version's style (see [`Reader`]).
+fn put_length(
+    buf: &mut BytesMut,
+    flexible: bool,
+    wide: bool,
+    len: Option<usize>,
+    what: &'static str,
+) -> Result<(), EncodeError> {
+    let limit = if wide || flexible {
+        i32::MAX as usize - 1
+    } else {
+        i16::MAX as usize
+    };
+    match len {
+        Some(n) if n > limit => Err(EncodeError::TooLong { what, len: n }),
+        Some(n) if flexible => {
+            put_uvarint(buf, n as u32 + 1);
+            Ok(())
+        }
+        None if flexible => {
+            put_uvarint(buf, 0);
+            Ok(())
+        }
+        Some(n) if wide => {
+            buf.put_i32(n as i32);
+            Ok(())
+        }
+        Some(n) => {
+            buf.put_i16(n as i16);
+            Ok(())
+        }
+        None if wide => {
+            buf.put_i32(-1);
+            Ok(())
+        }
+        None => {
+            buf.put_i16(-1);
+            Ok(())
+        }
+    }
+}
+
+/// Writes `string` / `compact_string`.
+pub fn put_string(buf: &mut BytesMut, flexible: bool, s: &str, what: &'static str) -> Result<(), EncodeError> {
+    put_nullable_string(buf, flexible, Some(s), what)
+}
+
+/// Writes `nullable_string` / `compact_nullable_string`.
+pub fn put_nullable_string(
+    buf: &mut BytesMut,
+    flexible: bool,
+    s: Option<&str>,
+    what: &'static str,
+) -> Result<(), EncodeError> {
+    put_length(buf, flexible, false, s.map(str::len), what)?;
+    if let Some(s) = s {
+        buf.put_slice(s.as_bytes());
+    }
+    Ok(())
+}
+
+/// Writes an array length (`None` = null array).
+pub fn put_array_len(
+    buf: &mut BytesMut,
+    flexible: bool,
+    len: Option<usize>,
+    what: &'static str,
+) -> Result<(), EncodeError> {
+    put_length(buf, flexible, true, len, what)
+}
+
+/// Writes an array of `T` with `write` for each element.
+pub fn put_vec<T>(
+    buf: &mut BytesMut,
+    flexible: bool,
+    items: &[T],
+    what: &'static str,
+    mut write: impl FnMut(&mut BytesMut, &T) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    put_array_len(buf, flexible, Some(items.len()), what)?;
+    items.iter().try_for_each(|item| write(buf, item))
+}
+
+/// Writes an `int32` array.
+pub fn put_i32_vec(buf: &mut BytesMut, flexible: bool, items: &[i32], what: &'static str) -> Result<(), EncodeError> {
+    put_vec(buf, flexible, items, what, |b, v| {
+        b.put_i32(*v);
+        Ok(())
+    })
+}
+
+/// Reads an `int32` array.
+pub fn read_i32_vec(r: &mut Reader<'_>, flexible: bool, what: &'static str) -> Result<Vec<i32>, DecodeError> {
+    r.vec(flexible, 4, what, |r| r.i32(what))
+}
+
+/// Writes a tagged-field section from `(tag, body)` pairs given in ascending tag order.
+pub fn put_tagged_fields(buf: &mut BytesMut, fields: &[(u32, Bytes)]) {
+    put_uvarint(buf, fields.len() as u32);
+    for (tag, body) in fields {
+        put_uvarint(buf, *tag);
+        put_uvarint(buf, body.len() as u32);
+        buf.put_slice(body);
+    }
+}
+
+/// Writes an empty tagged-field section (a single zero byte).
+pub fn put_empty_tagged_fields(buf: &mut BytesMut) {
+    buf.put_u8(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uvarint_round_trip_edges() {
+        for v in [0u32, 1, 127, 128, 300, 16_383, 16_384, u32::MAX] {
+            let mut b = BytesMut::new();
+            put_uvarint(&mut b, v);
+            let mut r = Reader::new(&b);
+            assert_eq!(r.uvarint("v").ok(), Some(v), "value {v}");
+            assert_eq!(r.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn uvarint_refuses_sixth_byte_and_overflow() {
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert!(matches!(r.uvarint("v"), Err(DecodeError::VarintTooLong { .. })));
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x10]);
+        assert!(matches!(r.uvarint("v"), Err(DecodeError::VarintTooLong { .. })));
+    }
+
+    #[test]
+    fn hostile_array_count_is_refused_before_reading() {
+        // 0x7fffffff elements announced, 2 bytes left.
+        let mut r = Reader::new(&[0x7f, 0xff, 0xff, 0xff, 0, 0]);
+        let err = r.vec(false, 4, "brokers", |r| r.i32("x"));
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("brokers: 2147483647 elements cannot fit in the 2 bytes left".to_string())
+        );
+    }
+
+    #[test]
+    fn strings_classic_and_compact() {
+        let mut b = BytesMut::new();
+        put_string(&mut b, false, "ab", "s").ok();
+        put_nullable_string(&mut b, false, None, "s").ok();
+        put_string(&mut b, true, "ab", "s").ok();
+        put_nullable_string(&mut b, true, None, "s").ok();
+        assert_eq!(&b[..], &[0, 2, b'a', b'b', 0xff, 0xff, 3, b'a', b'b', 0]);
+        let mut r = Reader::new(&b);
+        assert_eq!(r.string(false, "s").ok().as_deref(), Some("ab"));
+        assert_eq!(r.nullable_string(false, "s").ok(), Some(None));
+        assert_eq!(r.string(true, "s").ok().as_deref(), Some("ab"));
+        assert!(matches!(r.string(true, "s"), Err(DecodeError::UnexpectedNull { .. })));
+    }
+
+    #[test]
+    fn negative_length_other_than_null_is_an_error() {
+        let mut r = Reader::new(&[0xff, 0xfe]);
+        assert_eq!(
+            r.nullable_string(false, "client id").map_err(|e| e.to_string()),
+            Err("negative length -2 for client id".to_string())
+        );
+    }
+
+    #[test]
+    fn tagged_fields_skip_unknown_and_refuse_disorder() {
+        // two tags: 5 (2 bytes), 7 (0 bytes)
+        let mut r = Reader::new(&[2, 5, 2, 0xaa, 0xbb, 7, 0]);
+        let mut seen = vec![];
+        r.tagged_fields(|t, _| {
+            seen.push(t);
+            Ok(false)
+        })
+        .ok();
+        assert_eq!(seen, vec![5, 7]);
+        assert_eq!(r.remaining(), 0);
+        let mut r = Reader::new(&[2, 7, 0, 5, 0]);
+        assert!(matches!(r.skip_tagged_fields(), Err(DecodeError::TagOrder { tag: 5 })));
+    }
+}
