@@ -1,2 +1,3 @@
 //! kafka-matrix: find Kafka client/broker version bugs before users do.
+pub mod negotiate;
 pub mod protocol;
