@@ -3,7 +3,7 @@
 //! - [`session`]: the ApiVersions exchange with KIP-511 fallback, as a state
 //!   machine fed with frames and closures.
 //! - [`select`]: one version per API from the two sides' ranges.
-//! - [`error`]: [`NegotiateError`].
+//! - [`error`]: the [`NegotiateError`] type.
 
 pub mod error;
 pub mod select;

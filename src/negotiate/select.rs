@@ -11,7 +11,7 @@ use super::error::NegotiateError;
 use crate::protocol::{api_key, VersionRange};
 
 /// What the client can speak, per API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientApis {
     ranges: BTreeMap<i16, (&'static str, VersionRange)>,
 }
@@ -46,14 +46,6 @@ impl ClientApis {
     /// Iterates `(key, name, range)`.
     pub fn iter(&self) -> impl Iterator<Item = (i16, &'static str, VersionRange)> + '_ {
         self.ranges.iter().map(|(k, (n, r))| (*k, *n, *r))
-    }
-}
-
-impl Default for ClientApis {
-    fn default() -> Self {
-        Self {
-            ranges: BTreeMap::new(),
-        }
     }
 }
 
