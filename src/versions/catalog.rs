@@ -1,0 +1,287 @@
+//! One row per Kafka minor release: its newest patch, the broker modes it
+//! has, how mature its KRaft is, and the container images that carry it.
+//!
+//! This is data, not logic: callers look a release up instead of writing
+//! `if release >= 3.7`. Every value here has a source in `docs/catalog.md`;
+//! "newest patch" and image tags are as researched for November 2026 and will
+//! go stale as new patches ship.
+
+use std::fmt;
+
+use super::images::ImageRef;
+use super::release::{Mode, Release};
+
+/// How far KRaft had come in a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KraftStatus {
+    /// No KRaft mode (2.0–2.7).
+    None,
+    /// Early access / preview, not for production (2.8–3.2, KIP-500 EA).
+    EarlyAccess,
+    /// Production ready (3.3 on; KIP-833 marked KRaft production ready in 3.3).
+    Production,
+}
+
+impl fmt::Display for KraftStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KraftStatus::None => "none",
+            KraftStatus::EarlyAccess => "early access",
+            KraftStatus::Production => "production",
+        })
+    }
+}
+
+/// Everything the crate knows about one minor release besides its API table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ReleaseInfo {
+    /// The minor release, e.g. `3.8`.
+    pub release: Release,
+    /// The newest published patch release of this minor, e.g. `"3.8.1"`.
+    pub latest_patch: &'static str,
+    /// The broker modes this release has, `Zk` first. Each has a table in
+    /// [`super::table()`] (the `x.y.0` row set).
+    pub modes: &'static [Mode],
+    /// KRaft maturity in this release.
+    pub kraft_status: KraftStatus,
+    /// Every published image that carries this release, any mode, any order;
+    /// use [`super::images()`] for the preferred ones of a mode.
+    pub images: &'static [ImageRef],
+}
+
+const ZK: &[Mode] = &[Mode::Zk];
+const BOTH: &[Mode] = &[Mode::Zk, Mode::Kraft];
+const KRAFT: &[Mode] = &[Mode::Kraft];
+
+const fn row(
+    major: u8,
+    minor: u8,
+    latest_patch: &'static str,
+    modes: &'static [Mode],
+    kraft_status: KraftStatus,
+    images: &'static [ImageRef],
+) -> ReleaseInfo {
+    ReleaseInfo {
+        release: Release::new(major, minor),
+        latest_patch,
+        modes,
+        kraft_status,
+        images,
+    }
+}
+
+use ImageRef as I;
+use KraftStatus::{EarlyAccess, Production};
+
+/// The catalog, oldest first. Sources per value: `docs/catalog.md`.
+static RELEASES: [ReleaseInfo; 23] = [
+    row(2, 0, "2.0.1", ZK, KraftStatus::None, &[I::confluent_zk("5.0.4")]),
+    row(2, 1, "2.1.1", ZK, KraftStatus::None, &[I::confluent_zk("5.1.4")]),
+    row(2, 2, "2.2.2", ZK, KraftStatus::None, &[I::confluent_zk("5.2.7")]),
+    row(2, 3, "2.3.1", ZK, KraftStatus::None, &[I::confluent_zk("5.3.8")]),
+    row(2, 4, "2.4.1", ZK, KraftStatus::None, &[I::confluent_zk("5.4.11")]),
+    row(2, 5, "2.5.1", ZK, KraftStatus::None, &[I::confluent_zk("5.5.15")]),
+    row(2, 6, "2.6.3", ZK, KraftStatus::None, &[I::confluent_zk("6.0.15")]),
+    row(2, 7, "2.7.2", ZK, KraftStatus::None, &[I::confluent_zk("6.1.15")]),
+    row(2, 8, "2.8.2", BOTH, EarlyAccess, &[I::confluent_zk("6.2.15")]),
+    row(3, 0, "3.0.2", BOTH, EarlyAccess, &[I::confluent_zk("7.0.16")]),
+    row(3, 1, "3.1.2", BOTH, EarlyAccess, &[I::confluent_zk("7.1.16")]),
+    row(3, 2, "3.2.3", BOTH, EarlyAccess, &[I::confluent_zk("7.2.15")]),
+    row(3, 3, "3.3.2", BOTH, Production, &[I::confluent_zk("7.3.15")]),
+    row(
+        3,
+        4,
+        "3.4.1",
+        BOTH,
+        Production,
+        &[I::confluent_zk("7.4.14"), I::confluent_kraft("7.4.14")],
+    ),
+    row(
+        3,
+        5,
+        "3.5.2",
+        BOTH,
+        Production,
+        &[I::confluent_zk("7.5.16"), I::confluent_kraft("7.5.16")],
+    ),
+    row(
+        3,
+        6,
+        "3.6.2",
+        BOTH,
+        Production,
+        &[I::confluent_zk("7.6.13"), I::confluent_kraft("7.6.13")],
+    ),
+    row(
+        3,
+        7,
+        "3.7.2",
+        BOTH,
+        Production,
+        &[
+            I::apache("3.7.2"),
+            I::confluent_zk("7.7.11"),
+            I::confluent_kraft("7.7.11"),
+        ],
+    ),
+    row(
+        3,
+        8,
+        "3.8.1",
+        BOTH,
+        Production,
+        &[
+            I::apache("3.8.1"),
+            I::apache_native("3.8.1"),
+            I::confluent_zk("7.8.7"),
+            I::confluent_kraft("7.8.7"),
+        ],
+    ),
+    row(
+        3,
+        9,
+        "3.9.2",
+        BOTH,
+        Production,
+        &[
+            I::apache("3.9.2"),
+            I::apache_native("3.9.2"),
+            I::confluent_zk("7.9.9"),
+            I::confluent_kraft("7.9.9"),
+        ],
+    ),
+    row(
+        4,
+        0,
+        "4.0.2",
+        KRAFT,
+        Production,
+        &[
+            I::apache("4.0.2"),
+            I::apache_native("4.0.2"),
+            I::confluent_kraft("8.0.7"),
+        ],
+    ),
+    row(
+        4,
+        1,
+        "4.1.2",
+        KRAFT,
+        Production,
+        &[
+            I::apache("4.1.2"),
+            I::apache_native("4.1.2"),
+            I::confluent_kraft("8.1.5"),
+        ],
+    ),
+    row(
+        4,
+        2,
+        "4.2.2",
+        KRAFT,
+        Production,
+        &[
+            I::apache("4.2.2"),
+            I::apache_native("4.2.2"),
+            I::confluent_kraft("8.2.2"),
+        ],
+    ),
+    row(
+        4,
+        3,
+        "4.3.1",
+        KRAFT,
+        Production,
+        &[
+            I::apache("4.3.1"),
+            I::apache_native("4.3.1"),
+            I::confluent_kraft("8.3.2"),
+        ],
+    ),
+];
+
+/// Every minor release 2.0 … 4.3, oldest first (same order as [`Release::ALL`]).
+pub fn releases() -> &'static [ReleaseInfo] {
+    &RELEASES
+}
+
+/// The catalog row of `release`, if it is a known release.
+pub fn release_info(release: Release) -> Option<&'static ReleaseInfo> {
+    RELEASES
+        .binary_search_by_key(&release, |info| info.release)
+        .ok()
+        .map(|i| &RELEASES[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::versions::table::{table, tables};
+
+    #[test]
+    fn covers_every_release_in_order() {
+        let got: Vec<Release> = releases().iter().map(|i| i.release).collect();
+        assert_eq!(got, Release::ALL);
+        for info in releases() {
+            assert_eq!(release_info(info.release), Some(info));
+        }
+        assert_eq!(release_info(Release::new(2, 9)), None);
+        assert_eq!(release_info(Release::new(4, 4)), None);
+    }
+
+    #[test]
+    fn every_catalog_mode_has_a_table_and_vice_versa() {
+        for info in releases() {
+            for &mode in info.modes {
+                assert!(table(info.release, mode).is_some(), "{} {mode}", info.release);
+            }
+            assert!(info.modes.windows(2).all(|w| w[0] < w[1]), "Zk first, no duplicates");
+        }
+        for (release, mode, _) in tables() {
+            let info = release_info(release).expect("every table's release is catalogued");
+            assert!(info.modes.contains(&mode), "{release} {mode} missing from catalog");
+        }
+    }
+
+    #[test]
+    fn kraft_status_matches_modes() {
+        for info in releases() {
+            let r = info.release;
+            let expected = if r < Release::new(2, 8) {
+                KraftStatus::None
+            } else if r <= Release::new(3, 2) {
+                KraftStatus::EarlyAccess
+            } else {
+                KraftStatus::Production
+            };
+            assert_eq!(info.kraft_status, expected, "{r}");
+            assert_eq!(info.modes.contains(&Mode::Kraft), expected != KraftStatus::None, "{r}");
+            assert_eq!(info.modes.contains(&Mode::Zk), r <= Release::new(3, 9), "{r}");
+        }
+    }
+
+    #[test]
+    fn latest_patch_belongs_to_its_minor() {
+        for info in releases() {
+            let prefix = format!("{}.", info.release);
+            let patch = info
+                .latest_patch
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("{} is not a {} patch", info.latest_patch, info.release));
+            assert!(patch.parse::<u8>().is_ok(), "{}", info.latest_patch);
+            assert_eq!(info.latest_patch.parse::<Release>(), Ok(info.release));
+        }
+    }
+
+    #[test]
+    fn serializes_as_strings() {
+        let info = release_info(Release::new(3, 8)).expect("3.8");
+        let json = serde_json::to_value(info).expect("serialize");
+        assert_eq!(json["release"], "3.8");
+        assert_eq!(json["latest_patch"], "3.8.1");
+        assert_eq!(json["modes"], serde_json::json!(["zk", "kraft"]));
+        assert_eq!(json["kraft_status"], "production");
+        assert_eq!(KraftStatus::EarlyAccess.to_string(), "early access");
+    }
+}

@@ -1,0 +1,345 @@
+//! Guessing a broker's release from its ApiVersions reply: the inverse of
+//! [`super::table()`].
+//!
+//! # Design
+//!
+//! franz-go's `kversion.VersionGuess` walks its release chains and answers
+//! "v3.8", "at least v4.2", "between A and B" or "unknown". Our tables are not
+//! a chain but a flat set of (release, mode) rows, so we compare the reply
+//! with *every* row and count the keys that disagree:
+//!
+//! - a key counts as differing if it is in one side only, or in both with a
+//!   different min or max;
+//! - keys whose presence depends on broker configuration are skipped on both
+//!   sides ([`IGNORED_KEYS`]: telemetry 71/72, advertised only when a
+//!   client-telemetry metrics reporter is configured; README rule 5);
+//! - if several keys share a number in the reply, the last one wins.
+//!
+//! The answer is then:
+//!
+//! - [`Guess::Exact`]: every row that matches with zero differing keys. It can
+//!   hold several rows when releases advertise identical tables; in the
+//!   bundled data that happens once, 3.3 and 3.4 KRaft. No ApiVersions-only
+//!   probe can tell those apart.
+//! - [`Guess::Closest`]: no exact match; the rows with the fewest differing
+//!   keys. A broker newer than the catalog (4.4+) lands here as "closest: 4.3",
+//!   which plays the part of kversion's "at least"; a patch release whose table
+//!   moved, or a non-default configuration (`unstable.api.versions.enable`,
+//!   an old `inter.broker.protocol.version`), lands here too.
+//! - [`Guess::Unknown`]: the reply is empty (after skipping ignored keys), or
+//!   even the closest row disagrees on more than half of the reply's keys.
+//!
+//! The function is pure: same input, same answer, no I/O, no clock.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::release::{Mode, Release};
+use super::table::{tables, ApiTable};
+use crate::protocol::VersionRange;
+
+/// Keys left out of every comparison because a default broker may or may not
+/// advertise them: GetTelemetrySubscriptions (71) and PushTelemetry (72).
+pub const IGNORED_KEYS: [i16; 2] = [71, 72];
+
+/// The result of [`guess_release`]. Candidate lists are sorted by
+/// (release, mode), oldest first, and never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Guess {
+    /// Every catalogued (release, mode) whose table equals the reply.
+    Exact(Vec<(Release, Mode)>),
+    /// No exact match: the (release, mode)s with the fewest differing keys.
+    Closest {
+        /// The rows tied for the fewest differences.
+        candidates: Vec<(Release, Mode)>,
+        /// How many keys differ between the reply and each candidate (> 0).
+        differing_keys: usize,
+    },
+    /// Nothing in the catalog resembles the reply.
+    Unknown,
+}
+
+impl Guess {
+    /// The candidate (release, mode)s; empty for [`Guess::Unknown`].
+    pub fn candidates(&self) -> &[(Release, Mode)] {
+        match self {
+            Guess::Exact(c) | Guess::Closest { candidates: c, .. } => c,
+            Guess::Unknown => &[],
+        }
+    }
+
+    /// Whether the reply matched a catalogued table exactly.
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Guess::Exact(_))
+    }
+
+    /// Whether `(release, mode)` is among the candidates.
+    pub fn contains(&self, release: Release, mode: Mode) -> bool {
+        self.candidates().contains(&(release, mode))
+    }
+}
+
+/// Writes `3.0 or 3.1 or 3.2 (zk)`; runs of the same mode share one suffix,
+/// e.g. `3.3 (zk) or 3.3 (kraft)`.
+fn write_candidates(f: &mut fmt::Formatter<'_>, cands: &[(Release, Mode)]) -> fmt::Result {
+    let mut by_mode: Vec<(Mode, Vec<Release>)> = Vec::new();
+    for &(release, mode) in cands {
+        match by_mode.iter_mut().find(|(m, _)| *m == mode) {
+            Some((_, releases)) => releases.push(release),
+            None => by_mode.push((mode, vec![release])),
+        }
+    }
+    for (i, (mode, releases)) in by_mode.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" or ")?;
+        }
+        for (j, release) in releases.iter().enumerate() {
+            if j > 0 {
+                f.write_str(" or ")?;
+            }
+            write!(f, "{release}")?;
+        }
+        write!(f, " ({mode})")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Guess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Guess::Exact(cands) => write_candidates(f, cands),
+            Guess::Closest {
+                candidates,
+                differing_keys,
+            } => {
+                f.write_str("closest: ")?;
+                write_candidates(f, candidates)?;
+                if *differing_keys == 1 {
+                    f.write_str(", 1 key differs")
+                } else {
+                    write!(f, ", {differing_keys} keys differ")
+                }
+            }
+            Guess::Unknown => f.write_str("unknown Kafka release"),
+        }
+    }
+}
+
+/// How many keys differ between `reply` and `table`, ignoring [`IGNORED_KEYS`].
+fn differing_keys(reply: &BTreeMap<i16, VersionRange>, table: &ApiTable) -> usize {
+    let changed_or_extra = reply
+        .iter()
+        .filter(|(&key, &range)| table.get(key) != Some(range))
+        .count();
+    let missing = table
+        .iter()
+        .filter(|e| !IGNORED_KEYS.contains(&e.key) && !reply.contains_key(&e.key))
+        .count();
+    changed_or_extra + missing
+}
+
+/// Guesses which catalogued (release, mode) sent an ApiVersions reply, given
+/// as its `(api_key, range)` entries in any order. See the module docs.
+pub fn guess_release(entries: &[(i16, VersionRange)]) -> Guess {
+    let reply: BTreeMap<i16, VersionRange> = entries
+        .iter()
+        .copied()
+        .filter(|(key, _)| !IGNORED_KEYS.contains(key))
+        .collect();
+    if reply.is_empty() {
+        return Guess::Unknown;
+    }
+    let mut best = usize::MAX;
+    let mut candidates = Vec::new();
+    for (release, mode, table) in tables() {
+        let d = differing_keys(&reply, table);
+        if d < best {
+            best = d;
+            candidates.clear();
+        }
+        if d == best {
+            candidates.push((release, mode));
+        }
+    }
+    candidates.sort_unstable();
+    if best == 0 {
+        Guess::Exact(candidates)
+    } else if best.saturating_mul(2) > reply.len() {
+        Guess::Unknown
+    } else {
+        Guess::Closest {
+            candidates,
+            differing_keys: best,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::api_key::{API_VERSIONS, METADATA};
+    use crate::versions::catalog::releases;
+    use crate::versions::table::table;
+    use proptest::prelude::*;
+
+    fn r(s: &str) -> Release {
+        s.parse().expect("known release")
+    }
+
+    fn reply(release: &str, mode: Mode) -> Vec<(i16, VersionRange)> {
+        table(r(release), mode).expect("table").ranges()
+    }
+
+    /// The (release, mode)s whose tables are identical, as the data has them.
+    /// Everything else is uniquely identified by its ApiVersions reply.
+    fn indistinguishable_groups() -> Vec<Vec<(Release, Mode)>> {
+        // 3.3 and 3.4 KRaft brokers advertise the same 49 APIs at the same
+        // versions (franz-go's kversion documents the same collision).
+        vec![vec![(r("3.3"), Mode::Kraft), (r("3.4"), Mode::Kraft)]]
+    }
+
+    #[test]
+    fn every_catalog_entry_guesses_back_to_itself() {
+        let groups = indistinguishable_groups();
+        for info in releases() {
+            for &mode in info.modes {
+                let me = (info.release, mode);
+                let guess = guess_release(&reply(&info.release.to_string(), mode));
+                let expected = groups
+                    .iter()
+                    .find(|g| g.contains(&me))
+                    .cloned()
+                    .unwrap_or_else(|| vec![me]);
+                assert_eq!(guess, Guess::Exact(expected), "{} {mode}", info.release);
+            }
+        }
+    }
+
+    /// Recomputes the groups from the data, so a data change that merges or
+    /// splits groups fails here with the new grouping.
+    #[test]
+    fn indistinguishable_groups_are_exactly_these() {
+        let mut groups: Vec<Vec<(Release, Mode)>> = Vec::new();
+        let all: Vec<_> = tables().collect();
+        for (i, &(ra, ma, ta)) in all.iter().enumerate() {
+            let same: Vec<(Release, Mode)> = all[i..]
+                .iter()
+                .filter(|(_, _, tb)| *tb == ta)
+                .map(|&(rb, mb, _)| (rb, mb))
+                .collect();
+            let already = groups.iter().any(|g| g.contains(&(ra, ma)));
+            if same.len() > 1 && !already {
+                groups.push(same);
+            }
+        }
+        assert_eq!(groups, indistinguishable_groups());
+    }
+
+    #[test]
+    fn display_forms() {
+        let one = guess_release(&reply("3.8", Mode::Zk));
+        assert_eq!(one.to_string(), "3.8 (zk)");
+        let group = guess_release(&reply("3.4", Mode::Kraft));
+        assert_eq!(group.to_string(), "3.3 or 3.4 (kraft)");
+        let mixed = Guess::Exact(vec![(r("3.3"), Mode::Zk), (r("3.3"), Mode::Kraft)]);
+        assert_eq!(mixed.to_string(), "3.3 (zk) or 3.3 (kraft)");
+        let closest = Guess::Closest {
+            candidates: vec![(r("3.8"), Mode::Zk)],
+            differing_keys: 2,
+        };
+        assert_eq!(closest.to_string(), "closest: 3.8 (zk), 2 keys differ");
+        let closest1 = Guess::Closest {
+            candidates: vec![(r("3.0"), Mode::Zk), (r("3.1"), Mode::Zk), (r("3.2"), Mode::Zk)],
+            differing_keys: 1,
+        };
+        assert_eq!(closest1.to_string(), "closest: 3.0 or 3.1 or 3.2 (zk), 1 key differs");
+        assert_eq!(Guess::Unknown.to_string(), "unknown Kafka release");
+    }
+
+    #[test]
+    fn perturbed_max_is_closest_not_exact() {
+        let mut entries = reply("3.8", Mode::Zk);
+        let meta = entries
+            .iter_mut()
+            .find(|(k, _)| *k == METADATA)
+            .expect("Metadata advertised");
+        meta.1.max += 1;
+        let guess = guess_release(&entries);
+        assert_eq!(
+            guess,
+            Guess::Closest {
+                candidates: vec![(r("3.8"), Mode::Zk)],
+                differing_keys: 1,
+            }
+        );
+        assert_eq!(guess.to_string(), "closest: 3.8 (zk), 1 key differs");
+    }
+
+    #[test]
+    fn missing_and_extra_keys_count() {
+        // 4.3 differs from 4.2 only in DescribeLogDirs (35) max 5 vs 4: without
+        // 35 and with an unknown extra key, both are 2 keys away.
+        let mut entries = reply("4.3", Mode::Kraft);
+        entries.retain(|(k, _)| *k != 35);
+        entries.push((9000, VersionRange { min: 0, max: 0 }));
+        let guess = guess_release(&entries);
+        assert_eq!(
+            guess,
+            Guess::Closest {
+                candidates: vec![(r("4.2"), Mode::Kraft), (r("4.3"), Mode::Kraft)],
+                differing_keys: 2,
+            }
+        );
+        assert_eq!(guess.to_string(), "closest: 4.2 or 4.3 (kraft), 2 keys differ");
+    }
+
+    #[test]
+    fn telemetry_keys_do_not_matter() {
+        let mut entries = reply("3.9", Mode::Kraft);
+        entries.push((71, VersionRange { min: 0, max: 0 }));
+        entries.push((72, VersionRange { min: 0, max: 0 }));
+        assert_eq!(guess_release(&entries), Guess::Exact(vec![(r("3.9"), Mode::Kraft)]));
+    }
+
+    #[test]
+    fn order_of_entries_does_not_matter() {
+        let mut entries = reply("2.4", Mode::Zk);
+        entries.reverse();
+        assert_eq!(guess_release(&entries), Guess::Exact(vec![(r("2.4"), Mode::Zk)]));
+    }
+
+    #[test]
+    fn unknown_replies() {
+        assert_eq!(guess_release(&[]), Guess::Unknown);
+        assert_eq!(guess_release(&[(71, VersionRange { min: 0, max: 0 })]), Guess::Unknown);
+        // A two-key emulator is far from every real table.
+        let tiny = [
+            (API_VERSIONS, VersionRange { min: 0, max: 3 }),
+            (METADATA, VersionRange { min: 0, max: 12 }),
+        ];
+        assert_eq!(guess_release(&tiny), Guess::Unknown);
+        assert!(Guess::Unknown.candidates().is_empty());
+    }
+
+    proptest! {
+        /// Pure and total: any reply gets an answer, the same one twice, and
+        /// any candidate list is non-empty and sorted.
+        #[test]
+        fn guess_is_total_and_deterministic(
+            raw in prop::collection::vec((0i16..100, 0i16..20, 0i16..20), 0..90)
+        ) {
+            let entries: Vec<(i16, VersionRange)> = raw
+                .into_iter()
+                .map(|(k, a, b)| (k, VersionRange { min: a.min(b), max: a.max(b) }))
+                .collect();
+            let g1 = guess_release(&entries);
+            let g2 = guess_release(&entries);
+            prop_assert_eq!(&g1, &g2);
+            if !matches!(g1, Guess::Unknown) {
+                let c = g1.candidates();
+                prop_assert!(!c.is_empty());
+                prop_assert!(c.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+    }
+}

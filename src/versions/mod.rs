@@ -1,0 +1,43 @@
+//! Per-release knowledge, as data: which APIs a Kafka broker of each release
+//! advertises, which images carry that release, and the inverse, guessing a
+//! release from a broker's ApiVersions reply.
+//!
+//! # Layout
+//!
+//! - [`release`]: the value types [`Release`] (`3.8`, a minor release; `"3.8.1"`
+//!   parses to it) and [`Mode`] (`zk` / `kraft`), with a named parse error
+//!   that lists the valid releases.
+//! - [`mod@table`]: `data/api_versions.csv`, compiled in and loaded once, validated row
+//!   by row; [`table()`] gives the [`ApiTable`] a default broker of a
+//!   (release, mode) advertises. Tables are the `x.y.0` row sets.
+//! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.3: newest patch, modes,
+//!   [`KraftStatus`], images.
+//! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
+//!   published container images for a (release, mode), preferred first.
+//! - [`guess`]: [`guess_release`], the inverse of the table:
+//!   [`Guess::Exact`] / [`Guess::Closest`] / [`Guess::Unknown`].
+//!
+//! Callers look values up here instead of writing `if release >= 3.8`.
+//! Where every value comes from is recorded in `data/SOURCES.md` (the API
+//! tables) and `docs/catalog.md` (patches and images).
+//!
+//! ```
+//! use kafka_matrix::versions::{guess_release, table, Mode, Release};
+//!
+//! let release: Release = "3.8.1".parse().unwrap();
+//! let t = table(release, Mode::Zk).unwrap();
+//! assert_eq!(t.get(18).map(|r| r.max), Some(3)); // ApiVersions v0-v3
+//! assert_eq!(guess_release(&t.ranges()).to_string(), "3.8 (zk)");
+//! ```
+
+pub mod catalog;
+pub mod guess;
+pub mod images;
+pub mod release;
+pub mod table;
+
+pub use catalog::{release_info, releases, KraftStatus, ReleaseInfo};
+pub use guess::{guess_release, Guess, IGNORED_KEYS};
+pub use images::{images, ImageFlavor, ImageRef};
+pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
+pub use table::{api_name, table, tables, ApiEntry, ApiTable};
