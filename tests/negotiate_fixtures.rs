@@ -90,7 +90,11 @@ fn franz_go_119_trap_v4_to_kafka_38_falls_back_to_v3_and_reads_the_real_table() 
     assert_eq!(sent(&first), (4, 1), "starts at the newest version");
 
     let retry = s.on_input(Input::Frame(kafka_38_refusal(1)));
-    assert_eq!(sent(&retry), (3, 2), "retries at min(client 4, broker 3), same connection");
+    assert_eq!(
+        sent(&retry),
+        (3, 2),
+        "retries at min(client 4, broker 3), same connection"
+    );
 
     let n = done(s.on_input(Input::Frame(accepted(2, 3, 3, 12))));
     assert_eq!(n.api_versions_version, 3);
@@ -101,7 +105,9 @@ fn franz_go_119_trap_v4_to_kafka_38_falls_back_to_v3_and_reads_the_real_table() 
             Attempt {
                 version: 4,
                 correlation_id: 1,
-                outcome: Outcome::Unsupported { hint: Some(range(0, 3)) }
+                outcome: Outcome::Unsupported {
+                    hint: Some(range(0, 3))
+                }
             },
             Attempt {
                 version: 3,
@@ -146,14 +152,23 @@ fn a_broker_that_closes_after_refusing_gets_the_retry_on_a_new_connection() {
     assert_eq!(sent(&retry), (3, 2));
     // The shell saw EOF: it must not write, it reports Closed instead.
     assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
-    assert_eq!(sent(&s.on_connected()), (3, 3), "the same version, a fresh correlation id");
+    assert_eq!(
+        sent(&s.on_connected()),
+        (3, 3),
+        "the same version, a fresh correlation id"
+    );
     let n = done(s.on_input(Input::Frame(accepted(3, 3, 3, 12))));
     assert_eq!(n.reconnects, 1);
     let outcomes: Vec<_> = n.attempts.iter().map(|a| (a.version, a.outcome)).collect();
     assert_eq!(
         outcomes,
         vec![
-            (4, Outcome::Unsupported { hint: Some(range(0, 3)) }),
+            (
+                4,
+                Outcome::Unsupported {
+                    hint: Some(range(0, 3))
+                }
+            ),
             (3, Outcome::Closed),
             (3, Outcome::Accepted)
         ]
@@ -165,8 +180,14 @@ fn close_without_any_reply_is_a_failure_not_a_retry() {
     let mut s = Session::new(SessionConfig::default());
     s.on_connected();
     let e = failed(s.on_input(Input::Closed));
-    assert_eq!(e.to_string(), "broker closed the connection before answering ApiVersions v4");
-    assert!(matches!(s.on_input(Input::Closed), Action::Fail(NegotiateError::Misuse(_))));
+    assert_eq!(
+        e.to_string(),
+        "broker closed the connection before answering ApiVersions v4"
+    );
+    assert!(matches!(
+        s.on_input(Input::Closed),
+        Action::Fail(NegotiateError::Misuse(_))
+    ));
 }
 
 #[test]
@@ -286,7 +307,10 @@ fn other_broker_errors_are_reported_as_such() {
     let mut s = Session::new(config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(b.freeze())));
-    assert_eq!(e.to_string(), "broker answered ApiVersions v3 with INVALID_REQUEST (42)");
+    assert_eq!(
+        e.to_string(),
+        "broker answered ApiVersions v3 with INVALID_REQUEST (42)"
+    );
 }
 
 #[test]

@@ -263,11 +263,9 @@ fn put_length(
     len: Option<usize>,
     what: &'static str,
 ) -> Result<(), EncodeError> {
-    let limit = if wide || flexible {
-        i32::MAX as usize - 1
-    } else {
-        i16::MAX as usize
-    };
+    // Strings are limited to i16::MAX bytes in compact form too: Kafka's generated
+    // code refuses to read or write a longer one, whatever the length encoding.
+    let limit = if wide { i32::MAX as usize - 1 } else { i16::MAX as usize };
     match len {
         Some(n) if n > limit => Err(EncodeError::TooLong { what, len: n }),
         Some(n) if flexible => {

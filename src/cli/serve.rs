@@ -1,0 +1,141 @@
+//! `kafka-matrix serve --kafka 3.8 [--mode zk|kraft] [--listen ADDR]
+//! [--advertise HOST:PORT] [--topic NAME:PARTITIONS]...`
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::{default_mode, CliError};
+use crate::emulator::{serve, Broker, EmulatorOptions, Recorder, SeededTopic};
+use crate::versions::{release_info, Mode, Release};
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Kafka release to emulate, e.g. 3.8.
+    #[arg(long = "kafka", value_name = "VERSION")]
+    release: Release,
+    /// zk or kraft; default zk where the release has it, else kraft.
+    #[arg(long)]
+    mode: Option<Mode>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    listen: SocketAddr,
+    /// Host and port to advertise in Metadata (default: the listen address).
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_advertise)]
+    advertise: Option<(String, u16)>,
+    /// A topic to serve, NAME:PARTITIONS; repeatable.
+    #[arg(long = "topic", value_name = "NAME:PARTITIONS", value_parser = parse_topic)]
+    topics: Vec<SeededTopic>,
+}
+
+/// `HOST:PORT` with a non-empty host and a port 1–65535.
+pub(crate) fn parse_advertise(s: &str) -> Result<(String, u16), String> {
+    let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("{s:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{s:?}: port {port:?} is not a number 1-65535"))?;
+    if host.is_empty() || port == 0 {
+        return Err(format!("{s:?} is not HOST:PORT with a host and a port 1-65535"));
+    }
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+/// `NAME:PARTITIONS` with a valid Kafka topic name and 1–10000 partitions.
+pub(crate) fn parse_topic(s: &str) -> Result<SeededTopic, String> {
+    let (name, parts) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?} is not NAME:PARTITIONS"))?;
+    // Kafka's Topic.validate: 1-249 chars of [a-zA-Z0-9._-], not "." or "..".
+    let valid = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c));
+    if !valid {
+        return Err(format!(
+            "{name:?} is not a valid Kafka topic name (1-249 of [a-zA-Z0-9._-])"
+        ));
+    }
+    let partitions: i32 = parts
+        .parse()
+        .ok()
+        .filter(|p| (1..=10_000).contains(p))
+        .ok_or_else(|| format!("{s:?}: partitions must be a number 1-10000"))?;
+    Ok(SeededTopic::new(name, partitions))
+}
+
+pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
+    let info = release_info(args.release).ok_or_else(|| CliError(format!("unknown release {}", args.release)))?;
+    if !info.modes.contains(&mode) {
+        let modes: Vec<String> = info.modes.iter().map(ToString::to_string).collect();
+        return Err(CliError(format!(
+            "Kafka {} has no {mode} mode; it has: {}",
+            args.release,
+            modes.join(", ")
+        )));
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener.local_addr()?;
+    let options = EmulatorOptions {
+        listen: addr,
+        advertise: args.advertise.clone(),
+        topics: args.topics,
+        ..EmulatorOptions::default()
+    };
+    let advertise = args.advertise.unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
+    let broker = Arc::new(Broker::new(args.release, mode, &options, advertise)?);
+    let (tx, rx) = watch::channel(false);
+    let server = tokio::spawn(serve(listener, broker, Recorder::default(), rx));
+    // The one line scripts wait for; the listener is already accepting.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {addr}")?;
+    out.flush()?;
+    drop(out);
+    wait_for_signal().await?;
+    let _ = tx.send(true);
+    let _ = server.await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), CliError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_and_advertise_parsing() {
+        assert_eq!(
+            parse_topic("orders:3").map(|t| (t.name, t.partitions)),
+            Ok(("orders".into(), 3))
+        );
+        assert_eq!(
+            parse_topic("orders"),
+            Err("\"orders\" is not NAME:PARTITIONS".to_string())
+        );
+        assert!(parse_topic("bad name:3").is_err());
+        assert!(parse_topic("t:0").is_err());
+        assert!(parse_topic("t:x").is_err());
+        assert_eq!(parse_advertise("kafka:9092"), Ok(("kafka".into(), 9092)));
+        assert_eq!(parse_advertise("[::1]:9092"), Ok(("::1".into(), 9092)));
+        assert!(parse_advertise("kafka").is_err());
+        assert!(parse_advertise(":9092").is_err());
+        assert!(parse_advertise("h:0").is_err());
+    }
+}

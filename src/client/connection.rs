@@ -1,0 +1,285 @@
+//! One TCP connection to a broker: frames out, frames in, and a poison flag.
+//!
+//! After EOF, a framing or decode error, a timeout or a correlation mismatch
+//! the connection is *dead*: the first error is kept, and every later call
+//! returns [`ConnectionError::Dead`] without writing a byte (rskafka's
+//! "poison"). Writing on a connection the broker already closed is exactly
+//! the franz-go 1.19 failure this crate exists to catch.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::Instrument;
+
+use super::error::ConnectionError;
+use crate::protocol::frame::split_frame;
+use crate::protocol::header::ResponseHeader;
+use crate::protocol::primitives::Reader;
+
+/// Read buffer size: most ApiVersions/Metadata replies fit in one read.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// A request the connection is waiting on, for error messages and spans.
+#[derive(Debug, Clone, Copy)]
+pub struct InFlight {
+    /// API name.
+    pub api: &'static str,
+    /// API key.
+    pub key: i16,
+    /// Version sent.
+    pub version: i16,
+    /// Correlation id sent.
+    pub correlation_id: i32,
+    /// Response header version to expect.
+    pub response_header_version: i16,
+}
+
+/// A broker connection. See the module docs.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    buf: BytesMut,
+    max_frame_bytes: usize,
+    /// Set once the peer's EOF has been read.
+    eof: bool,
+    /// Why the connection died, once it has.
+    dead: Option<String>,
+}
+
+impl Connection {
+    /// Opens a TCP connection within `timeout`.
+    pub async fn connect(addr: &str, timeout: Duration, max_frame_bytes: usize) -> Result<Self, ConnectionError> {
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(ConnectionError::ConnectTimeout {
+                    addr: addr.to_owned(),
+                    after: timeout,
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(ConnectionError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+        stream.set_nodelay(true).map_err(|source| ConnectionError::Connect {
+            addr: addr.to_owned(),
+            source,
+        })?;
+        let peer = stream.peer_addr().map_err(|source| ConnectionError::Connect {
+            addr: addr.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            stream,
+            peer,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            max_frame_bytes,
+            eof: false,
+            dead: None,
+        })
+    }
+
+    /// The broker's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Whether the connection is dead (and why).
+    pub fn dead_cause(&self) -> Option<&str> {
+        self.dead.as_deref()
+    }
+
+    /// Marks the connection dead with `cause` (kept if one is already set).
+    pub fn kill(&mut self, cause: impl std::fmt::Display) {
+        if self.dead.is_none() {
+            self.dead = Some(cause.to_string());
+        }
+    }
+
+    fn check_alive(&self) -> Result<(), ConnectionError> {
+        match &self.dead {
+            Some(cause) => Err(ConnectionError::Dead {
+                peer: self.peer,
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn fail<T>(&mut self, e: ConnectionError) -> Result<T, ConnectionError> {
+        self.kill(&e);
+        Err(e)
+    }
+
+    /// Without waiting: has the broker already closed its side? Bytes that
+    /// arrive meanwhile are kept for the next read.
+    pub fn peer_closed(&mut self) -> bool {
+        if self.eof {
+            return true;
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        loop {
+            match self.stream.try_read(&mut chunk) {
+                Ok(0) => {
+                    self.eof = true;
+                    return true;
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+                Err(_) => {
+                    self.eof = true;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Writes one whole frame. Refuses (writing nothing) on a dead connection
+    /// or one whose EOF has been seen.
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
+        self.check_alive()?;
+        if self.eof {
+            return self.fail(ConnectionError::Io {
+                peer: self.peer,
+                source: std::io::Error::new(std::io::ErrorKind::NotConnected, "the broker closed the connection"),
+            });
+        }
+        if let Err(source) = self.stream.write_all(frame).await {
+            return self.fail(ConnectionError::Io {
+                peer: self.peer,
+                source,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the next whole frame (without its size prefix). `Ok(None)` is a
+    /// clean EOF between frames; EOF inside a frame is an error.
+    pub async fn recv(&mut self) -> Result<Option<Bytes>, ConnectionError> {
+        self.check_alive()?;
+        loop {
+            match split_frame(&mut self.buf, self.max_frame_bytes) {
+                Ok(Some(frame)) => return Ok(Some(frame)),
+                Ok(None) => {}
+                Err(source) => {
+                    return self.fail(ConnectionError::Frame {
+                        peer: self.peer,
+                        source,
+                    })
+                }
+            }
+            if self.eof {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                let have = self.buf.len();
+                return self.fail(ConnectionError::ClosedMidFrame { peer: self.peer, have });
+            }
+            match self.stream.read_buf(&mut self.buf).await {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(source) => {
+                    return self.fail(ConnectionError::Io {
+                        peer: self.peer,
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Sends `frame` and waits up to `timeout` for the reply to `req`,
+    /// checking its correlation id. Returns the reply with the response
+    /// header already consumed (a [`Reader`] position), as raw bytes.
+    pub async fn round_trip(
+        &mut self,
+        frame: &[u8],
+        req: InFlight,
+        timeout: Duration,
+    ) -> Result<Reply, ConnectionError> {
+        let span = tracing::debug_span!(
+            "request",
+            api = req.api,
+            version = req.version,
+            correlation_id = req.correlation_id
+        );
+        async {
+            let started = Instant::now();
+            self.send(frame).await?;
+            let reply = match tokio::time::timeout(timeout, self.recv()).await {
+                Err(_) => {
+                    return self.fail(ConnectionError::Timeout {
+                        api: req.api,
+                        version: req.version,
+                        correlation_id: req.correlation_id,
+                        after: timeout,
+                    })
+                }
+                Ok(r) => r?,
+            };
+            let Some(body) = reply else {
+                return self.fail(ConnectionError::ClosedByPeer {
+                    peer: self.peer,
+                    api: req.api,
+                    version: req.version,
+                    correlation_id: req.correlation_id,
+                });
+            };
+            let reply = self.check_reply(body, req)?;
+            tracing::debug!(latency_us = started.elapsed().as_micros() as u64, "reply");
+            Ok(reply)
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn check_reply(&mut self, body: Bytes, req: InFlight) -> Result<Reply, ConnectionError> {
+        let mut r = Reader::new(&body);
+        let header = match ResponseHeader::decode(&mut r, req.response_header_version) {
+            Ok(h) => h,
+            Err(source) => {
+                return self.fail(ConnectionError::Decode {
+                    api: req.api,
+                    version: req.version,
+                    source,
+                })
+            }
+        };
+        if header.correlation_id != req.correlation_id {
+            return self.fail(ConnectionError::CorrelationMismatch {
+                api: req.api,
+                version: req.version,
+                expected: req.correlation_id,
+                got: header.correlation_id,
+            });
+        }
+        let offset = r.position();
+        Ok(Reply { frame: body, offset })
+    }
+}
+
+/// A reply whose header was checked; [`Reply::body`] is what follows it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    frame: Bytes,
+    offset: usize,
+}
+
+impl Reply {
+    /// The whole frame, header included.
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+
+    /// The body after the response header.
+    pub fn body(&self) -> &[u8] {
+        &self.frame[self.offset..]
+    }
+}

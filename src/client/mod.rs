@@ -1,0 +1,361 @@
+//! The client: a thin tokio shell around [`crate::negotiate`].
+//!
+//! [`Client::connect`] opens a connection, drives the negotiation session
+//! (reconnecting only when the session asks to), and keeps the negotiated
+//! versions. [`Client::ping`] and [`Client::metadata`] then run at those
+//! versions on the same connection. Once the connection dies every call
+//! fails with [`ConnectionError::Dead`] and writes nothing.
+
+pub mod connection;
+pub mod error;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::Instrument;
+
+pub use connection::{Connection, InFlight, Reply};
+pub use error::{ClientError, ConnectionError};
+
+use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
+use crate::protocol::header::response_header_version;
+use crate::protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
+use crate::protocol::primitives::{Reader, Uuid};
+use crate::protocol::{api_key, encode_request, ErrorCode, RequestBody, DEFAULT_MAX_FRAME_BYTES};
+
+/// Client settings. `Default` gives 5 s timeouts and Kafka's frame limit.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Limit for each TCP connect.
+    pub connect_timeout: Duration,
+    /// Limit for each request's reply.
+    pub request_timeout: Duration,
+    /// Largest response frame accepted.
+    pub max_frame_bytes: usize,
+    /// Negotiation settings.
+    pub session: SessionConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+/// The versions the client will use, per API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Versions {
+    /// ApiVersions version the broker accepted.
+    pub api_versions: i16,
+    /// Metadata version chosen.
+    pub metadata: i16,
+}
+
+/// A broker as Metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broker {
+    /// Node id.
+    pub id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+    /// Rack, if any.
+    pub rack: Option<String>,
+}
+
+/// A partition as Metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Partition {
+    /// Partition number.
+    pub index: i32,
+    /// Partition-level error.
+    pub error: ErrorCode,
+    /// Leader id, -1 if none.
+    pub leader: i32,
+    /// Replica ids.
+    pub replicas: Vec<i32>,
+    /// In-sync replica ids.
+    pub isr: Vec<i32>,
+}
+
+/// A topic as Metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Topic {
+    /// Name (absent only when asked for by an unknown id).
+    pub name: Option<String>,
+    /// Topic id as hex, if the version carries one and it is not zero.
+    pub id: Option<String>,
+    /// Topic-level error.
+    pub error: ErrorCode,
+    /// Internal topic (e.g. `__consumer_offsets`).
+    pub internal: bool,
+    /// Partitions.
+    pub partitions: Vec<Partition>,
+}
+
+/// What a Metadata request returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterMetadata {
+    /// The version it was fetched at.
+    pub version: i16,
+    /// Cluster id (v2+).
+    pub cluster_id: Option<String>,
+    /// Controller id (v1+), -1 if unknown.
+    pub controller_id: i32,
+    /// Brokers.
+    pub brokers: Vec<Broker>,
+    /// Topics.
+    pub topics: Vec<Topic>,
+}
+
+fn uuid_hex(id: &Uuid) -> Option<String> {
+    (*id != [0; 16]).then(|| id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl ClusterMetadata {
+    fn from_response(version: i16, r: MetadataResponse) -> Self {
+        Self {
+            version,
+            cluster_id: r.cluster_id,
+            controller_id: r.controller_id,
+            brokers: r
+                .brokers
+                .into_iter()
+                .map(|b| Broker {
+                    id: b.node_id,
+                    host: b.host,
+                    port: b.port,
+                    rack: b.rack,
+                })
+                .collect(),
+            topics: r
+                .topics
+                .into_iter()
+                .map(|t| Topic {
+                    name: t.name,
+                    id: uuid_hex(&t.topic_id),
+                    error: ErrorCode(t.error_code),
+                    internal: t.is_internal,
+                    partitions: t
+                        .partitions
+                        .into_iter()
+                        .map(|p| Partition {
+                            index: p.partition_index,
+                            error: ErrorCode(p.error_code),
+                            leader: p.leader_id,
+                            replicas: p.replica_nodes,
+                            isr: p.isr_nodes,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A negotiated connection to one broker.
+#[derive(Debug)]
+pub struct Client {
+    conn: Connection,
+    config: ClientConfig,
+    negotiated: Negotiated,
+    versions: Versions,
+    next_correlation_id: i32,
+}
+
+impl Client {
+    /// Connects to `addr` (`host:port`) and negotiates versions.
+    pub async fn connect(addr: &str, config: ClientConfig) -> Result<Self, ClientError> {
+        let (conn, negotiated) = negotiate(addr, &config).await?;
+        let apis = &config.session.apis;
+        let versions = Versions {
+            api_versions: negotiated.api_versions_version,
+            metadata: negotiated.version_for(apis, api_key::METADATA)?,
+        };
+        tracing::debug!(?versions, attempts = negotiated.attempts.len(), "negotiated");
+        Ok(Self {
+            conn,
+            next_correlation_id: negotiated.next_correlation_id,
+            config,
+            negotiated,
+            versions,
+        })
+    }
+
+    /// What the negotiation found.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The versions in use.
+    pub fn versions(&self) -> Versions {
+        self.versions
+    }
+
+    /// The connection (for inspecting whether it is dead).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A cheap round trip: ApiVersions at the negotiated version.
+    ///
+    /// Why ApiVersions: every broker answers it in any state (even before
+    /// SASL authentication, KIP-43/KIP-511), it reads no cluster state, and
+    /// it exercises the exact version negotiated. (franz-go's `Ping` sends
+    /// Metadata without topics, which needs a working metadata cache;
+    /// [`Client::metadata`] covers that separately.) Returns the latency.
+    pub async fn ping(&mut self) -> Result<Duration, ClientError> {
+        let started = Instant::now();
+        let version = self.versions.api_versions;
+        let reply = self
+            .round_trip("ApiVersions", version, RequestBody::ApiVersions(self.software()))
+            .await?;
+        let resp = self.decode("ApiVersions", version, &reply, ApiVersionsResponse::decode)?;
+        if resp.error_code != 0 {
+            return Err(ClientError::Broker {
+                api: "ApiVersions",
+                version,
+                code: ErrorCode(resp.error_code),
+            });
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Metadata at the negotiated version: `None` asks for all topics.
+    pub async fn metadata(&mut self, topics: Option<&[&str]>) -> Result<ClusterMetadata, ClientError> {
+        let version = self.versions.metadata;
+        let request = match topics {
+            None => MetadataRequest::default(),
+            Some(names) => MetadataRequest::for_topics(names.iter().copied()),
+        };
+        let reply = self
+            .round_trip("Metadata", version, RequestBody::Metadata(request))
+            .await?;
+        let resp = self.decode("Metadata", version, &reply, MetadataResponse::decode)?;
+        if resp.error_code != 0 {
+            return Err(ClientError::Broker {
+                api: "Metadata",
+                version,
+                code: ErrorCode(resp.error_code),
+            });
+        }
+        Ok(ClusterMetadata::from_response(version, resp))
+    }
+
+    fn software(&self) -> ApiVersionsRequest {
+        ApiVersionsRequest {
+            client_software_name: self.config.session.software_name.clone(),
+            client_software_version: self.config.session.software_version.clone(),
+        }
+    }
+
+    async fn round_trip(&mut self, api: &'static str, version: i16, body: RequestBody) -> Result<Reply, ClientError> {
+        let key = body.api_key();
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        let frame = encode_request(correlation_id, self.config.session.client_id.as_deref(), version, &body)
+            .map_err(|source| ClientError::Encode { api, version, source })?;
+        let req = InFlight {
+            api,
+            key,
+            version,
+            correlation_id,
+            response_header_version: response_header_version(key, version).unwrap_or(0),
+        };
+        Ok(self.conn.round_trip(&frame, req, self.config.request_timeout).await?)
+    }
+
+    fn decode<T>(
+        &mut self,
+        api: &'static str,
+        version: i16,
+        reply: &Reply,
+        decode: impl FnOnce(&mut Reader<'_>, i16) -> Result<T, crate::protocol::DecodeError>,
+    ) -> Result<T, ClientError> {
+        decode(&mut Reader::new(reply.body()), version).map_err(|source| {
+            let e = ConnectionError::Decode { api, version, source };
+            // A body we cannot read means we no longer trust the stream.
+            self.conn.kill(&e);
+            ClientError::Connection(e)
+        })
+    }
+}
+
+/// Drives a [`Session`] over real connections. Returns the connection the
+/// negotiation finished on.
+async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Negotiated), ClientError> {
+    let connect = || Connection::connect(addr, config.connect_timeout, config.max_frame_bytes);
+    let mut session = Session::new(config.session.clone());
+    let mut conn = connect().await?;
+    let mut action = session.on_connected();
+    loop {
+        action = match action {
+            Action::Send(frame) => {
+                // Never write on a connection the broker has closed.
+                if conn.peer_closed() {
+                    session.on_input(Input::Closed)
+                } else {
+                    let version = i16::from_be_bytes([frame[6], frame[7]]);
+                    let correlation_id = i32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
+                    let span = tracing::debug_span!("request", api = "ApiVersions", version, correlation_id);
+                    let exchanged = exchange(&mut conn, &frame, version, correlation_id, config.request_timeout)
+                        .instrument(span)
+                        .await;
+                    match exchanged {
+                        Ok(input) => session.on_input(input),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Action::Reconnect => {
+                conn.kill("closed by the broker during negotiation");
+                conn = connect().await?;
+                session.on_connected()
+            }
+            Action::Done(negotiated) => return Ok((conn, negotiated)),
+            Action::Fail(e) => {
+                conn.kill(&e);
+                tracing::debug!(attempts = ?session.attempts(), "negotiation failed");
+                return Err(e.into());
+            }
+        }
+    }
+}
+
+/// One ApiVersions request on the wire, turned into a session input. EOF
+/// (clean or not) becomes `Input::Closed`; a timeout is an error.
+async fn exchange(
+    conn: &mut Connection,
+    frame: &[u8],
+    version: i16,
+    correlation_id: i32,
+    timeout: Duration,
+) -> Result<Input, ConnectionError> {
+    if let Err(e) = conn.send(frame).await {
+        return match e {
+            ConnectionError::Io { .. } => Ok(Input::Closed),
+            e => Err(e),
+        };
+    }
+    match tokio::time::timeout(timeout, conn.recv()).await {
+        Err(_) => {
+            let e = ConnectionError::Timeout {
+                api: "ApiVersions",
+                version,
+                correlation_id,
+                after: timeout,
+            };
+            conn.kill(&e);
+            Err(e)
+        }
+        Ok(Ok(Some(frame))) => Ok(Input::Frame(frame)),
+        Ok(Ok(None)) | Ok(Err(ConnectionError::ClosedMidFrame { .. })) => Ok(Input::Closed),
+        Ok(Err(e)) => Err(e),
+    }
+}

@@ -1,0 +1,93 @@
+//! ApiVersions (key 18).
+//!
+//! Behaviour:
+//! - a version the release supports: that release's table for that mode,
+//!   error 0, throttle 0, at the request's version (header v0);
+//! - a version it does not support: the body is *not* read; the reply is a
+//!   v0 body with UNSUPPORTED_VERSION (35) and, from 2.4 (KIP-511), a single
+//!   entry with the broker's ApiVersions range; before 2.4 no entries. The
+//!   connection stays open;
+//! - v3+ with a ClientSoftwareName/Version that fails Kafka's pattern
+//!   `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?` (2.4+): INVALID_REQUEST (42)
+//!   at the request's version, no entries, connection open.
+//!
+//! Not emulated: SupportedFeatures / FinalizedFeatures tagged fields (a KRaft
+//! broker fills them; clients under test here do not read them).
+//!
+//! Sources (Apache Kafka): `RequestContext.parseRequest`
+//! (isUnsupportedApiVersionsRequest), `KafkaApis.handleApiVersionsRequest`,
+//! `ApiVersionsRequest.getErrorResponse` and `isValid`, at tags 2.0.0, 2.3.0,
+//! 2.4.0, 3.8.0, 3.9.0, 4.0.0. See docs/fidelity.md.
+
+use crate::emulator::quirks::Quirks;
+use crate::protocol::messages::{ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse};
+use crate::protocol::{api_key, ErrorCode};
+use crate::versions::ApiTable;
+
+/// The reply to a version the release does not support (always encoded as v0).
+pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
+    let api_keys = match (quirks.kip511_hint, table.get(api_key::API_VERSIONS)) {
+        (true, Some(range)) => vec![ApiVersionEntry {
+            api_key: api_key::API_VERSIONS,
+            min_version: range.min,
+            max_version: range.max,
+        }],
+        _ => Vec::new(),
+    };
+    ApiVersionsResponse {
+        error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+        api_keys,
+        ..ApiVersionsResponse::default()
+    }
+}
+
+/// The reply to a supported version.
+pub fn handle(req: &ApiVersionsRequest, version: i16, table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
+    if version >= 3
+        && quirks.validates_client_software
+        && !(valid_software_field(&req.client_software_name) && valid_software_field(&req.client_software_version))
+    {
+        return ApiVersionsResponse {
+            error_code: ErrorCode::INVALID_REQUEST.0,
+            ..ApiVersionsResponse::default()
+        };
+    }
+    ApiVersionsResponse {
+        api_keys: table
+            .iter()
+            .map(|e| ApiVersionEntry {
+                api_key: e.key,
+                min_version: e.range.min,
+                max_version: e.range.max,
+            })
+            .collect(),
+        ..ApiVersionsResponse::default()
+    }
+}
+
+/// Kafka's `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`, whole string.
+fn valid_software_field(s: &str) -> bool {
+    let b = s.as_bytes();
+    let edge = |c: &u8| c.is_ascii_alphanumeric();
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            edge(first) && edge(last) && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_pattern_matches_kafkas() {
+        for ok in ["a", "kgo", "librdkafka", "2.0.2", "kafka-python", "a.b-c"] {
+            assert!(valid_software_field(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a.", "a b", "kafka_python", "é"] {
+            assert!(!valid_software_field(bad), "{bad}");
+        }
+    }
+}

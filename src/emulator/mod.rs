@@ -1,0 +1,250 @@
+//! A Kafka broker emulator that answers as a given release did.
+//!
+//! - [`handlers`]: one file per API key (ApiVersions, Metadata).
+//! - `conn`: the per-connection loop, where Kafka's closes are mirrored.
+//! - [`quirks`]: per-release behaviour beyond the ApiVersions table.
+//! - [`fault`]: faults to inject, as data.
+//! - [`record`]: what happened on each connection.
+//!
+//! [`Emulator::start`] binds (by default `127.0.0.1:0`) and serves in the
+//! background until [`Emulator::shutdown`] or drop. [`serve`] runs on a
+//! listener the caller bound, for the `serve` command.
+//!
+//! Which release behaves how, and the Kafka source for each behaviour, is in
+//! docs/fidelity.md.
+
+mod conn;
+pub mod fault;
+pub mod handlers;
+pub mod quirks;
+pub mod record;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+pub use fault::Faults;
+pub use handlers::metadata::{ClusterView, SeededTopic};
+pub use quirks::Quirks;
+pub use record::{CloseReason, ConnRecord, Recorder};
+
+use crate::protocol::DEFAULT_MAX_FRAME_BYTES;
+use crate::versions::{table, ApiTable, Mode, Release};
+
+/// Most connections served at once; more wait in the accept queue.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// A cluster id in Kafka's format (22 characters of URL-safe base64).
+pub const DEFAULT_CLUSTER_ID: &str = "a2Fma2EtbWF0cml4LWVtdQ";
+
+/// Emulator failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// The catalog has no table for this release and mode.
+    #[error("Kafka {release} has no {mode} mode in the catalog")]
+    NoSuchMode {
+        /// The release.
+        release: Release,
+        /// The mode.
+        mode: Mode,
+    },
+    /// Binding the listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How to run the emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Host and port to advertise in Metadata; the bound address if `None`.
+    pub advertise: Option<(String, u16)>,
+    /// Topics to serve.
+    pub topics: Vec<SeededTopic>,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Cluster id to report.
+    pub cluster_id: String,
+    /// Largest request frame accepted (Kafka's `socket.request.max.bytes`).
+    pub max_frame_bytes: usize,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
+            topics: Vec::new(),
+            faults: Faults::default(),
+            cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// Everything a connection needs to answer as the emulated broker.
+#[derive(Debug)]
+pub struct Broker {
+    /// The release emulated.
+    pub release: Release,
+    /// Its mode.
+    pub mode: Mode,
+    /// Its ApiVersions table.
+    pub table: &'static ApiTable,
+    /// Its quirks.
+    pub quirks: Quirks,
+    /// What Metadata describes.
+    pub view: ClusterView,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Largest request frame accepted.
+    pub max_frame_bytes: usize,
+}
+
+impl Broker {
+    /// The broker for `release`/`mode`, advertising `advertise`.
+    pub fn new(
+        release: Release,
+        mode: Mode,
+        options: &EmulatorOptions,
+        advertise: (String, u16),
+    ) -> Result<Self, EmulatorError> {
+        let table = table(release, mode).ok_or(EmulatorError::NoSuchMode { release, mode })?;
+        Ok(Self {
+            release,
+            mode,
+            table,
+            quirks: Quirks::of(release, mode),
+            view: ClusterView {
+                host: advertise.0,
+                port: i32::from(advertise.1),
+                cluster_id: options.cluster_id.clone(),
+                topics: options.topics.clone(),
+            },
+            faults: options.faults.clone(),
+            max_frame_bytes: options.max_frame_bytes,
+        })
+    }
+}
+
+/// Accepts connections on `listener` and serves each in its own task until
+/// `shutdown` turns true. Connection tasks end at shutdown too.
+pub async fn serve(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    recorder: Recorder,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&limit).acquire_owned() => p,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(permit) = permit else { return };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let (broker, recorder, shutdown) = (Arc::clone(&broker), recorder.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    conn::serve(stream, broker, recorder, shutdown).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// A running in-process emulator. Dropping it stops it.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    broker: Arc<Broker>,
+    recorder: Recorder,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds `options.listen` and starts serving as `release` in `mode`.
+    pub async fn start(release: Release, mode: Mode, options: EmulatorOptions) -> Result<Self, EmulatorError> {
+        let listener = TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+        let advertise = options
+            .advertise
+            .clone()
+            .unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
+        let broker = Arc::new(Broker::new(release, mode, &options, advertise)?);
+        let recorder = Recorder::default();
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&broker), recorder.clone(), rx));
+        Ok(Self {
+            addr,
+            broker,
+            recorder,
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `host:port` for clients.
+    pub fn bootstrap(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The emulated broker.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// Records of the connections that have ended so far.
+    pub fn records(&self) -> Vec<ConnRecord> {
+        self.recorder.snapshot()
+    }
+
+    /// Stops accepting, ends every connection, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,36 @@
+//! Per-release behaviour that is not in the ApiVersions table, as data.
+//!
+//! Each field cites the Apache Kafka source it follows; docs/fidelity.md has
+//! the longer story and docs/research/kafka-wire-behaviour.md the notes.
+
+use crate::versions::{Mode, Release};
+
+/// Behaviour switches for one (release, mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quirks {
+    /// The UNSUPPORTED_VERSION reply to ApiVersions lists the broker's
+    /// ApiVersions range (KIP-511). From 2.4.0:
+    /// `ApiVersionsRequest.getErrorResponse` adds the ApiVersions key; 2.0–2.3
+    /// answer with an empty `api_keys` (2.3.0 `ApiVersionsRequest.java` ~L94).
+    pub kip511_hint: bool,
+    /// ApiVersions v3+ requests have ClientSoftwareName/Version validated
+    /// (INVALID_REQUEST on failure). From 2.4.0, `ApiVersionsRequest.isValid`.
+    pub validates_client_software: bool,
+    /// Metadata's controller_id: ZK brokers report the controller; KRaft
+    /// brokers from 3.0 a random alive broker (3.0.0 `KRaftMetadataCache`
+    /// "Choose a random broker node to report as the controller"). With one
+    /// broker both are node 1, so this only documents the difference.
+    pub controller_is_random_broker: bool,
+}
+
+impl Quirks {
+    /// The quirks of `release` in `mode`.
+    pub fn of(release: Release, mode: Mode) -> Self {
+        let since_2_4 = release >= Release::new(2, 4);
+        Self {
+            kip511_hint: since_2_4,
+            validates_client_software: since_2_4,
+            controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The report card: one row per cell, as Markdown for people and JSON for
+//! tools. Every row says which backend ran it and whether that was real
+//! Kafka, so an emulated pass is never mistaken for a real one.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::matrix::CellResult;
+use crate::negotiate::{Attempt, Outcome};
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Report format version.
+    pub format: u32,
+    /// kafka-matrix version that wrote it.
+    pub tool_version: &'static str,
+    /// Cells that passed.
+    pub passed: usize,
+    /// Cells that failed.
+    pub failed: usize,
+    /// Every cell.
+    pub cells: Vec<CellResult>,
+}
+
+impl Report {
+    /// A report over `cells`.
+    pub fn new(cells: Vec<CellResult>) -> Self {
+        let passed = cells.iter().filter(|c| c.passed).count();
+        Self {
+            format: 1,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            passed,
+            failed: cells.len() - passed,
+            cells,
+        }
+    }
+
+    /// Writes `report.json` and `report.md` into `dir` (created if needed)
+    /// and returns their paths.
+    pub fn write(&self, dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+        std::fs::create_dir_all(dir)?;
+        let json = dir.join("report.json");
+        let md = dir.join("report.md");
+        let body = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&json, body + "\n")?;
+        std::fs::write(&md, self.markdown())?;
+        Ok((json, md))
+    }
+
+    /// The Markdown report.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# kafka-matrix report\n");
+        let _ = writeln!(
+            s,
+            "{} cells: {} passed, {} failed. Backend \"embedded\" is the kafka-matrix emulator, not real Kafka.\n",
+            self.cells.len(),
+            self.passed,
+            self.failed
+        );
+        s.push_str(&self.table());
+        s
+    }
+
+    /// The summary table (Markdown, also printed by the CLI).
+    pub fn table(&self) -> String {
+        let mut s = String::from(
+            "| release | mode | backend | real Kafka | scenario | ApiVersions | Metadata | attempts | guessed | connect µs | request µs | result | error |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for c in &self.cells {
+            let v = |x: Option<i16>| x.map_or("-".to_string(), |v| format!("v{v}"));
+            let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.cell.release,
+                c.cell.mode,
+                c.cell.backend,
+                if c.real_kafka { "yes" } else { "no (emulated)" },
+                c.cell.scenario,
+                v(c.api_versions_version),
+                v(c.metadata_version),
+                attempts(c),
+                c.guessed.as_deref().unwrap_or("-"),
+                n(c.connect_us),
+                n(c.request_us),
+                if c.passed { "PASS" } else { "FAIL" },
+                c.error.as_deref().unwrap_or("").replace('|', "\\|"),
+            );
+        }
+        s
+    }
+}
+
+/// The ApiVersions path, e.g. `v4✗(0-3) → v3✓`.
+pub fn attempts(c: &CellResult) -> String {
+    if c.attempts.is_empty() {
+        return "-".into();
+    }
+    c.attempts.iter().map(attempt_text).collect::<Vec<_>>().join(" → ")
+}
+
+/// One ApiVersions attempt in words, e.g. `v4 refused (hint v0-v3)`.
+pub fn attempt_text(a: &Attempt) -> String {
+    match a.outcome {
+        Outcome::Accepted => format!("v{} ok", a.version),
+        Outcome::Unsupported { hint: Some(h) } => format!("v{} refused (hint {h})", a.version),
+        Outcome::Unsupported { hint: None } => format!("v{} refused (no hint)", a.version),
+        Outcome::Closed => format!("v{} closed", a.version),
+    }
+}
+
+/// One progress line for a finished cell.
+pub fn progress_line(c: &CellResult) -> String {
+    let status = if c.passed { "PASS" } else { "FAIL" };
+    let mut line = format!(
+        "{status} {:<4} {:<5} {:<8} {:<8} {}",
+        c.cell.release.to_string(),
+        c.cell.mode.to_string(),
+        c.cell.backend.to_string(),
+        c.cell.scenario.to_string(),
+        attempts(c)
+    );
+    if let Some(md) = c.metadata_version {
+        let _ = write!(line, ", Metadata v{md}");
+    }
+    if let Some(e) = &c.error {
+        let _ = write!(line, " — {e}");
+    }
+    line
+}
