@@ -1,7 +1,27 @@
 # kafka-matrix task runner. `just --list` shows every recipe.
+# Recipes take their inputs from the environment too (KAFKA_VERSIONS, ...).
 
-# Format check, lints, and the whole test suite.
+kafka_versions := env_var_or_default("KAFKA_VERSIONS", "all")
+out := "target/kafka-matrix/report"
+
+# Format check, lints, and the whole test suite (what CI runs).
 test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     cargo test --all-targets
+
+# The release matrix on the embedded emulator: a line per cell, a summary, report files.
+test-matrix:
+    cargo run --quiet -- matrix --releases "{{kafka_versions}}" --out {{out}}
+
+# Run an emulated broker of one release on 127.0.0.1:9092 until Ctrl-C.
+serve VERSION *ARGS:
+    cargo run --quiet -- serve --kafka {{VERSION}} {{ARGS}}
+
+# Negotiate with a broker and say what it is.
+probe ADDR *ARGS:
+    cargo run --quiet -- probe {{ADDR}} {{ARGS}}
+
+# Real clients (kcat/librdkafka, kafka-python) against every emulated release.
+interop:
+    KAFKA_MATRIX_REQUIRE_INTEROP=1 cargo test --test interop -- --nocapture

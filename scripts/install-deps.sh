@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine with Rust:
+# `just` (from PyPI), and the interop peers (kcat, kafka-python).
+# Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v just >/dev/null 2>&1; then
+    python3 -m pip install --quiet rust-just
+fi
+if [ -f scripts/install-interop-deps.sh ]; then
+    bash scripts/install-interop-deps.sh
+fi
