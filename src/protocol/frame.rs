@@ -13,6 +13,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 /// limit for frames in both directions.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 104_857_600;
 
+/// Most bytes reserved ahead of data actually received.
+const RESERVE_STEP: usize = 64 * 1024;
+
 /// A length prefix that must not be honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -56,8 +59,9 @@ pub fn split_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fram
     p.copy_from_slice(prefix);
     let len = body_len(p, max)?;
     if buf.len() < 4 + len {
-        // Reserve what this frame still needs; bounded by `max` above.
-        buf.reserve(4 + len - buf.len());
+        // Grow toward the frame in steps: a peer that announces a large
+        // frame and then stalls costs at most one step, not the whole frame.
+        buf.reserve((4 + len - buf.len()).min(RESERVE_STEP));
         return Ok(None);
     }
     buf.advance(4);
@@ -98,6 +102,10 @@ mod tests {
             Err("invalid frame size 104857601: larger than the limit of 104857600 bytes".to_string())
         );
         assert!(buf.capacity() < 1024, "nothing was reserved for the body");
+        // A legal but large prefix reserves one step, not the whole frame.
+        let mut buf = BytesMut::from(&[0x06, 0x40, 0x00, 0x00][..]); // 104857600
+        assert_eq!(split_frame(&mut buf, DEFAULT_MAX_FRAME_BYTES), Ok(None));
+        assert!(buf.capacity() <= 4 + RESERVE_STEP, "reserved {}", buf.capacity());
         let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff][..]);
         assert_eq!(split_frame(&mut buf, 10), Err(FrameError::Negative { size: -1 }));
     }
