@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{default_mode, CliError};
+use crate::emulator::handlers::metadata::is_valid_topic_name;
 use crate::emulator::{serve, Broker, EmulatorOptions, Recorder, SeededTopic};
 use crate::versions::{release_info, Mode, Release};
 
@@ -50,13 +51,7 @@ pub(crate) fn parse_topic(s: &str) -> Result<SeededTopic, String> {
     let (name, parts) = s
         .rsplit_once(':')
         .ok_or_else(|| format!("{s:?} is not NAME:PARTITIONS"))?;
-    // Kafka's Topic.validate: 1-249 chars of [a-zA-Z0-9._-], not "." or "..".
-    let valid = !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c));
-    if !valid {
+    if !is_valid_topic_name(name) {
         return Err(format!(
             "{name:?} is not a valid Kafka topic name (1-249 of [a-zA-Z0-9._-])"
         ));

@@ -142,10 +142,10 @@ impl Connection {
     }
 
     /// Writes one whole frame. Refuses (writing nothing) on a dead connection
-    /// or one whose EOF has been seen.
+    /// or one the broker has closed (EOF seen now or earlier).
     pub async fn send(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
         self.check_alive()?;
-        if self.eof {
+        if self.peer_closed() {
             return self.fail(ConnectionError::Io {
                 peer: self.peer,
                 source: std::io::Error::new(std::io::ErrorKind::NotConnected, "the broker closed the connection"),
@@ -212,6 +212,17 @@ impl Connection {
         );
         async {
             let started = Instant::now();
+            // Never write on a connection the broker has already closed (the
+            // franz-go 1.19 failure): its FIN may be waiting unread.
+            self.check_alive()?;
+            if self.peer_closed() {
+                return self.fail(ConnectionError::ClosedByPeer {
+                    peer: self.peer,
+                    api: req.api,
+                    version: req.version,
+                    correlation_id: req.correlation_id,
+                });
+            }
             self.send(frame).await?;
             let reply = match tokio::time::timeout(timeout, self.recv()).await {
                 Err(_) => {

@@ -36,8 +36,9 @@ pub enum ConnectionError {
         /// Why.
         source: std::io::Error,
     },
-    /// The broker closed the connection while a reply was due.
-    #[error("broker {peer} closed the connection while {api} v{version} (correlation id {correlation_id}) was waiting for a reply")]
+    /// The broker closed the connection while a reply was due, or before the
+    /// request could be sent (then nothing was written).
+    #[error("broker {peer} closed the connection before answering {api} v{version} (correlation id {correlation_id})")]
     ClosedByPeer {
         /// The broker.
         peer: SocketAddr,

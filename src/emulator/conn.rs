@@ -127,9 +127,14 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         correlation_id
     };
     if key == api_key::API_VERSIONS && !range.contains(version) {
-        // The body is not read; the header must still parse (header v2 for
-        // any version >= 3, as Kafka's generated code picks it).
-        let hv = request_header_version(key, version).unwrap_or(1);
+        // The body is not read; the header must still parse (from 2.4 header
+        // v2 for any version >= 3, as Kafka's generated code picks it; before
+        // 2.4 the one v1 schema).
+        let hv = if broker.quirks.flexible_request_headers {
+            request_header_version(key, version).unwrap_or(1)
+        } else {
+            1
+        };
         if RequestHeader::decode(&mut Reader::new(frame), hv).is_err() {
             return Step::Close(CloseReason::UnparsableHeader);
         }
@@ -144,6 +149,12 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
     }
     if !range.contains(version) {
         return Step::Close(CloseReason::UnsupportedVersion { key, version });
+    }
+    // Kafka parses the header before the body and closes if it does not parse.
+    if let Some(hv) = request_header_version(key, version) {
+        if RequestHeader::decode(&mut Reader::new(frame), hv).is_err() {
+            return Step::Close(CloseReason::UnparsableHeader);
+        }
     }
     let body = match decode_request(frame) {
         Ok((_, body)) => body,

@@ -16,6 +16,12 @@ pub struct Quirks {
     /// ApiVersions v3+ requests have ClientSoftwareName/Version validated
     /// (INVALID_REQUEST on failure). From 2.4.0, `ApiVersionsRequest.isValid`.
     pub validates_client_software: bool,
+    /// The request header version follows the API version (v2 for flexible
+    /// versions, and for any ApiVersions version above the broker's max). From
+    /// 2.4.0: `RequestHeader.parse` asks `requestHeaderVersion(apiVersion)`.
+    /// 2.0–2.3 parse every header with the one hand-written v1 schema (2.0.0
+    /// `RequestHeader.schema()`), so bytes after client_id are never header.
+    pub flexible_request_headers: bool,
     /// Metadata's controller_id: ZK brokers report the controller; KRaft
     /// brokers from 3.0 a random alive broker (3.0.0 `KRaftMetadataCache`
     /// "Choose a random broker node to report as the controller"). With one
@@ -30,6 +36,7 @@ impl Quirks {
         Self {
             kip511_hint: since_2_4,
             validates_client_software: since_2_4,
+            flexible_request_headers: since_2_4,
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
         }
     }

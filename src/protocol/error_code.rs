@@ -19,6 +19,8 @@ impl ErrorCode {
     pub const UNKNOWN_TOPIC_OR_PARTITION: Self = Self(3);
     /// LEADER_NOT_AVAILABLE.
     pub const LEADER_NOT_AVAILABLE: Self = Self(5);
+    /// INVALID_TOPIC_EXCEPTION.
+    pub const INVALID_TOPIC_EXCEPTION: Self = Self(17);
     /// UNSUPPORTED_VERSION.
     pub const UNSUPPORTED_VERSION: Self = Self(35);
     /// INVALID_REQUEST.
@@ -33,6 +35,7 @@ impl ErrorCode {
             -1 => "UNKNOWN_SERVER_ERROR",
             3 => "UNKNOWN_TOPIC_OR_PARTITION",
             5 => "LEADER_NOT_AVAILABLE",
+            17 => "INVALID_TOPIC_EXCEPTION",
             35 => "UNSUPPORTED_VERSION",
             42 => "INVALID_REQUEST",
             100 => "UNKNOWN_TOPIC_ID",

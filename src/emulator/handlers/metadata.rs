@@ -9,7 +9,8 @@
 //! - a named topic that exists: its partitions, leader 1, replicas/ISR [1],
 //!   leader epoch 0, topic id (v10+);
 //! - a named topic that does not: UNKNOWN_TOPIC_OR_PARTITION (3), zero topic
-//!   id, no partitions, is_internal as Kafka's `Topic.isInternal` says;
+//!   id, no partitions, is_internal as Kafka's `Topic.isInternal` says; an
+//!   invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17);
 //! - v10/v11 with a topic id or a null name: the whole reply is Kafka's error
 //!   response, INVALID_REQUEST (42) per topic, no brokers ("this functionality
 //!   was not implemented on the server" — MetadataRequest.json 3.8.0);
@@ -74,6 +75,16 @@ pub struct ClusterView {
     pub cluster_id: String,
     /// Seeded topics.
     pub topics: Vec<SeededTopic>,
+}
+
+/// Kafka's `Topic.validate`: 1–249 characters of `[a-zA-Z0-9._-]`, and
+/// not `.` or `..`.
+pub fn is_valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
 }
 
 /// Kafka's `Topic.isInternal`.
@@ -167,6 +178,9 @@ pub fn handle(req: &MetadataRequest, version: i16, view: &ClusterView) -> Metada
                     let name = a.name.clone().unwrap_or_default();
                     match view.topics.iter().find(|t| t.name == name) {
                         Some(t) => topic_entry(t, include_ops),
+                        None if !is_valid_topic_name(&name) => {
+                            missing(Some(name), [0; 16], ErrorCode::INVALID_TOPIC_EXCEPTION)
+                        }
                         None => missing(Some(name), [0; 16], ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
                     }
                 }

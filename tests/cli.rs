@@ -1,0 +1,193 @@
+//! The `kafka-matrix` binary end to end: serve, probe, matrix, and bad input.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kafka-matrix");
+
+/// A `serve` child that is killed on drop, even if the test panics.
+struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> Served {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).expect("serve printed a line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim()
+        .to_owned();
+    Served { child, addr }
+}
+
+#[test]
+fn serve_38_answers_v4_api_versions_like_kafka_38_and_keeps_the_connection() {
+    let served = serve(&["--kafka", "3.8", "--topic", "orders:3"]);
+    let mut s = TcpStream::connect(&served.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    // ApiVersions v4, correlation id 7, header v2, client id "t", body with software name/version.
+    let req: &[u8] = &[
+        0, 0, 0, 19, 0, 18, 0, 4, 0, 0, 0, 7, 0, 1, b't', 0, 2, b'k', 4, b'1', b'.', b'0', 0,
+    ];
+    assert_eq!(req.len(), 4 + 19);
+    s.write_all(req).expect("write");
+    let mut reply = [0u8; 20];
+    s.read_exact(&mut reply).expect("a reply");
+    assert_eq!(
+        reply,
+        [0, 0, 0, 16, 0, 0, 0, 7, 0, 0x23, 0, 0, 0, 1, 0, 0x12, 0, 0, 0, 3],
+        "size 16, correlation 7, error 35, one entry {{18, 0, 3}}"
+    );
+    // The connection is still open: ApiVersions v0 on it is answered.
+    s.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 8, 0, 0])
+        .expect("write v0");
+    let mut size = [0u8; 4];
+    s.read_exact(&mut size).expect("v0 reply size");
+    let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
+    s.read_exact(&mut body).expect("v0 reply");
+    assert_eq!(&body[..6], &[0, 0, 0, 8, 0, 0], "correlation 8, error 0");
+}
+
+#[test]
+fn probe_reports_v3_and_guesses_38() {
+    let served = serve(&["--kafka", "3.8", "--topic", "orders:3"]);
+    let out = Command::new(BIN)
+        .args(["probe", &served.addr, "--json"])
+        .output()
+        .expect("run probe");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("probe --json is JSON");
+    assert_eq!(json["api_versions_version"], 3);
+    assert_eq!(json["metadata"]["version"], 12);
+    assert!(
+        json["guessed"].as_str().is_some_and(|g| g.contains("3.8")),
+        "guessed {}",
+        json["guessed"]
+    );
+    assert_eq!(json["metadata"]["topics"][0]["name"], "orders");
+
+    let text = Command::new(BIN)
+        .args(["probe", &served.addr])
+        .output()
+        .expect("run probe");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("ApiVersions: v3 (v4 refused (hint v0-v3) → v3 ok)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let mut served = serve(&["--kafka", "2.0"]);
+    let pid = served.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut child = std::mem::replace(
+        &mut served.child,
+        Command::new("true").spawn().expect("placeholder child"),
+    );
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("exited")
+        .expect("status");
+    assert!(status.success(), "exit status {status:?}");
+}
+
+fn fails_with_one_line(args: &[&str], code: i32, expected: &str) {
+    let out = Command::new(BIN).args(args).output().expect("run");
+    assert_eq!(out.status.code(), Some(code), "{args:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(expected), "{args:?}: stderr {stderr:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line() {
+    fails_with_one_line(
+        &["serve", "--kafka", "3.10"],
+        2,
+        "unknown Kafka release \"3.10\"; known releases: 2.0,",
+    );
+    fails_with_one_line(
+        &["serve", "--kafka", "4.0", "--mode", "zk", "--listen", "127.0.0.1:0"],
+        1,
+        "kafka-matrix: Kafka 4.0 has no zk mode; it has: kraft\n",
+    );
+    fails_with_one_line(
+        &["serve", "--kafka", "3.8", "--topic", "bad name:3"],
+        2,
+        "\"bad name\" is not a valid Kafka topic name",
+    );
+    // A port nothing listens on: bind one, note it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let out = Command::new(BIN).args(["probe", &addr]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.starts_with(&format!("kafka-matrix: probe {addr} failed: cannot connect to {addr}")));
+    fails_with_one_line(&["matrix", "--releases", "3.8..2.0"], 1, "empty release range 3.8..2.0");
+}
+
+#[test]
+fn matrix_prints_cells_and_writes_the_report() {
+    let dir = std::env::temp_dir().join(format!("kafka-matrix-cli-test-{}", std::process::id()));
+    let out = Command::new(BIN)
+        .args(["matrix", "--releases", "2.3,3.8", "--out"])
+        .arg(&dir)
+        .env_remove("KAFKA_VERSIONS")
+        .output()
+        .expect("run matrix");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 2.3 zk, 3.8 zk, 3.8 kraft × ping, metadata
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 6, "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
+    assert_eq!(json["cells"].as_array().map(Vec::len), Some(6));
+    assert_eq!(json["cells"][0]["real_kafka"], false);
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("| 3.8 | kraft | embedded | no (emulated) | metadata | v3 | v12 |"),
+        "{md}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
