@@ -134,6 +134,16 @@ async fn cell(
     );
 }
 
+/// The ApiVersions attempts as (version, outcome).
+fn path(client: &Client) -> Vec<(i16, Outcome)> {
+    client
+        .negotiated()
+        .attempts
+        .iter()
+        .map(|a| (a.version, a.outcome))
+        .collect()
+}
+
 async fn negotiate_with(release: Release, mode: Mode) -> (Client, Emulator) {
     let options = EmulatorOptions {
         topics: vec![SeededTopic::new("orders", 2)],
