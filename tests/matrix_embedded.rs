@@ -162,12 +162,7 @@ async fn negotiate_with(release: Release, mode: Mode) -> (Client, Emulator) {
 #[tokio::test]
 async fn seed_kafka_38_v4_then_v3_then_metadata() {
     let (mut client, emulator) = negotiate_with(Release::new(3, 8), Mode::Zk).await;
-    let attempts: Vec<_> = client
-        .negotiated()
-        .attempts
-        .iter()
-        .map(|a| (a.version, a.outcome))
-        .collect();
+    let attempts = path(&client);
     assert_eq!(
         attempts,
         vec![
@@ -193,12 +188,7 @@ async fn seed_kafka_38_v4_then_v3_then_metadata() {
 #[tokio::test]
 async fn pre_kip_511_release_falls_back_to_v0() {
     let (mut client, _emulator) = negotiate_with(Release::new(2, 3), Mode::Zk).await;
-    let attempts: Vec<_> = client
-        .negotiated()
-        .attempts
-        .iter()
-        .map(|a| (a.version, a.outcome))
-        .collect();
+    let attempts = path(&client);
     assert_eq!(
         attempts,
         vec![(4, Outcome::Unsupported { hint: None }), (0, Outcome::Accepted)]
@@ -215,12 +205,7 @@ async fn pre_kip_511_release_falls_back_to_v0() {
 #[tokio::test]
 async fn kafka_39_and_later_stay_on_v4(#[case] release: Release, #[case] mode: Mode) {
     let (mut client, _emulator) = negotiate_with(release, mode).await;
-    let attempts: Vec<_> = client
-        .negotiated()
-        .attempts
-        .iter()
-        .map(|a| (a.version, a.outcome))
-        .collect();
+    let attempts = path(&client);
     assert_eq!(attempts, vec![(4, Outcome::Accepted)]);
     client.metadata(None).await.expect("metadata");
 }
