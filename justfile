@@ -3,6 +3,7 @@
 
 kafka_versions := env_var_or_default("KAFKA_VERSIONS", "all")
 out := "target/kafka-matrix/report"
+compose := `docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose`
 
 # Format check, lints, and the whole test suite (what CI runs).
 test:
@@ -25,3 +26,16 @@ probe ADDR *ARGS:
 # Real clients (kcat/librdkafka, kafka-python) against every emulated release.
 interop:
     KAFKA_MATRIX_REQUIRE_INTEROP=1 cargo test --test interop -- --nocapture
+
+# Build the emulator image FROM scratch from a static binary (no registry needed).
+image:
+    RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR=target/static cargo build --release --target x86_64-unknown-linux-gnu --bin kafka-matrix
+    docker build -f compose/Dockerfile.emulator -t kafka-matrix/emulated-kafka:local .
+
+# Start the emulated fleet in compose/emulated.yml (host port 19000 + release, e.g. 19038 for 3.8).
+up: image
+    {{compose}} -f compose/emulated.yml up -d
+
+# Stop the fleet.
+down:
+    {{compose}} -f compose/emulated.yml down
