@@ -8,6 +8,4 @@ cd "$(dirname "$0")/.."
 if ! command -v just >/dev/null 2>&1; then
     python3 -m pip install --quiet rust-just
 fi
-if [ -f scripts/install-interop-deps.sh ]; then
-    bash scripts/install-interop-deps.sh
-fi
+bash scripts/install-interop-deps.sh
