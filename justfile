@@ -39,3 +39,11 @@ up: image
 # Stop the fleet.
 down:
     {{compose}} -f compose/emulated.yml down
+
+# criterion: negotiation latency per release, our client beside a raw TCP floor (about 20 min).
+bench:
+    cargo bench --bench negotiation
+
+# The same with short warm-up/measurement times (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
+bench-quick:
+    cargo bench --bench negotiation -- --quick --warm-up-time 1 --measurement-time 1
