@@ -18,7 +18,7 @@ pub use connection::{Connection, InFlight, Reply};
 pub use error::{ClientError, ConnectionError};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
-use crate::protocol::header::response_header_version;
+use crate::protocol::header::{response_header_version, RequestHeader};
 use crate::protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use crate::protocol::primitives::{Reader, Uuid};
 use crate::protocol::{api_key, encode_request, ErrorCode, RequestBody, DEFAULT_MAX_FRAME_BYTES};
@@ -217,13 +217,7 @@ impl Client {
             .round_trip("ApiVersions", version, RequestBody::ApiVersions(self.software()))
             .await?;
         let resp = self.decode("ApiVersions", version, &reply, ApiVersionsResponse::decode)?;
-        if resp.error_code != 0 {
-            return Err(ClientError::Broker {
-                api: "ApiVersions",
-                version,
-                code: ErrorCode(resp.error_code),
-            });
-        }
+        broker_error("ApiVersions", version, resp.error_code)?;
         Ok(started.elapsed())
     }
 
@@ -238,13 +232,7 @@ impl Client {
             .round_trip("Metadata", version, RequestBody::Metadata(request))
             .await?;
         let resp = self.decode("Metadata", version, &reply, MetadataResponse::decode)?;
-        if resp.error_code != 0 {
-            return Err(ClientError::Broker {
-                api: "Metadata",
-                version,
-                code: ErrorCode(resp.error_code),
-            });
-        }
+        broker_error("Metadata", version, resp.error_code)?;
         Ok(ClusterMetadata::from_response(version, resp))
     }
 
@@ -287,6 +275,14 @@ impl Client {
     }
 }
 
+/// A top-level error code as a [`ClientError::Broker`], or `Ok` for 0.
+fn broker_error(api: &'static str, version: i16, code: i16) -> Result<(), ClientError> {
+    match ErrorCode(code) {
+        ErrorCode::NONE => Ok(()),
+        code => Err(ClientError::Broker { api, version, code }),
+    }
+}
+
 /// Drives a [`Session`] over real connections. Returns the connection the
 /// negotiation finished on.
 async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Negotiated), ClientError> {
@@ -301,8 +297,8 @@ async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Neg
                 if conn.peer_closed() {
                     session.on_input(Input::Closed)
                 } else {
-                    let version = i16::from_be_bytes([frame[6], frame[7]]);
-                    let correlation_id = i32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
+                    // The session built this frame; its header always parses.
+                    let (_, version, correlation_id) = RequestHeader::peek_ids(&frame[4..]).unwrap_or((0, -1, -1));
                     let span = tracing::debug_span!("request", api = "ApiVersions", version, correlation_id);
                     let exchanged = exchange(&mut conn, &frame, version, correlation_id, config.request_timeout)
                         .instrument(span)
