@@ -1,4 +1,5 @@
 //! kafka-matrix: find Kafka client/broker version bugs before users do.
+pub mod backend;
 pub mod cli;
 pub mod client;
 pub mod emulator;

@@ -169,6 +169,7 @@ fn matrix_prints_cells_and_writes_the_report() {
         .args(["matrix", "--releases", "2.3,3.8", "--out"])
         .arg(&dir)
         .env_remove("KAFKA_VERSIONS")
+        .env_remove("KAFKA_MATRIX_BACKEND")
         .output()
         .expect("run matrix");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -184,9 +185,11 @@ fn matrix_prints_cells_and_writes_the_report() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
     assert_eq!(json["cells"].as_array().map(Vec::len), Some(6));
     assert_eq!(json["cells"][0]["real_kafka"], false);
+    assert_eq!(json["cells"][0]["broker"], "emulated_in_process");
+    assert_eq!(json["cells"][0]["target"]["release"], "2.3");
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     assert!(
-        md.contains("| 3.8 | kraft | embedded | no (emulated) | metadata | v3 | v12 |"),
+        md.contains("| 3.8 kraft | embedded | emulated (in-process) | - | metadata | v3 | v12 |"),
         "{md}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,7 +8,7 @@
 
 use kafka_matrix::client::{Client, ClientConfig};
 use kafka_matrix::emulator::{Emulator, EmulatorOptions, SeededTopic};
-use kafka_matrix::matrix::{expected_versions, run_cell, Backend, Cell, Scenario};
+use kafka_matrix::matrix::{expected_versions, run_cell, Backend, Cell, RunContext, Scenario};
 use kafka_matrix::negotiate::Outcome;
 use kafka_matrix::protocol::VersionRange;
 use kafka_matrix::versions::{releases, Mode, Release};
@@ -110,13 +110,8 @@ async fn cell(
 ) {
     let release: Release = release.parse().expect("a catalog release");
     let result = run_cell(
-        Cell {
-            release,
-            mode,
-            backend: Backend::Embedded,
-            scenario,
-        },
-        &ClientConfig::default(),
+        Cell::kafka(release, mode, Backend::Embedded, scenario),
+        &RunContext::default(),
     )
     .await;
     assert!(result.passed, "{release} {mode} {scenario}: {:?}", result.error);

@@ -1,14 +1,19 @@
-//! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--out DIR]`.
+//! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--backend B]
+//! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{default_out, CliError};
-use crate::client::ClientConfig;
-use crate::matrix::{parse_releases, plan, run as run_cells, Backend};
-use crate::report::{progress_line, Report};
+use crate::backend::{parse_bootstrap, Backend, BackendChoice, ExternalBroker, ImageSource};
+use crate::matrix::{cells_for, parse_releases, plan, run as run_cells, Cell, RunContext, Target};
+use crate::report::{progress_line, NotRun, Report};
 use crate::versions::Mode;
+
+/// Set to 1 to make a missing Docker engine an error instead of a skip.
+#[cfg(feature = "containers")]
+pub const REQUIRE_DOCKER_ENV: &str = "KAFKA_MATRIX_REQUIRE_DOCKER";
 
 /// Arguments of `matrix`.
 #[derive(Debug, Args)]
@@ -19,35 +24,76 @@ pub struct MatrixArgs {
     /// Modes to include.
     #[arg(long, value_delimiter = ',', default_value = "zk,kraft")]
     modes: Vec<Mode>,
+    /// Where brokers come from: embedded, container, external, or all.
+    #[arg(long, default_value = "embedded", env = "KAFKA_MATRIX_BACKEND")]
+    backend: BackendChoice,
+    /// Container images: registry (real Kafka), local (built emulated images), or auto.
+    #[arg(long, default_value = "auto", env = "KAFKA_MATRIX_IMAGE_SOURCE")]
+    image_source: ImageSource,
+    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
+    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_bootstrap)]
+    bootstrap: Option<Vec<ExternalBroker>>,
+    /// Leave out the tansu cells of the container backend.
+    #[arg(long)]
+    no_tansu: bool,
+    /// Cells run at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
     /// Directory for report.json and report.md.
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
 }
 
+/// The cells to run and what was left out.
+struct Planned {
+    cells: Vec<Cell>,
+    not_run: Vec<NotRun>,
+    notes: Vec<String>,
+    ctx: RunContext,
+}
+
+#[cfg(feature = "containers")]
+fn require_docker() -> bool {
+    std::env::var(REQUIRE_DOCKER_ENV).is_ok_and(|v| v == "1" || v == "true")
+}
+
 pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
-    let releases = parse_releases(&args.releases)?;
-    let cells = plan(&releases, &args.modes, Backend::Embedded);
-    if cells.is_empty() {
+    let planned = plan_run(&args).await?;
+    if planned.cells.is_empty() {
         return Err(CliError(format!(
-            "no cells: releases {:?} have none of the modes {:?}",
-            args.releases, args.modes
+            "no cells to run for releases {:?}, modes {:?}, backend {}{}",
+            args.releases,
+            args.modes,
+            args.backend,
+            planned
+                .not_run
+                .first()
+                .map(|n| format!(" ({}: {})", n.what, n.reason))
+                .unwrap_or_default()
         )));
     }
-    println!(
-        "running {} cells on the embedded backend (emulated Kafka, not real brokers)",
-        cells.len()
-    );
-    let results = run_cells(&cells, &ClientConfig::default(), |r| println!("{}", progress_line(r))).await;
-    let report = Report::new(results);
+    for n in &planned.notes {
+        println!("{n}");
+    }
+    for n in &planned.not_run {
+        println!("NOT RUN {}: {}", n.what, n.reason);
+    }
+    println!("running {} cells, {} at a time", planned.cells.len(), args.jobs);
+    let results = run_cells(&planned.cells, &planned.ctx, |r| println!("{}", progress_line(r))).await;
+    let notes = sweep(planned.notes, &planned.ctx).await;
+    let mut report = Report::new(results);
+    report.not_run = planned.not_run;
+    report.notes = notes;
     println!();
     print!("{}", report.table());
     let (json, md) = report
         .write(&args.out)
         .map_err(|e| CliError(format!("cannot write the report to {}: {e}", args.out.display())))?;
     println!(
-        "\n{} passed, {} failed; report: {} and {}",
+        "\n{} passed, {} failed, {} not run; report: {} and {}",
         report.passed,
         report.failed,
+        report.not_run.len(),
         json.display(),
         md.display()
     );
@@ -58,5 +104,154 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
             report.cells.len()
         )));
     }
+    Ok(())
+}
+
+/// Removes what container cells left behind and says so in the notes.
+#[cfg(feature = "containers")]
+async fn sweep(mut notes: Vec<String>, ctx: &RunContext) -> Vec<String> {
+    if let Some(run) = &ctx.containers {
+        match run.sweep().await {
+            Ok(0) => notes.push(format!("containers: none left behind (run label {})", run.run_id())),
+            Ok(n) => notes.push(format!("containers: {n} left behind by failed cells were removed")),
+            Err(e) => notes.push(format!("containers: could not check for leftovers: {e}")),
+        }
+    }
+    notes
+}
+
+#[cfg(not(feature = "containers"))]
+async fn sweep(notes: Vec<String>, _: &RunContext) -> Vec<String> {
+    notes
+}
+
+async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
+    let releases = parse_releases(&args.releases)?;
+    let mut p = Planned {
+        cells: Vec::new(),
+        not_run: Vec::new(),
+        notes: Vec::new(),
+        ctx: RunContext {
+            jobs: usize::from(args.jobs),
+            ..RunContext::default()
+        },
+    };
+    if args.backend.includes(Backend::Embedded) {
+        let cells = plan(&releases, &args.modes, Backend::Embedded);
+        p.notes.push(format!(
+            "embedded: {} cells on the in-process emulator (emulated, not real Kafka)",
+            cells.len()
+        ));
+        p.cells.extend(cells);
+    }
+    if args.backend.includes(Backend::Container) {
+        plan_containers(args, &releases, &mut p).await?;
+    }
+    if args.backend.includes(Backend::External) {
+        match &args.bootstrap {
+            Some(brokers) => {
+                for b in brokers {
+                    p.cells
+                        .extend(cells_for(&Target::External(b.clone()), Backend::External));
+                }
+                p.notes.push(format!(
+                    "external: {} broker(s) by address; what they are is not verified",
+                    brokers.len()
+                ));
+            }
+            None if args.backend == BackendChoice::One(Backend::External) => {
+                return Err(CliError(
+                    "--backend external needs --bootstrap [RELEASE=]HOST:PORT[,...] (or KAFKA_MATRIX_BOOTSTRAP)".into(),
+                ))
+            }
+            None => p.not_run.push(NotRun {
+                what: "external".into(),
+                reason: "no --bootstrap given".into(),
+            }),
+        }
+    }
+    Ok(p)
+}
+
+#[cfg(not(feature = "containers"))]
+async fn plan_containers(args: &MatrixArgs, _: &[crate::versions::Release], _: &mut Planned) -> Result<(), CliError> {
+    let _ = args;
+    Err(CliError(
+        "this kafka-matrix was built without the `containers` feature; rebuild with default features".into(),
+    ))
+}
+
+#[cfg(feature = "containers")]
+async fn plan_containers(
+    args: &MatrixArgs,
+    releases: &[crate::versions::Release],
+    p: &mut Planned,
+) -> Result<(), CliError> {
+    use std::sync::Arc;
+
+    use crate::backend::container::local::find_tansu;
+    use crate::backend::container::{ContainerRun, ContainerTarget};
+
+    let only_containers = args.backend == BackendChoice::One(Backend::Container);
+    let skip = |p: &mut Planned, reason: String| -> Result<(), CliError> {
+        if only_containers || require_docker() {
+            return Err(CliError(reason));
+        }
+        eprintln!("SKIPPED the container backend: {reason}");
+        p.not_run.push(NotRun {
+            what: "container backend".into(),
+            reason,
+        });
+        Ok(())
+    };
+    let root = std::env::current_dir().map_err(|e| CliError(format!("no current directory: {e}")))?;
+    let run = match ContainerRun::new(args.image_source, &root).await {
+        Ok(r) => r,
+        Err(e) => return skip(p, e.to_string()),
+    };
+    if let Err(e) = run.preflight(true) {
+        return skip(p, e.to_string());
+    }
+    p.notes
+        .push(format!("container images: {} ({})", run.source(), run.why()));
+    let mut cells = 0;
+    for cell in plan(releases, &args.modes, Backend::Container) {
+        let Some((release, mode)) = cell.target.release() else {
+            continue;
+        };
+        match run.runnable(ContainerTarget::Kafka(release, mode)) {
+            Ok(()) => {
+                p.cells.push(cell);
+                cells += 1;
+            }
+            Err(reason) if cell.scenario == crate::matrix::Scenario::Ping => p.not_run.push(NotRun {
+                what: format!("{release} {mode} container"),
+                reason,
+            }),
+            Err(_) => {}
+        }
+    }
+    if !args.no_tansu {
+        match find_tansu() {
+            Ok((_, version)) => {
+                p.cells.extend(cells_for(&Target::Tansu, Backend::Container));
+                p.notes.push(format!(
+                    "tansu {version}: an independent Kafka-compatible broker (not Apache Kafka), locally built image"
+                ));
+                cells += 2;
+            }
+            Err(e) => {
+                eprintln!("SKIPPED tansu: {e}");
+                p.not_run.push(NotRun {
+                    what: "tansu container".into(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    p.notes.push(format!(
+        "container: {cells} cells, one container (or two, with ZooKeeper) per cell"
+    ));
+    p.ctx.containers = Some(Arc::new(run));
     Ok(())
 }

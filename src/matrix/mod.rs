@@ -1,79 +1,104 @@
-//! The release matrix: cells = release × mode × backend × scenario.
+//! The release matrix: cells = target × backend × scenario.
 //!
-//! Each cell starts (or is given) a broker, connects this crate's client,
-//! runs its scenario, and checks what came back against the catalog: the
-//! negotiated ApiVersions and Metadata versions must be what the release's
-//! table implies, and Metadata must describe the broker the cell started.
-//! A cell's [`CellResult`] says which backend it ran on and whether that
-//! was real Kafka or the emulator.
+//! A target is a Kafka release in a mode, tansu (an independent
+//! Kafka-compatible broker), or a broker the user runs. Each cell starts (or
+//! is given) a broker on its backend, connects this crate's client, runs its
+//! scenario, and checks what came back: for a Kafka release the negotiated
+//! ApiVersions and Metadata versions must be what the release's table
+//! implies, and Metadata must describe the broker the cell started. A cell's
+//! [`CellResult`] names its backend, its image, and what kind of broker
+//! answered, so an emulated pass is never shown as real Kafka.
 
 pub mod scenario;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 pub use scenario::Scenario;
 
+pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
 use crate::client::{Client, ClientConfig};
 use crate::emulator::{Emulator, EmulatorOptions, Quirks, SeededTopic};
 use crate::negotiate::Attempt;
 use crate::protocol::{api_key, VersionRange};
 use crate::versions::{guess_release, releases, table, Mode, Release};
 
-/// The topic every emulated cell seeds and then expects to see.
+/// The topic every cell's broker has (seeded, created, or auto-created)
+/// and Metadata is then expected to list.
 pub const PROBE_TOPIC: &str = "kafka-matrix-probe";
 /// Its partition count.
 pub const PROBE_PARTITIONS: i32 = 3;
 
-/// Where a cell's broker comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// The in-process emulator (not real Kafka).
-    Embedded,
+/// What a cell runs against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Target {
+    /// A Kafka release in a mode.
+    Kafka {
+        /// The release.
+        release: Release,
+        /// Its mode.
+        mode: Mode,
+    },
+    /// tansu, an independent Kafka-compatible broker (container backend).
+    Tansu,
+    /// A broker the user runs.
+    External(ExternalBroker),
 }
 
-impl Backend {
-    /// Whether the broker is a real Kafka build.
-    pub fn is_real_kafka(self) -> bool {
+impl Target {
+    /// The Kafka release (and mode) this target is, or claims to be.
+    pub fn release(&self) -> Option<(Release, Mode)> {
         match self {
-            Backend::Embedded => false,
-        }
-    }
-
-    /// How a report names it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Backend::Embedded => "emulated (in-process kafka-matrix emulator)",
+            Target::Kafka { release, mode } => Some((*release, *mode)),
+            Target::Tansu => None,
+            Target::External(e) => e.claimed,
         }
     }
 }
 
-impl std::fmt::Display for Backend {
+impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Backend::Embedded => "embedded",
-        })
+        match self {
+            Target::Kafka { release, mode } => write!(f, "{release} {mode}"),
+            Target::Tansu => f.write_str("tansu"),
+            Target::External(e) => match e.claimed {
+                Some((r, m)) => write!(f, "{r} {m} @{}", e.bootstrap),
+                None => write!(f, "@{}", e.bootstrap),
+            },
+        }
     }
 }
 
 /// One cell to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cell {
-    /// Kafka release.
-    pub release: Release,
-    /// Broker mode.
-    pub mode: Mode,
+    /// What it runs against.
+    pub target: Target,
     /// Broker source.
     pub backend: Backend,
     /// What to do.
     pub scenario: Scenario,
 }
 
+impl Cell {
+    /// A Kafka-release cell.
+    pub fn kafka(release: Release, mode: Mode, backend: Backend, scenario: Scenario) -> Self {
+        Self {
+            target: Target::Kafka { release, mode },
+            backend,
+            scenario,
+        }
+    }
+}
+
 impl std::fmt::Display for Cell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {} {}", self.release, self.mode, self.backend, self.scenario)
+        write!(f, "{} {} {}", self.target, self.backend, self.scenario)
     }
 }
 
@@ -83,10 +108,18 @@ pub struct CellResult {
     /// The cell.
     #[serde(flatten)]
     pub cell: Cell,
-    /// Whether the broker was real Kafka.
+    /// What kind of broker answered.
+    pub broker: BrokerKind,
+    /// Whether the broker was real Kafka (`broker == real_kafka`).
     pub real_kafka: bool,
-    /// Backend in words.
-    pub backend_detail: &'static str,
+    /// The broker in words, with its image for containers.
+    pub backend_detail: String,
+    /// The container image (`name:tag`), for container cells.
+    pub image: Option<String>,
+    /// The address the client bootstrapped on.
+    pub bootstrap: Option<String>,
+    /// Time to start the broker until it answered (containers), milliseconds.
+    pub startup_ms: Option<u64>,
     /// ApiVersions version negotiated.
     pub api_versions_version: Option<i16>,
     /// Metadata version chosen.
@@ -103,6 +136,39 @@ pub struct CellResult {
     pub passed: bool,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+impl CellResult {
+    fn new(cell: Cell, broker: BrokerKind) -> Self {
+        Self {
+            cell,
+            broker,
+            real_kafka: broker.is_real_kafka(),
+            backend_detail: broker.describe().to_owned(),
+            image: None,
+            bootstrap: None,
+            startup_ms: None,
+            api_versions_version: None,
+            metadata_version: None,
+            attempts: Vec::new(),
+            guessed: None,
+            connect_us: None,
+            request_us: None,
+            passed: false,
+            error: None,
+        }
+    }
+
+    #[cfg_attr(not(feature = "containers"), allow(dead_code))]
+    fn set_broker(&mut self, broker: BrokerKind, image: Option<String>) {
+        self.broker = broker;
+        self.real_kafka = broker.is_real_kafka();
+        self.backend_detail = match &image {
+            Some(i) => format!("{} ({i})", broker.describe()),
+            None => broker.describe().to_owned(),
+        };
+        self.image = image;
+    }
 }
 
 /// Parses a release selection: `all`, `3.8`, `2.0..3.8` (inclusive), or a
@@ -139,13 +205,22 @@ pub fn plan(selected: &[Release], modes: &[Mode], backend: Backend) -> Vec<Cell>
         .filter(|info| selected.contains(&info.release))
         .flat_map(|info| {
             info.modes.iter().filter(|m| modes.contains(m)).flat_map(move |&mode| {
-                Scenario::ALL.into_iter().map(move |scenario| Cell {
-                    release: info.release,
-                    mode,
-                    backend,
-                    scenario,
-                })
+                Scenario::ALL
+                    .into_iter()
+                    .map(move |scenario| Cell::kafka(info.release, mode, backend, scenario))
             })
+        })
+        .collect()
+}
+
+/// Both scenarios against `target` on `backend`.
+pub fn cells_for(target: &Target, backend: Backend) -> Vec<Cell> {
+    Scenario::ALL
+        .into_iter()
+        .map(|scenario| Cell {
+            target: target.clone(),
+            backend,
+            scenario,
         })
         .collect()
 }
@@ -170,34 +245,124 @@ pub fn expected_versions(release: Release, mode: Mode) -> Option<(i16, i16)> {
     ))
 }
 
-/// Runs one cell on the embedded backend.
-pub async fn run_cell(cell: Cell, config: &ClientConfig) -> CellResult {
-    let mut result = CellResult {
-        cell,
-        real_kafka: cell.backend.is_real_kafka(),
-        backend_detail: cell.backend.describe(),
-        api_versions_version: None,
-        metadata_version: None,
-        attempts: Vec::new(),
-        guessed: None,
-        connect_us: None,
-        request_us: None,
-        passed: false,
-        error: None,
-    };
-    let options = EmulatorOptions {
-        topics: vec![SeededTopic::new(PROBE_TOPIC, PROBE_PARTITIONS)],
-        ..EmulatorOptions::default()
-    };
-    let emulator = match Emulator::start(cell.release, cell.mode, options).await {
-        Ok(e) => e,
+/// What cells share in one run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The client's settings.
+    pub config: ClientConfig,
+    /// Cells run at once (containers are the expensive part; 2 suits a 2-core machine).
+    pub jobs: usize,
+    /// The container backend's run state, when container cells are planned.
+    #[cfg(feature = "containers")]
+    pub containers: Option<Arc<crate::backend::container::ContainerRun>>,
+}
+
+impl Default for RunContext {
+    fn default() -> Self {
+        Self {
+            config: ClientConfig::default(),
+            jobs: 2,
+            #[cfg(feature = "containers")]
+            containers: None,
+        }
+    }
+}
+
+/// A started broker and what stops it.
+enum Started {
+    Emulator(Emulator),
+    #[cfg(feature = "containers")]
+    Container(crate::backend::container::docker::RunningBroker),
+    External,
+}
+
+impl Started {
+    async fn stop(self) {
+        match self {
+            Started::Emulator(e) => e.shutdown().await,
+            #[cfg(feature = "containers")]
+            Started::Container(c) => c.stop().await,
+            Started::External => {}
+        }
+    }
+}
+
+fn initial_kind(cell: &Cell) -> BrokerKind {
+    match (cell.backend, &cell.target) {
+        (Backend::Embedded, _) => BrokerKind::EmulatedInProcess,
+        (Backend::Container, Target::Tansu) => BrokerKind::Independent,
+        (Backend::Container, _) => BrokerKind::EmulatedImage,
+        (Backend::External, _) => BrokerKind::Unknown,
+    }
+}
+
+/// Starts (or finds) the cell's broker; returns its bootstrap address.
+async fn start(cell: &Cell, index: usize, ctx: &RunContext, out: &mut CellResult) -> Result<(Started, String), String> {
+    let _ = (index, &out);
+    match (cell.backend, &cell.target) {
+        (Backend::Embedded, Target::Kafka { release, mode }) => {
+            let options = EmulatorOptions {
+                topics: vec![SeededTopic::new(PROBE_TOPIC, PROBE_PARTITIONS)],
+                ..EmulatorOptions::default()
+            };
+            let emulator = Emulator::start(*release, *mode, options)
+                .await
+                .map_err(|e| format!("cannot start the emulator: {e}"))?;
+            let bootstrap = emulator.bootstrap();
+            Ok((Started::Emulator(emulator), bootstrap))
+        }
+        (Backend::External, Target::External(e)) => Ok((Started::External, e.bootstrap.clone())),
+        #[cfg(feature = "containers")]
+        (Backend::Container, target) => {
+            use crate::backend::container::docker::ContainerError;
+            use crate::backend::container::ContainerTarget;
+            let run = ctx
+                .containers
+                .as_ref()
+                .ok_or("the container backend was not set up for this run")?;
+            let what = match target {
+                Target::Kafka { release, mode } => ContainerTarget::Kafka(*release, *mode),
+                Target::Tansu => ContainerTarget::Tansu,
+                Target::External(_) => return Err("an external broker cannot run in a container".into()),
+            };
+            let (kind, image) = run.describe(what);
+            out.set_broker(kind, image);
+            let started = Instant::now();
+            let (plan, running) = run
+                .start(what, index)
+                .await
+                .map_err(|e: ContainerError| e.to_string())?;
+            out.startup_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            out.set_broker(plan.kind, Some(plan.image()));
+            Ok((Started::Container(running), plan.bootstrap))
+        }
+        #[cfg(not(feature = "containers"))]
+        (Backend::Container, _) => {
+            let _ = ctx;
+            Err("this build has no container backend (built without the `containers` feature)".into())
+        }
+        (backend, target) => Err(format!("a {target} target cannot run on the {backend} backend")),
+    }
+}
+
+/// Runs one cell.
+pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
+    run_cell_at(cell, 0, ctx).await
+}
+
+/// Runs cell number `index` of a run (the index names its containers).
+pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
+    let mut result = CellResult::new(cell.clone(), initial_kind(&cell));
+    let (started, bootstrap) = match start(&cell, index, ctx, &mut result).await {
+        Ok(s) => s,
         Err(e) => {
-            result.error = Some(format!("cannot start the emulator: {e}"));
+            result.error = Some(e);
             return result;
         }
     };
-    let outcome = drive(&emulator.bootstrap(), cell, config, &mut result).await;
-    emulator.shutdown().await;
+    result.bootstrap = Some(bootstrap.clone());
+    let outcome = drive(&bootstrap, &cell, &ctx.config, &mut result).await;
+    started.stop().await;
     match outcome {
         Ok(()) => result.passed = true,
         Err(e) => result.error = Some(e),
@@ -209,7 +374,7 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-async fn drive(bootstrap: &str, cell: Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), String> {
+async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), String> {
     let started = Instant::now();
     let mut client = Client::connect(bootstrap, config.clone())
         .await
@@ -222,12 +387,14 @@ async fn drive(bootstrap: &str, cell: Cell, config: &ClientConfig, out: &mut Cel
     let versions = client.versions();
     out.api_versions_version = Some(versions.api_versions);
     out.metadata_version = Some(versions.metadata);
-    if let Some((av, md)) = expected_versions(cell.release, cell.mode) {
-        if (versions.api_versions, versions.metadata) != (av, md) {
-            return Err(format!(
-                "negotiated ApiVersions v{} / Metadata v{}, but Kafka {} ({}) implies v{av} / v{md}",
-                versions.api_versions, versions.metadata, cell.release, cell.mode
-            ));
+    if let Some((release, mode)) = cell.target.release() {
+        if let Some((av, md)) = expected_versions(release, mode) {
+            if (versions.api_versions, versions.metadata) != (av, md) {
+                return Err(format!(
+                    "negotiated ApiVersions v{} / Metadata v{}, but Kafka {release} ({mode}) implies v{av} / v{md}",
+                    versions.api_versions, versions.metadata
+                ));
+            }
         }
     }
     let started = Instant::now();
@@ -237,14 +404,17 @@ async fn drive(bootstrap: &str, cell: Cell, config: &ClientConfig, out: &mut Cel
         }
         Scenario::Metadata => {
             let md = client.metadata(None).await.map_err(|e| e.to_string())?;
-            check_metadata(&md, bootstrap)?;
+            match cell.backend {
+                Backend::External => check_external_metadata(&md)?,
+                Backend::Embedded | Backend::Container => check_metadata(&md, bootstrap)?,
+            }
         }
     }
     out.request_us = Some(micros(started.elapsed()));
     Ok(())
 }
 
-/// Metadata must name the broker we talked to and the seeded topic.
+/// Metadata must name the broker we talked to and the probe topic.
 fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Result<(), String> {
     let advertised: Vec<String> = md.brokers.iter().map(|b| format!("{}:{}", b.host, b.port)).collect();
     if !advertised.iter().any(|a| a == bootstrap) {
@@ -265,15 +435,47 @@ fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Resul
     Ok(())
 }
 
-/// Runs `cells` one after another, calling `progress` after each.
-pub async fn run(cells: &[Cell], config: &ClientConfig, mut progress: impl FnMut(&CellResult)) -> Vec<CellResult> {
-    let mut results = Vec::with_capacity(cells.len());
-    for &cell in cells {
-        let r = run_cell(cell, config).await;
-        progress(&r);
-        results.push(r);
+/// An external broker's topics are its own business; it must name at least
+/// one broker a client could go on to.
+fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), String> {
+    if md.brokers.is_empty() {
+        return Err(format!("Metadata v{} lists no brokers", md.version));
     }
-    results
+    Ok(())
+}
+
+/// Runs `cells`, at most `ctx.jobs` at once, calling `progress` as each
+/// finishes; returns the results in `cells` order. A cell that panics is
+/// reported as failed (its containers are removed as the panic unwinds).
+pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&CellResult)) -> Vec<CellResult> {
+    let ctx = Arc::new(ctx.clone());
+    let permits = Arc::new(Semaphore::new(ctx.jobs.max(1)));
+    let mut set = JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
+    for (index, cell) in cells.iter().cloned().enumerate() {
+        let ctx = Arc::clone(&ctx);
+        let permits = Arc::clone(&permits);
+        let handle = set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (index, run_cell_at(cell, index, &ctx).await)
+        });
+        ids.insert(handle.id(), index);
+    }
+    let mut results: Vec<Option<CellResult>> = vec![None; cells.len()];
+    while let Some(joined) = set.join_next_with_id().await {
+        let (index, result) = match joined {
+            Ok((_, (index, r))) => (index, r),
+            Err(e) => {
+                let index = ids.get(&e.id()).copied().unwrap_or(0);
+                let mut r = CellResult::new(cells[index].clone(), initial_kind(&cells[index]));
+                r.error = Some(format!("the cell panicked or was cancelled: {e}"));
+                (index, r)
+            }
+        };
+        progress(&result);
+        results[index] = Some(result);
+    }
+    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

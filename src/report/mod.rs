@@ -21,8 +21,21 @@ pub struct Report {
     pub passed: usize,
     /// Cells that failed.
     pub failed: usize,
+    /// Cells that were planned but could not run, and why.
+    pub not_run: Vec<NotRun>,
+    /// How the run was set up (backends, image source and why).
+    pub notes: Vec<String>,
     /// Every cell.
     pub cells: Vec<CellResult>,
+}
+
+/// A planned cell (or group of cells) that did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRun {
+    /// What, e.g. `2.8 kraft container`.
+    pub what: String,
+    /// Why, in one line.
+    pub reason: String,
 }
 
 impl Report {
@@ -30,10 +43,12 @@ impl Report {
     pub fn new(cells: Vec<CellResult>) -> Self {
         let passed = cells.iter().filter(|c| c.passed).count();
         Self {
-            format: 1,
+            format: 2,
             tool_version: env!("CARGO_PKG_VERSION"),
             passed,
             failed: cells.len() - passed,
+            not_run: Vec::new(),
+            notes: Vec::new(),
             cells,
         }
     }
@@ -56,19 +71,33 @@ impl Report {
         let _ = writeln!(s, "# kafka-matrix report\n");
         let _ = writeln!(
             s,
-            "{} cells: {} passed, {} failed. Backend \"embedded\" is the kafka-matrix emulator, not real Kafka.\n",
+            "{} cells: {} passed, {} failed, {} not run. The \"broker\" column says what answered: \
+             only \"real Kafka\" rows ran an Apache Kafka build; \"emulated\" rows ran the kafka-matrix emulator.\n",
             self.cells.len(),
             self.passed,
-            self.failed
+            self.failed,
+            self.not_run.len()
         );
+        for n in &self.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        if !self.notes.is_empty() {
+            s.push('\n');
+        }
         s.push_str(&self.table());
+        if !self.not_run.is_empty() {
+            s.push_str("\n## Not run\n\n");
+            for n in &self.not_run {
+                let _ = writeln!(s, "- {}: {}", n.what, n.reason);
+            }
+        }
         s
     }
 
     /// The summary table (Markdown, also printed by the CLI).
     pub fn table(&self) -> String {
         let mut s = String::from(
-            "| release | mode | backend | real Kafka | scenario | ApiVersions | Metadata | attempts | guessed | connect µs | request µs | result | error |\n\
+            "| target | backend | broker | image | scenario | ApiVersions | Metadata | attempts | guessed | connect µs | request µs | result | error |\n\
              |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for c in &self.cells {
@@ -77,10 +106,10 @@ impl Report {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                c.cell.release,
-                c.cell.mode,
+                c.cell.target,
                 c.cell.backend,
-                if c.real_kafka { "yes" } else { "no (emulated)" },
+                c.broker.label(),
+                c.image.as_deref().unwrap_or("-"),
                 c.cell.scenario,
                 v(c.api_versions_version),
                 v(c.metadata_version),
@@ -118,11 +147,11 @@ pub fn attempt_text(a: &Attempt) -> String {
 pub fn progress_line(c: &CellResult) -> String {
     let status = if c.passed { "PASS" } else { "FAIL" };
     let mut line = format!(
-        "{status} {:<4} {:<5} {:<8} {:<8} {}",
-        c.cell.release.to_string(),
-        c.cell.mode.to_string(),
+        "{status} {:<10} {:<9} {:<8} {:<22} {}",
+        c.cell.target.to_string(),
         c.cell.backend.to_string(),
         c.cell.scenario.to_string(),
+        c.image.as_deref().unwrap_or(c.broker.label()),
         attempts(c)
     );
     if let Some(md) = c.metadata_version {

@@ -1,0 +1,333 @@
+//! The tokio/testcontainers shell around a [`BrokerPlan`]: build local
+//! images, start containers, wait until the broker really answers, tear down.
+//!
+//! Readiness is a Kafka round trip, never a sleep or a log line: this
+//! crate's client must negotiate ApiVersions with the broker and Metadata
+//! must list the probe topic with all its partitions. Every container and
+//! network carries [`RUN_LABEL`] so a run can count and sweep its own;
+//! `ContainerAsync`'s `Drop` removes a container even when a cell panics,
+//! and the `watchdog` feature removes them on SIGINT/SIGTERM.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use testcontainers::bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use testcontainers::bollard::Docker;
+use testcontainers::core::client::ClientError;
+use testcontainers::core::{CmdWaitFor, ExecCommand, IntoContainerPort, WaitFor};
+use testcontainers::runners::{AsyncBuilder, AsyncRunner};
+use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt, TestcontainersError};
+
+use super::local::{LocalImage, LocalImageError};
+use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
+use crate::client::{Client, ClientConfig};
+use crate::matrix::{PROBE_PARTITIONS, PROBE_TOPIC};
+
+/// Container backend failures, each one line that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// No Docker engine answers.
+    #[error(
+        "the container backend needs a Docker engine, and none answers ({0}); start Docker or set DOCKER_HOST, \
+         or run --backend embedded"
+    )]
+    NoEngine(String),
+    /// A registry image is absent and could not be pulled.
+    #[error(
+        "image {image} is not present and could not be pulled ({reason}); with no registry, use \
+         --image-source local (locally built emulated images)"
+    )]
+    ImageUnavailable {
+        /// `name:tag`.
+        image: String,
+        /// The engine's words.
+        reason: String,
+    },
+    /// A local image could not be built.
+    #[error("cannot build image {image}: {reason}")]
+    Build {
+        /// `name:tag`.
+        image: String,
+        /// Why.
+        reason: String,
+    },
+    /// A binary for a local image is missing.
+    #[error(transparent)]
+    Local(#[from] LocalImageError),
+    /// A container did not start.
+    #[error("container {image} did not start: {reason}")]
+    Start {
+        /// `name:tag`.
+        image: String,
+        /// Why.
+        reason: String,
+    },
+    /// The broker never answered the readiness check.
+    #[error("{image} on {bootstrap} was not ready after {waited:?}: {last}{logs}")]
+    NotReady {
+        /// `name:tag`.
+        image: String,
+        /// The address polled.
+        bootstrap: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last readiness failure.
+        last: String,
+        /// The container's last log lines, if any.
+        logs: String,
+    },
+    /// A set-up command in the container failed.
+    #[error("set-up command {cmd:?} in {image} failed: {reason}")]
+    Setup {
+        /// `name:tag`.
+        image: String,
+        /// The argv.
+        cmd: Vec<String>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Connects to the Docker engine (honouring `DOCKER_HOST`) and pings it.
+pub async fn engine() -> Result<Docker, ContainerError> {
+    let docker = Docker::connect_with_defaults().map_err(|e| ContainerError::NoEngine(e.to_string()))?;
+    match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
+        Ok(Ok(_)) => Ok(docker),
+        Ok(Err(e)) => Err(ContainerError::NoEngine(e.to_string())),
+        Err(_) => Err(ContainerError::NoEngine("no answer to a ping within 5 s".into())),
+    }
+}
+
+/// Whether `reference` (`name:tag`) is present in the engine.
+pub async fn image_present(docker: &Docker, reference: &str) -> bool {
+    docker.inspect_image(reference).await.is_ok()
+}
+
+/// Builds `image` (the engine's layer cache makes an unchanged rebuild cheap,
+/// and a changed binary is always picked up).
+pub async fn build(image: &LocalImage) -> Result<(), ContainerError> {
+    let err = |reason: String| ContainerError::Build {
+        image: image.reference(),
+        reason,
+    };
+    if !image.binary.is_file() {
+        return Err(err(format!("{} does not exist", image.binary.display())));
+    }
+    GenericBuildableImage::new(image.name, &image.tag)
+        .with_dockerfile_string(image.dockerfile.clone())
+        .with_file(image.binary.clone(), image.binary_name)
+        .build_image()
+        .await
+        .map(|_| ())
+        .map_err(|e| err(e.to_string()))
+}
+
+/// A started broker: its containers, broker last. Dropping it removes them
+/// too; [`RunningBroker::stop`] does so explicitly and waits.
+#[derive(Debug)]
+pub struct RunningBroker {
+    containers: Vec<ContainerAsync<GenericImage>>,
+}
+
+impl RunningBroker {
+    /// Removes every container (broker first, then what it depended on).
+    pub async fn stop(mut self) {
+        while let Some(c) = self.containers.pop() {
+            if let Err(e) = c.rm().await {
+                tracing::warn!(error = %e, "removing a container failed; the run's sweep will retry");
+            }
+        }
+    }
+}
+
+fn request(spec: &ContainerSpec, startup_timeout: Duration) -> testcontainers::ContainerRequest<GenericImage> {
+    let mut req = GenericImage::new(spec.image.as_str(), spec.tag.as_str())
+        .with_wait_for(WaitFor::Nothing)
+        .with_container_name(spec.name.as_str())
+        .with_startup_timeout(startup_timeout)
+        .with_labels(spec.labels.clone());
+    for (k, v) in &spec.env {
+        req = req.with_env_var(k.as_str(), v.as_str());
+    }
+    if !spec.cmd.is_empty() {
+        req = req.with_cmd(spec.cmd.clone());
+    }
+    if let Some(port) = spec.host_port {
+        req = req.with_mapped_port(port, CLIENT_PORT.tcp());
+    }
+    if let Some(net) = &spec.network {
+        req = req.with_network(net.as_str());
+    }
+    req
+}
+
+fn start_error(spec: &ContainerSpec, e: TestcontainersError) -> ContainerError {
+    match e {
+        TestcontainersError::Client(ClientError::PullImage { err, .. }) => ContainerError::ImageUnavailable {
+            image: spec.reference(),
+            reason: one_line(&err.to_string()),
+        },
+        TestcontainersError::Client(ClientError::Init(err)) => ContainerError::NoEngine(one_line(&err.to_string())),
+        other => ContainerError::Start {
+            image: spec.reference(),
+            reason: one_line(&other.to_string()),
+        },
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Starts `plan`'s containers and waits until the broker answers.
+pub async fn start(plan: &BrokerPlan) -> Result<RunningBroker, ContainerError> {
+    let mut running = RunningBroker { containers: Vec::new() };
+    for spec in plan.dependencies.iter().chain([&plan.broker]) {
+        match request(spec, plan.startup_timeout).start().await {
+            Ok(c) => running.containers.push(c),
+            Err(e) => {
+                running.stop().await;
+                return Err(start_error(spec, e));
+            }
+        }
+    }
+    if let Err(e) = ready(plan, &running).await {
+        running.stop().await;
+        return Err(e);
+    }
+    Ok(running)
+}
+
+/// The readiness check: negotiate, run the plan's set-up commands, then
+/// (for brokers that auto-create) ask for the probe topic until it is there.
+async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), ContainerError> {
+    let started = Instant::now();
+    let deadline = started + plan.startup_timeout;
+    let config = ClientConfig {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+        ..ClientConfig::default()
+    };
+    let broker = running.containers.last();
+    let not_ready = |last: String| async move {
+        ContainerError::NotReady {
+            image: plan.image(),
+            bootstrap: plan.bootstrap.clone(),
+            waited: started.elapsed(),
+            last,
+            logs: match broker {
+                Some(c) => log_tail(c).await,
+                None => String::new(),
+            },
+        }
+    };
+    let mut last = String::from("no attempt yet");
+    let mut setup_done = plan.setup.is_empty();
+    while Instant::now() < deadline {
+        if let Some(c) = broker {
+            if let Ok(false) = c.is_running().await {
+                return Err(not_ready(format!("the container exited ({last})")).await);
+            }
+        }
+        match probe_once(plan, &config).await {
+            Ok(true) => return Ok(()),
+            Ok(false) if !setup_done => {
+                if let Some(c) = broker {
+                    run_setup(plan, c).await?;
+                }
+                setup_done = true;
+                continue;
+            }
+            Ok(false) => last = format!("Metadata does not list {PROBE_TOPIC} with {PROBE_PARTITIONS} partitions yet"),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(not_ready(last).await)
+}
+
+/// One readiness attempt: `Ok(true)` when the probe topic is fully there.
+async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<bool, String> {
+    let mut client = Client::connect(&plan.bootstrap, config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let md = if plan.auto_creates_probe_topic {
+        client.metadata(Some(&[PROBE_TOPIC])).await
+    } else {
+        client.metadata(None).await
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(md.topics.iter().any(|t| {
+        t.name.as_deref() == Some(PROBE_TOPIC)
+            && t.error.is_ok()
+            && t.partitions.len() == PROBE_PARTITIONS as usize
+            && t.partitions.iter().all(|p| p.error.is_ok() && p.leader >= 0)
+    }))
+}
+
+async fn run_setup(plan: &BrokerPlan, container: &ContainerAsync<GenericImage>) -> Result<(), ContainerError> {
+    for cmd in &plan.setup {
+        let exec = ExecCommand::new(cmd.clone()).with_cmd_ready_condition(CmdWaitFor::exit_code(0));
+        if let Err(e) = container.exec(exec).await {
+            return Err(ContainerError::Setup {
+                image: plan.image(),
+                cmd: cmd.clone(),
+                reason: one_line(&e.to_string()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The container's last few log lines, as `; logs: a | b | c`.
+async fn log_tail(c: &ContainerAsync<GenericImage>) -> String {
+    let mut all = c.stdout_to_vec().await.unwrap_or_default();
+    all.extend(c.stderr_to_vec().await.unwrap_or_default());
+    let text = String::from_utf8_lossy(&all);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(4)..];
+    format!("; logs: {}", tail.join(" | "))
+}
+
+fn label_filter(run: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![format!("{RUN_LABEL}={run}")])])
+}
+
+/// How many containers (running or not) carry `run`'s label.
+pub async fn count_run_containers(docker: &Docker, run: &str) -> Result<usize, ContainerError> {
+    let opts = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&label_filter(run))
+        .build();
+    docker
+        .list_containers(Some(opts))
+        .await
+        .map(|v| v.len())
+        .map_err(|e| ContainerError::NoEngine(e.to_string()))
+}
+
+/// Removes any container still carrying `run`'s label (a cell that was
+/// cancelled mid-start can leave one); returns how many it removed.
+pub async fn sweep(docker: &Docker, run: &str) -> Result<usize, ContainerError> {
+    let opts = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&label_filter(run))
+        .build();
+    let leftovers = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| ContainerError::NoEngine(e.to_string()))?;
+    let mut removed = 0;
+    for c in leftovers {
+        if let Some(id) = c.id {
+            let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+            if docker.remove_container(&id, Some(opts)).await.is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}

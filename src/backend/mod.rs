@@ -1,0 +1,109 @@
+//! Where a cell's broker comes from, and starting/stopping it.
+//!
+//! - [`Backend::Embedded`]: the emulator in this process (the default);
+//! - [`Backend::Container`]: a container per cell, real Kafka images or
+//!   locally built emulated ones (see [`container`]);
+//! - [`Backend::External`]: a broker the user runs, given by address.
+//!
+//! Every started broker says what it is ([`BrokerKind`]), so a report can
+//! never show an emulated or independent broker as real Kafka.
+
+pub mod container;
+pub mod external;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use container::spec::BrokerKind;
+pub use container::ImageSource;
+pub use external::{parse_bootstrap, ExternalBroker};
+
+/// One backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The in-process emulator (not real Kafka).
+    Embedded,
+    /// A container per cell.
+    Container,
+    /// A broker given by address.
+    External,
+}
+
+impl Backend {
+    /// Every backend, in report order.
+    pub const ALL: [Backend; 3] = [Backend::Embedded, Backend::Container, Backend::External];
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Embedded => "embedded",
+            Backend::Container => "container",
+            Backend::External => "external",
+        })
+    }
+}
+
+/// What `--backend` selects: one backend or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Just this one.
+    One(Backend),
+    /// Embedded, container, and external when an address is given.
+    All,
+}
+
+impl BackendChoice {
+    /// Whether `backend` is selected.
+    pub fn includes(self, backend: Backend) -> bool {
+        match self {
+            BackendChoice::One(b) => b == backend,
+            BackendChoice::All => true,
+        }
+    }
+}
+
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "embedded" => Ok(BackendChoice::One(Backend::Embedded)),
+            "container" => Ok(BackendChoice::One(Backend::Container)),
+            "external" => Ok(BackendChoice::One(Backend::External)),
+            "all" => Ok(BackendChoice::All),
+            other => Err(format!(
+                "unknown backend {other:?}; known: embedded, container, external, all"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendChoice::One(b) => b.fmt(f),
+            BackendChoice::All => f.write_str("all"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_choice_parses_every_name_and_rejects_others() {
+        assert_eq!("all".parse(), Ok(BackendChoice::All));
+        for b in Backend::ALL {
+            assert_eq!(b.to_string().parse(), Ok(BackendChoice::One(b)));
+            assert!(BackendChoice::All.includes(b));
+        }
+        assert!(!BackendChoice::One(Backend::Embedded).includes(Backend::Container));
+        assert_eq!(
+            "docker".parse::<BackendChoice>(),
+            Err("unknown backend \"docker\"; known: embedded, container, external, all".into())
+        );
+    }
+}
