@@ -194,3 +194,174 @@ fn matrix_prints_cells_and_writes_the_report() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `matrix` with everything that selects backends cleared from the environment.
+fn matrix_cmd(args: &[&str], dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("matrix")
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .env_remove("KAFKA_VERSIONS")
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .env_remove("KAFKA_MATRIX_IMAGE_SOURCE")
+        .env_remove("KAFKA_MATRIX_BOOTSTRAP")
+        .env_remove("KAFKA_MATRIX_REQUIRE_DOCKER");
+    cmd
+}
+
+fn report_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("kafka-matrix-cli-{name}-{}", std::process::id()))
+}
+
+#[test]
+fn container_backend_without_docker_fails_with_one_line() {
+    let dir = report_dir("nodocker");
+    let out = matrix_cmd(&["--backend", "container", "--releases", "3.8"], &dir)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("kafka-matrix: the container backend needs a Docker engine, and none answers"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn all_backends_without_docker_run_embedded_and_list_the_rest_as_not_run() {
+    let dir = report_dir("all-nodocker");
+    let out = matrix_cmd(&["--backend", "all", "--releases", "3.9"], &dir)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("SKIPPED the container backend: the container backend needs a Docker engine"));
+    assert!(stdout.contains("NOT RUN container backend:"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
+    assert_eq!(
+        json["cells"].as_array().map(Vec::len),
+        Some(4),
+        "3.9 zk/kraft × ping/metadata, embedded"
+    );
+    let not_run: Vec<&str> = json["not_run"]
+        .as_array()
+        .expect("not_run")
+        .iter()
+        .filter_map(|n| n["what"].as_str())
+        .collect();
+    assert_eq!(not_run, ["container backend", "external"]);
+
+    // Where Docker is required, the same run is an error.
+    let out = matrix_cmd(&["--backend", "all", "--releases", "3.9"], &dir)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KAFKA_MATRIX_REQUIRE_DOCKER", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn external_backend_runs_against_a_served_broker_and_checks_the_claimed_release() {
+    let served = serve(&["--kafka", "3.7", "--mode", "kraft"]);
+    let dir = report_dir("external");
+    let spec = format!("3.7/kraft={0},{0}", served.addr);
+    let out = matrix_cmd(&["--backend", "external", "--bootstrap", &spec], &dir)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 4, "{stdout}");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(
+        md.contains(&format!(
+            "| 3.7 kraft @{} | external | external (unverified) |",
+            served.addr
+        )),
+        "{md}"
+    );
+    assert!(md.contains("| 3.7 (kraft) |"), "the guess is reported: {md}");
+
+    // Claiming the wrong release fails the cell with the versions that differ.
+    let spec = format!("3.9/kraft={}", served.addr);
+    let out = matrix_cmd(&["--backend", "external", "--bootstrap", &spec], &dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("negotiated ApiVersions v3 / Metadata v12, but Kafka 3.9 (kraft) implies v4 / v12"),
+        "{stdout}"
+    );
+    fails_with_one_line(
+        &["matrix", "--backend", "external"],
+        1,
+        "--backend external needs --bootstrap",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+mod common;
+
+/// The README's container command: every cell in a container, on locally
+/// built images, reported as emulated, tansu beside them, nothing left.
+#[test]
+fn container_matrix_on_local_images_reports_emulated_images_and_tansu() {
+    if !common::docker_or_skip("container matrix CLI") {
+        return;
+    }
+    common::static_emulator();
+    let dir = report_dir("container");
+    let out = matrix_cmd(
+        &[
+            "--backend",
+            "container",
+            "--image-source",
+            "local",
+            "--releases",
+            "2.3,3.8",
+        ],
+        &dir,
+    )
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .output()
+    .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 2.3 zk, 3.8 zk, 3.8 kraft, tansu × ping, metadata
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 8, "{stdout}");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(
+        md.contains(
+            "| 3.8 kraft | container | emulated image | kafka-matrix/emulated-kafka:3.8 | metadata | v3 | v12 |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| tansu | container | independent (not Kafka) | kafka-matrix/tansu:"),
+        "{md}"
+    );
+    assert!(!md.contains("| real Kafka |"), "{md}");
+    let run = md
+        .split("none left behind (run label ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("the report says nothing was left behind: {md}"));
+    assert_eq!(common::containers_labelled(run), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

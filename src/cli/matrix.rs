@@ -31,8 +31,8 @@ pub struct MatrixArgs {
     #[arg(long, default_value = "auto", env = "KAFKA_MATRIX_IMAGE_SOURCE")]
     image_source: ImageSource,
     /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
-    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_bootstrap)]
-    bootstrap: Option<Vec<ExternalBroker>>,
+    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
+    bootstrap: Option<Brokers>,
     /// Leave out the tansu cells of the container backend.
     #[arg(long)]
     no_tansu: bool,
@@ -42,6 +42,14 @@ pub struct MatrixArgs {
     /// Directory for report.json and report.md.
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
+}
+
+/// A parsed `--bootstrap` list (a newtype, so clap takes it as one value).
+#[derive(Debug, Clone)]
+struct Brokers(Vec<ExternalBroker>);
+
+fn parse_brokers(s: &str) -> Result<Brokers, String> {
+    parse_bootstrap(s).map(Brokers)
 }
 
 /// The cells to run and what was left out.
@@ -149,7 +157,7 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
     }
     if args.backend.includes(Backend::External) {
         match &args.bootstrap {
-            Some(brokers) => {
+            Some(Brokers(brokers)) => {
                 for b in brokers {
                     p.cells
                         .extend(cells_for(&Target::External(b.clone()), Backend::External));
