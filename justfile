@@ -11,9 +11,11 @@ test:
     cargo clippy --all-targets -- -D warnings
     cargo test --all-targets
 
-# The release matrix on the embedded emulator: a line per cell, a summary, report files.
-test-matrix:
-    cargo run --quiet -- matrix --releases "{{kafka_versions}}" --out {{out}}
+# The release matrix: a line per cell, a summary, report files in target/kafka-matrix/report.
+# Default: the embedded emulator. `just test-matrix BACKEND=container IMAGE_SOURCE=local`,
+# `BACKEND=external [BOOTSTRAP=3.8=host:port,...]`, `BACKEND=all`, `KAFKA_VERSIONS=2.0..3.8`.
+test-matrix *ARGS:
+    bash scripts/test-matrix.sh {{ARGS}}
 
 # Run an emulated broker of one release on 127.0.0.1:9092 until Ctrl-C.
 serve VERSION *ARGS:
@@ -27,18 +29,25 @@ probe ADDR *ARGS:
 interop:
     KAFKA_MATRIX_REQUIRE_INTEROP=1 cargo test --test interop -- --nocapture
 
-# Build the emulator image FROM scratch from a static binary (no registry needed).
-image:
-    RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR=target/static cargo build --release --target x86_64-unknown-linux-gnu --bin kafka-matrix
-    docker build -f compose/Dockerfile.emulator -t kafka-matrix/emulated-kafka:local .
+# The statically linked emulator that the FROM-scratch images copy.
+static:
+    RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release --no-default-features --target x86_64-unknown-linux-gnu --target-dir target/static --bin kafka-matrix
 
-# Start the emulated fleet in compose/emulated.yml (host port 19000 + release, e.g. 19038 for 3.8).
-up: image
-    {{compose}} -f compose/emulated.yml up -d
+# Build the local images: kafka-matrix/emulated-kafka:<release> for every release, and tansu (no registry needed).
+image: static
+    cargo run --quiet -- images
 
-# Stop the fleet.
-down:
-    {{compose}} -f compose/emulated.yml down
+# Start a compose file's brokers (emulated, kraft, zookeeper, tansu), or some of them: `just up emulated kafka-3-8`.
+up FILE="emulated" *SERVICES:
+    {{compose}} -f compose/{{FILE}}.yml up -d {{SERVICES}}
+
+# Stop them.
+down FILE="emulated":
+    {{compose}} -f compose/{{FILE}}.yml down
+
+# Regenerate compose/*.yml from the container backend's plans.
+compose-files:
+    for f in kraft zookeeper emulated tansu; do cargo run --quiet -- compose $f > compose/$f.yml; done
 
 # criterion: negotiation latency per release, our client beside a raw TCP floor (about 20 min).
 bench:

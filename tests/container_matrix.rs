@@ -148,10 +148,7 @@ async fn no_container_is_left_behind_after_a_panic_or_a_failed_start() {
     assert_eq!(common::containers_labelled(&label), 0, "the panicking cell's container");
 
     // The emulator refuses an unknown release and exits: a start that never gets ready.
-    let names = Names {
-        run: label.clone(),
-        cell: 1,
-    };
+    let names = Names::for_cell(&label, 1);
     let addr = HostAddr {
         host: "127.0.0.1".into(),
         port: std::net::TcpListener::bind("127.0.0.1:0")
@@ -227,4 +224,49 @@ async fn an_absent_registry_image_fails_with_one_line_naming_it() {
         "{error}"
     );
     assert!(error.contains("--image-source local"), "{error}");
+}
+
+/// Every compose file parses as compose understands it (`config -q` needs
+/// no engine and pulls nothing).
+#[test]
+fn compose_files_are_valid_compose() {
+    let compose: Vec<&str> = if std::process::Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        vec!["docker", "compose"]
+    } else if std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        vec!["docker-compose"]
+    } else {
+        assert!(
+            !common::docker_required(),
+            "KAFKA_MATRIX_REQUIRE_DOCKER=1 but neither `docker compose` nor `docker-compose` runs"
+        );
+        eprintln!(
+            "SKIPPED compose validation: no `docker compose` or `docker-compose` (apt-get install docker-compose)"
+        );
+        return;
+    };
+    for file in ["kraft", "zookeeper", "emulated", "tansu"] {
+        let out = std::process::Command::new(compose[0])
+            .args(&compose[1..])
+            .args([
+                "-f",
+                &format!("{}/compose/{file}.yml", env!("CARGO_MANIFEST_DIR")),
+                "config",
+                "-q",
+            ])
+            .output()
+            .expect("run compose");
+        assert!(
+            out.status.success(),
+            "compose/{file}.yml: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! The `kafka-matrix` command line: clap definitions and one file per
 //! subcommand. `main.rs` only parses and maps errors to exit codes.
 
+mod compose;
+#[cfg(feature = "containers")]
+mod images;
 mod matrix;
 mod probe;
 mod serve;
@@ -29,6 +32,11 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Run ping and metadata against every selected release.
     Matrix(matrix::MatrixArgs),
+    /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
+    Compose(compose::ComposeArgs),
+    /// Build the local images (emulated releases, tansu) from static binaries.
+    #[cfg(feature = "containers")]
+    Images(images::ImagesArgs),
 }
 
 /// A failed command: the message is printed as one line.
@@ -64,6 +72,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Matrix(args) => matrix::run(args).await,
+        Command::Compose(args) => compose::run(args),
+        #[cfg(feature = "containers")]
+        Command::Images(args) => images::run(args).await,
     }
 }
 

@@ -8,6 +8,7 @@
 //! [`ImageSource`] picks real images from a registry or locally built
 //! emulated ones; a report names the exact image of every cell.
 
+pub mod compose;
 pub mod local;
 pub mod spec;
 

@@ -130,10 +130,7 @@ impl ContainerRun {
         target: ContainerTarget,
         cell: usize,
     ) -> Result<(BrokerPlan, RunningBroker), ContainerError> {
-        let names = Names {
-            run: self.run_id.clone(),
-            cell,
-        };
+        let names = Names::for_cell(&self.run_id, cell);
         let mut last = None;
         // A free host port can be taken by someone else before the engine
         // binds it; try a fresh one a few times.

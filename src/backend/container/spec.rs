@@ -85,33 +85,42 @@ impl BrokerKind {
     }
 }
 
-/// Names unique to one cell of one run.
+/// The names a broker's containers get: unique per cell of a run, or fixed
+/// per release in the compose files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
-    /// The run id (also the [`RUN_LABEL`] value).
+    /// The run id (the [`RUN_LABEL`] value).
     pub run: String,
-    /// The cell's index in the run.
-    pub cell: usize,
+    /// The broker container's name, also its hostname on the network.
+    pub broker: String,
+    /// The ZooKeeper container's name.
+    pub zookeeper: String,
+    /// A private network for the cell; `None` uses the default one.
+    pub network: Option<String>,
 }
 
 impl Names {
-    fn base(&self) -> String {
-        format!("kafka-matrix-{}-{}", self.run, self.cell)
+    /// Cell number `cell` of run `run`: `kafka-matrix-<run>-<cell>-kafka`,
+    /// `...-zk`, on network `kafka-matrix-<run>-<cell>`.
+    pub fn for_cell(run: &str, cell: usize) -> Self {
+        let base = format!("kafka-matrix-{run}-{cell}");
+        Self {
+            run: run.to_owned(),
+            broker: format!("{base}-kafka"),
+            zookeeper: format!("{base}-zk"),
+            network: Some(base),
+        }
     }
 
-    /// The broker container's name (also its hostname on the network).
-    pub fn broker(&self) -> String {
-        format!("{}-kafka", self.base())
-    }
-
-    /// The ZooKeeper container's name.
-    pub fn zookeeper(&self) -> String {
-        format!("{}-zk", self.base())
-    }
-
-    /// The cell's private network.
-    pub fn network(&self) -> String {
-        self.base()
+    /// Compose services for `release`: `kafka-3-8`, `zk-3-8`.
+    pub fn for_compose(release: Release) -> Self {
+        let id = format!("{}-{}", release.major, release.minor);
+        Self {
+            run: "compose".to_owned(),
+            broker: format!("kafka-{id}"),
+            zookeeper: format!("zk-{id}"),
+            network: None,
+        }
     }
 }
 
@@ -218,10 +227,10 @@ impl std::fmt::Display for HostAddr {
 /// The plan for a real Kafka image of `release` (`image` from
 /// [`crate::versions::images`]).
 pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Names) -> BrokerPlan {
-    let broker_host = names.broker();
+    let broker_host = names.broker.clone();
     let mut broker = ContainerSpec::new(image.name, image.tag, broker_host.clone(), names);
     broker.host_port = Some(addr.port);
-    broker.network = Some(names.network());
+    broker.network.clone_from(&names.network);
     let listeners_common = [
         (
             "KAFKA_ADVERTISED_LISTENERS",
@@ -241,12 +250,12 @@ pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Na
     broker = broker.env(&listeners_common);
     match image.flavor {
         ImageFlavor::ConfluentZk => {
-            let zk_name = names.zookeeper();
+            let zk_name = names.zookeeper.clone();
             let mut zk = ContainerSpec::new(ZOOKEEPER_IMAGE, image.tag, zk_name.clone(), names).env(&[
                 ("ZOOKEEPER_CLIENT_PORT", ZOOKEEPER_PORT.to_string()),
                 ("ZOOKEEPER_TICK_TIME", "2000".to_owned()),
             ]);
-            zk.network = Some(names.network());
+            zk.network.clone_from(&names.network);
             dependencies.push(zk);
             broker = broker.env(&[
                 ("KAFKA_BROKER_ID", "1".to_owned()),
@@ -314,7 +323,7 @@ pub fn emulated_tag(release: Release) -> String {
 /// <release>` (see `local.rs`); the command adds the mode, the advertised
 /// address and the probe topic.
 pub fn emulated(release: Release, mode: Mode, addr: &HostAddr, names: &Names) -> BrokerPlan {
-    let mut broker = ContainerSpec::new(EMULATED_IMAGE, &emulated_tag(release), names.broker(), names);
+    let mut broker = ContainerSpec::new(EMULATED_IMAGE, &emulated_tag(release), names.broker.clone(), names);
     broker.host_port = Some(addr.port);
     broker.cmd = vec![
         "--mode".into(),
@@ -340,7 +349,7 @@ pub fn emulated(release: Release, mode: Mode, addr: &HostAddr, names: &Names) ->
 /// address, then the probe topic created with tansu's own CLI inside the
 /// container (tansu does not auto-create topics).
 pub fn tansu(version: &str, addr: &HostAddr, names: &Names) -> BrokerPlan {
-    let mut broker = ContainerSpec::new(TANSU_IMAGE, version, names.broker(), names);
+    let mut broker = ContainerSpec::new(TANSU_IMAGE, version, names.broker.clone(), names);
     broker.host_port = Some(addr.port);
     broker.cmd = [
         "broker",
@@ -382,10 +391,7 @@ mod tests {
     use crate::versions::{images, releases};
 
     fn names() -> Names {
-        Names {
-            run: "t1".into(),
-            cell: 7,
-        }
+        Names::for_cell("t1", 7)
     }
 
     fn addr() -> HostAddr {

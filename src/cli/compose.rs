@@ -1,0 +1,27 @@
+//! `kafka-matrix compose FILE [--bootstrap]`: print a compose file generated
+//! from the container backend's own plans, or the `--bootstrap` list for
+//! `matrix --backend external` against what that file starts.
+
+use clap::Args;
+
+use super::CliError;
+use crate::backend::container::compose::{bootstrap_list, render, ComposeFile};
+
+/// Arguments of `compose`.
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// kraft, zookeeper, emulated, or tansu.
+    file: ComposeFile,
+    /// Print the brokers' addresses as a `--bootstrap` list instead.
+    #[arg(long)]
+    bootstrap: bool,
+}
+
+pub(super) fn run(args: ComposeArgs) -> Result<(), CliError> {
+    if args.bootstrap {
+        println!("{}", bootstrap_list(args.file));
+    } else {
+        print!("{}", render(args.file));
+    }
+    Ok(())
+}
