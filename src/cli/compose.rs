@@ -19,9 +19,9 @@ pub struct ComposeArgs {
 
 pub(super) fn run(args: ComposeArgs) -> Result<(), CliError> {
     if args.bootstrap {
-        println!("{}", bootstrap_list(args.file));
+        say!("{}", bootstrap_list(args.file));
     } else {
-        print!("{}", render(args.file));
+        say_raw!("{}", render(args.file));
     }
     Ok(())
 }

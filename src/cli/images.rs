@@ -29,7 +29,7 @@ pub(super) async fn run(args: ImagesArgs) -> Result<(), CliError> {
     for release in releases {
         let image = emulated_image(release, &bin);
         build(&image).await.map_err(|e| CliError(e.to_string()))?;
-        println!(
+        say!(
             "built {} (the kafka-matrix emulator, not real Kafka)",
             image.reference()
         );
@@ -39,7 +39,7 @@ pub(super) async fn run(args: ImagesArgs) -> Result<(), CliError> {
         for tag in [version.as_str(), LOCAL_TAG] {
             let image = tansu_image(tag, &tansu);
             build(&image).await.map_err(|e| CliError(e.to_string()))?;
-            println!("built {} (tansu {version}, not Apache Kafka)", image.reference());
+            say!("built {} (tansu {version}, not Apache Kafka)", image.reference());
         }
     }
     Ok(())

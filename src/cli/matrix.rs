@@ -81,23 +81,23 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         )));
     }
     for n in &planned.notes {
-        println!("{n}");
+        say!("{n}");
     }
     for n in &planned.not_run {
-        println!("NOT RUN {}: {}", n.what, n.reason);
+        say!("NOT RUN {}: {}", n.what, n.reason);
     }
-    println!("running {} cells, {} at a time", planned.cells.len(), args.jobs);
-    let results = run_cells(&planned.cells, &planned.ctx, |r| println!("{}", progress_line(r))).await;
+    say!("running {} cells, {} at a time", planned.cells.len(), args.jobs);
+    let results = run_cells(&planned.cells, &planned.ctx, |r| say!("{}", progress_line(r))).await;
     let notes = sweep(planned.notes, &planned.ctx).await;
     let mut report = Report::new(results);
     report.not_run = planned.not_run;
     report.notes = notes;
-    println!();
-    print!("{}", report.table());
+    say!();
+    say_raw!("{}", report.table());
     let (json, md) = report
         .write(&args.out)
         .map_err(|e| CliError(format!("cannot write the report to {}: {e}", args.out.display())))?;
-    println!(
+    say!(
         "\n{} passed, {} failed, {} not run; report: {} and {}",
         report.passed,
         report.failed,

@@ -1,6 +1,28 @@
 //! The `kafka-matrix` command line: clap definitions and one file per
 //! subcommand. `main.rs` only parses and maps errors to exit codes.
 
+/// `println!` for the CLI: a closed stdout (`kafka-matrix catalog | head`)
+/// ends the program quietly instead of panicking with a backtrace.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_failed(&e);
+        }
+    }};
+}
+
+/// `print!` for the CLI, as [`say!`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_failed(&e);
+        }
+    }};
+}
+
+mod catalog;
 mod compose;
 #[cfg(feature = "containers")]
 mod images;
@@ -32,11 +54,23 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Run ping and metadata against every selected release.
     Matrix(matrix::MatrixArgs),
+    /// Print the release catalog, or check published Kafka versions against it.
+    Catalog(catalog::CatalogArgs),
     /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
     Compose(compose::ComposeArgs),
     /// Build the local images (emulated releases, tansu) from static binaries.
     #[cfg(feature = "containers")]
     Images(images::ImagesArgs),
+}
+
+/// Stdout is gone: a reader that stopped reading (`| head`) is a normal end;
+/// anything else is reported in one line.
+pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("kafka-matrix: cannot write to stdout: {e}");
+    std::process::exit(1);
 }
 
 /// A failed command: the message is printed as one line.
@@ -72,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Matrix(args) => matrix::run(args).await,
+        Command::Catalog(args) => catalog::run(args),
         Command::Compose(args) => compose::run(args),
         #[cfg(feature = "containers")]
         Command::Images(args) => images::run(args).await,

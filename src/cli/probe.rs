@@ -70,9 +70,9 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         metadata,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&probe)?);
+        say!("{}", serde_json::to_string_pretty(&probe)?);
     } else {
-        print!("{}", text(&probe));
+        say_raw!("{}", text(&probe));
     }
     Ok(())
 }

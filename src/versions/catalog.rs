@@ -214,10 +214,91 @@ pub fn release_info(release: Release) -> Option<&'static ReleaseInfo> {
         .map(|i| &RELEASES[i])
 }
 
+/// A published Apache Kafka version the catalog does not cover.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogGap {
+    /// Not `MAJOR.MINOR.PATCH`.
+    #[error("{0:?} is not a Kafka version (MAJOR.MINOR.PATCH)")]
+    Malformed(String),
+    /// A whole minor release is missing.
+    #[error("Kafka {major}.{minor} is not in the catalog (published: {version}); add a row to src/versions/catalog.rs and its ApiVersions table")]
+    MissingRelease {
+        /// Major.
+        major: u32,
+        /// Minor.
+        minor: u32,
+        /// The published version.
+        version: String,
+    },
+    /// A newer patch of a catalogued minor.
+    #[error("Kafka {version} is published, but the catalog's newest {release} patch is {catalog}; update latest_patch and the image tags")]
+    StalePatch {
+        /// The minor.
+        release: Release,
+        /// The published version.
+        version: String,
+        /// What the catalog has.
+        catalog: &'static str,
+    },
+}
+
+fn triple(v: &str) -> Option<[u32; 3]> {
+    let mut it = v.trim().split('.').map(|p| p.parse::<u32>().ok());
+    let t = [it.next()??, it.next()??, it.next()??];
+    it.next().is_none().then_some(t)
+}
+
+/// Checks one published Apache Kafka version (e.g. `4.1.1`, from
+/// downloads.apache.org) against the catalog: its minor must have a row,
+/// and that row's newest patch must not be older. Versions before 2.0 are
+/// outside the catalog's range and pass.
+pub fn check_published(version: &str) -> Result<(), CatalogGap> {
+    let [major, minor, _] = triple(version).ok_or_else(|| CatalogGap::Malformed(version.to_owned()))?;
+    if major < 2 {
+        return Ok(());
+    }
+    let found = u8::try_from(major)
+        .ok()
+        .zip(u8::try_from(minor).ok())
+        .and_then(|(ma, mi)| release_info(Release::new(ma, mi)));
+    let Some(info) = found else {
+        return Err(CatalogGap::MissingRelease {
+            major,
+            minor,
+            version: version.trim().to_owned(),
+        });
+    };
+    match (triple(version), triple(info.latest_patch)) {
+        (Some(published), Some(ours)) if published > ours => Err(CatalogGap::StalePatch {
+            release: info.release,
+            version: version.trim().to_owned(),
+            catalog: info.latest_patch,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::versions::table::{table, tables};
+
+    #[test]
+    fn published_versions_are_checked_against_the_catalog() {
+        assert_eq!(check_published("3.8.1"), Ok(()));
+        assert_eq!(check_published("3.8.0"), Ok(()));
+        assert_eq!(check_published("1.1.1"), Ok(()));
+        assert_eq!(
+            check_published("4.4.0").map_err(|e| e.to_string()),
+            Err("Kafka 4.4 is not in the catalog (published: 4.4.0); add a row to src/versions/catalog.rs and its ApiVersions table".into())
+        );
+        assert!(matches!(
+            check_published("3.8.2"),
+            Err(CatalogGap::StalePatch { catalog: "3.8.1", .. })
+        ));
+        assert!(matches!(check_published("4.x"), Err(CatalogGap::Malformed(_))));
+        assert!(matches!(check_published("4.1.1.1"), Err(CatalogGap::Malformed(_))));
+    }
 
     #[test]
     fn covers_every_release_in_order() {

@@ -36,7 +36,7 @@ pub mod images;
 pub mod release;
 pub mod table;
 
-pub use catalog::{release_info, releases, KraftStatus, ReleaseInfo};
+pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
 pub use guess::{guess_release, Guess, IGNORED_KEYS};
 pub use images::{images, ImageFlavor, ImageRef};
 pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
