@@ -297,6 +297,14 @@ pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Na
                 ("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs".to_owned()),
                 ("CLUSTER_ID", KRAFT_CLUSTER_ID.to_owned()),
             ]);
+            if release >= Release::new(4, 1) {
+                // The share-group state topic (KIP-932) also defaults to 3 replicas;
+                // the 4.x images' own default server.properties sets these to 1.
+                broker = broker.env(&[
+                    ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
+                    ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1".to_owned()),
+                ]);
+            }
         }
     }
     BrokerPlan {
