@@ -7,7 +7,9 @@ use clap::Args;
 
 use super::{default_out, CliError};
 use crate::backend::{parse_bootstrap, Backend, BackendChoice, ExternalBroker, ImageSource};
-use crate::matrix::{cells_for, parse_releases, plan, run as run_cells, Cell, RunContext, Target};
+use crate::matrix::{
+    cells_with, parse_releases, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target,
+};
 use crate::report::{progress_line, NotRun, Report};
 use crate::versions::Mode;
 
@@ -33,6 +35,15 @@ pub struct MatrixArgs {
     /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
     #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
     bootstrap: Option<Brokers>,
+    /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<Scenario>,
+    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode}.
+    #[arg(long, value_name = "COMMAND")]
+    client_cmd: Option<String>,
+    /// Seconds before the client command is killed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    client_timeout: u64,
     /// Leave out the tansu cells of the container backend.
     #[arg(long)]
     no_tansu: bool,
@@ -133,19 +144,59 @@ async fn sweep(notes: Vec<String>, _: &RunContext) -> Vec<String> {
     notes
 }
 
+/// The scenarios to run: `--scenarios`, else ping and metadata (and command
+/// when `--client-cmd` is given).
+fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
+    let mut list = if args.scenarios.is_empty() {
+        let mut l = Scenario::ALL.to_vec();
+        if args.client_cmd.is_some() {
+            l.push(Scenario::Command);
+        }
+        l
+    } else {
+        args.scenarios.clone()
+    };
+    list.dedup();
+    if list.contains(&Scenario::Command) && args.client_cmd.is_none() {
+        return Err(CliError(
+            "the command scenario needs --client-cmd 'COMMAND {bootstrap}'".into(),
+        ));
+    }
+    if let Some(cmd) = &args.client_cmd {
+        if cmd.trim().is_empty() {
+            return Err(CliError("--client-cmd is empty".into()));
+        }
+        if !list.contains(&Scenario::Command) {
+            return Err(CliError(
+                "--client-cmd is given but --scenarios leaves out `command`".into(),
+            ));
+        }
+    }
+    Ok(list)
+}
+
 async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
     let releases = parse_releases(&args.releases)?;
+    let scenarios = scenarios(args)?;
     let mut p = Planned {
         cells: Vec::new(),
         not_run: Vec::new(),
         notes: Vec::new(),
         ctx: RunContext {
             jobs: usize::from(args.jobs),
+            client_cmd: args.client_cmd.as_ref().map(|template| ClientCommand {
+                template: template.clone(),
+                timeout: std::time::Duration::from_secs(args.client_timeout),
+            }),
             ..RunContext::default()
         },
     };
+    if let Some(cmd) = &args.client_cmd {
+        p.notes
+            .push(format!("client command: `{cmd}` (timeout {} s)", args.client_timeout));
+    }
     if args.backend.includes(Backend::Embedded) {
-        let cells = plan(&releases, &args.modes, Backend::Embedded);
+        let cells = plan_scenarios(&releases, &args.modes, Backend::Embedded, &scenarios);
         p.notes.push(format!(
             "embedded: {} cells on the in-process emulator (emulated, not real Kafka)",
             cells.len()
@@ -153,14 +204,14 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         p.cells.extend(cells);
     }
     if args.backend.includes(Backend::Container) {
-        plan_containers(args, &releases, &mut p).await?;
+        plan_containers(args, &releases, &scenarios, &mut p).await?;
     }
     if args.backend.includes(Backend::External) {
         match &args.bootstrap {
             Some(Brokers(brokers)) => {
                 for b in brokers {
                     p.cells
-                        .extend(cells_for(&Target::External(b.clone()), Backend::External));
+                        .extend(cells_with(&Target::External(b.clone()), Backend::External, &scenarios));
                 }
                 p.notes.push(format!(
                     "external: {} broker(s) by address; what they are is not verified",
@@ -182,7 +233,12 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
 }
 
 #[cfg(not(feature = "containers"))]
-async fn plan_containers(args: &MatrixArgs, _: &[crate::versions::Release], _: &mut Planned) -> Result<(), CliError> {
+async fn plan_containers(
+    args: &MatrixArgs,
+    _: &[crate::versions::Release],
+    _: &[Scenario],
+    _: &mut Planned,
+) -> Result<(), CliError> {
     let _ = args;
     Err(CliError(
         "this kafka-matrix was built without the `containers` feature; rebuild with default features".into(),
@@ -193,6 +249,7 @@ async fn plan_containers(args: &MatrixArgs, _: &[crate::versions::Release], _: &
 async fn plan_containers(
     args: &MatrixArgs,
     releases: &[crate::versions::Release],
+    scenarios: &[Scenario],
     p: &mut Planned,
 ) -> Result<(), CliError> {
     use std::sync::Arc;
@@ -223,7 +280,7 @@ async fn plan_containers(
     p.notes
         .push(format!("container images: {} ({})", run.source(), run.why()));
     let mut cells = 0;
-    for cell in plan(releases, &args.modes, Backend::Container) {
+    for cell in plan_scenarios(releases, &args.modes, Backend::Container, scenarios) {
         let Some((release, mode)) = cell.target.release() else {
             continue;
         };
@@ -232,7 +289,7 @@ async fn plan_containers(
                 p.cells.push(cell);
                 cells += 1;
             }
-            Err(reason) if cell.scenario == crate::matrix::Scenario::Ping => p.not_run.push(NotRun {
+            Err(reason) if Some(&cell.scenario) == scenarios.first() => p.not_run.push(NotRun {
                 what: format!("{release} {mode} container"),
                 reason,
             }),
@@ -242,11 +299,12 @@ async fn plan_containers(
     if !args.no_tansu {
         match find_tansu() {
             Ok((_, version)) => {
-                p.cells.extend(cells_for(&Target::Tansu, Backend::Container));
+                p.cells
+                    .extend(cells_with(&Target::Tansu, Backend::Container, scenarios));
                 p.notes.push(format!(
                     "tansu {version}: an independent Kafka-compatible broker (not Apache Kafka), locally built image"
                 ));
-                cells += 2;
+                cells += scenarios.len();
             }
             Err(e) => {
                 eprintln!("SKIPPED tansu: {e}");

@@ -15,8 +15,9 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::error::ConnectionError;
+use super::transcript::{Transcript, WireEvent};
 use crate::protocol::frame::split_frame;
-use crate::protocol::header::ResponseHeader;
+use crate::protocol::header::{RequestHeader, ResponseHeader};
 use crate::protocol::primitives::Reader;
 
 /// Read buffer size: most ApiVersions/Metadata replies fit in one read.
@@ -48,6 +49,8 @@ pub struct Connection {
     eof: bool,
     /// Why the connection died, once it has.
     dead: Option<String>,
+    /// Where frames are recorded, with this connection's number.
+    transcript: Option<(Transcript, u32)>,
 }
 
 impl Connection {
@@ -83,7 +86,28 @@ impl Connection {
             max_frame_bytes,
             eof: false,
             dead: None,
+            transcript: None,
         })
+    }
+
+    /// Records this connection's frames, closes and death in `transcript`.
+    pub fn with_transcript(mut self, transcript: &Transcript) -> Self {
+        let n = transcript.connected(self.peer);
+        self.transcript = Some((transcript.clone(), n));
+        self
+    }
+
+    fn record(&self, event: WireEvent) {
+        if let Some((t, n)) = &self.transcript {
+            t.record(*n, event);
+        }
+    }
+
+    fn saw_eof(&mut self) {
+        if !self.eof {
+            self.eof = true;
+            self.record(WireEvent::PeerClosed);
+        }
     }
 
     /// The broker's address.
@@ -99,7 +123,9 @@ impl Connection {
     /// Marks the connection dead with `cause` (kept if one is already set).
     pub fn kill(&mut self, cause: impl std::fmt::Display) {
         if self.dead.is_none() {
-            self.dead = Some(cause.to_string());
+            let cause = cause.to_string();
+            self.record(WireEvent::Dead { cause: cause.clone() });
+            self.dead = Some(cause);
         }
     }
 
@@ -128,13 +154,13 @@ impl Connection {
         loop {
             match self.stream.try_read(&mut chunk) {
                 Ok(0) => {
-                    self.eof = true;
+                    self.saw_eof();
                     return true;
                 }
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
                 Err(_) => {
-                    self.eof = true;
+                    self.saw_eof();
                     return true;
                 }
             }
@@ -157,6 +183,18 @@ impl Connection {
                 source,
             });
         }
+        if self.transcript.is_some() {
+            let (api_key, version, correlation_id) = frame
+                .get(4..)
+                .and_then(|h| RequestHeader::peek_ids(h).ok())
+                .unwrap_or((-1, -1, -1));
+            self.record(WireEvent::Sent {
+                api_key,
+                version,
+                correlation_id,
+                bytes: frame.len(),
+            });
+        }
         Ok(())
     }
 
@@ -166,7 +204,10 @@ impl Connection {
         self.check_alive()?;
         loop {
             match split_frame(&mut self.buf, self.max_frame_bytes) {
-                Ok(Some(frame)) => return Ok(Some(frame)),
+                Ok(Some(frame)) => {
+                    self.record_received(&frame);
+                    return Ok(Some(frame));
+                }
                 Ok(None) => {}
                 Err(source) => {
                     return self.fail(ConnectionError::Frame {
@@ -183,7 +224,7 @@ impl Connection {
                 return self.fail(ConnectionError::ClosedMidFrame { peer: self.peer, have });
             }
             match self.stream.read_buf(&mut self.buf).await {
-                Ok(0) => self.eof = true,
+                Ok(0) => self.saw_eof(),
                 Ok(_) => {}
                 Err(source) => {
                     return self.fail(ConnectionError::Io {
@@ -192,6 +233,25 @@ impl Connection {
                     })
                 }
             }
+        }
+    }
+
+    fn record_received(&self, frame: &[u8]) {
+        if let Some((t, n)) = &self.transcript {
+            let correlation_id = frame
+                .get(..4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(i32::from_be_bytes);
+            let request = correlation_id.and_then(|c| t.request_for(*n, c));
+            t.record(
+                *n,
+                WireEvent::Received {
+                    api_key: request.map(|r| r.0),
+                    version: request.map(|r| r.1),
+                    correlation_id,
+                    bytes: frame.len() + 4,
+                },
+            );
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod transcript;
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use tracing::Instrument;
 
 pub use connection::{Connection, InFlight, Reply};
 pub use error::{ClientError, ConnectionError};
+pub use transcript::{Transcript, WireEvent};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
 use crate::protocol::header::{response_header_version, RequestHeader};
@@ -34,6 +36,8 @@ pub struct ClientConfig {
     pub max_frame_bytes: usize,
     /// Negotiation settings.
     pub session: SessionConfig,
+    /// Where to record every frame, if anywhere (shared across reconnects).
+    pub transcript: Option<Transcript>,
 }
 
 impl Default for ClientConfig {
@@ -43,6 +47,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(5),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             session: SessionConfig::default(),
+            transcript: None,
         }
     }
 }
@@ -286,7 +291,13 @@ fn broker_error(api: &'static str, version: i16, code: i16) -> Result<(), Client
 /// Drives a [`Session`] over real connections. Returns the connection the
 /// negotiation finished on.
 async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Negotiated), ClientError> {
-    let connect = || Connection::connect(addr, config.connect_timeout, config.max_frame_bytes);
+    let connect = || async {
+        let conn = Connection::connect(addr, config.connect_timeout, config.max_frame_bytes).await?;
+        Ok::<_, ConnectionError>(match &config.transcript {
+            Some(t) => conn.with_transcript(t),
+            None => conn,
+        })
+    };
     let mut session = Session::new(config.session.clone());
     let mut conn = connect().await?;
     let mut action = session.on_connected();

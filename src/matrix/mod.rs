@@ -9,6 +9,7 @@
 //! [`CellResult`] names its backend, its image, and what kind of broker
 //! answered, so an emulated pass is never shown as real Kafka.
 
+pub mod command;
 pub mod scenario;
 
 use std::sync::Arc;
@@ -18,10 +19,11 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+pub use command::{ClientCommand, CommandOutcome};
 pub use scenario::Scenario;
 
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
-use crate::client::{Client, ClientConfig};
+use crate::client::{Client, ClientConfig, Transcript};
 use crate::emulator::{Emulator, EmulatorOptions, Quirks, SeededTopic};
 use crate::negotiate::Attempt;
 use crate::protocol::{api_key, VersionRange};
@@ -136,11 +138,34 @@ pub struct CellResult {
     pub passed: bool,
     /// Why it failed.
     pub error: Option<String>,
+    /// The `command` scenario's outcome.
+    pub command: Option<CommandOutcome>,
+    /// The cell's transcript file, relative to the report directory: every
+    /// frame this crate's client exchanged, or the command's output.
+    pub transcript_file: String,
+    /// That transcript's text (written by the report, not part of the JSON).
+    #[serde(skip)]
+    pub transcript: String,
+}
+
+/// The transcript file name of cell number `index`.
+pub fn transcript_file(index: usize, cell: &Cell) -> String {
+    let slug: String = cell
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+        .collect();
+    let mut slug = slug.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    slug.truncate(100);
+    format!("transcripts/{index:03}-{slug}.txt")
 }
 
 impl CellResult {
-    fn new(cell: Cell, broker: BrokerKind) -> Self {
+    fn new(cell: Cell, index: usize, broker: BrokerKind) -> Self {
         Self {
+            transcript_file: transcript_file(index, &cell),
+            transcript: String::new(),
+            command: None,
             cell,
             broker,
             real_kafka: broker.is_real_kafka(),
@@ -200,14 +225,19 @@ pub fn parse_releases(spec: &str) -> Result<Vec<Release>, String> {
 /// Every cell for `releases` × their catalog modes (filtered by `modes`) ×
 /// `backend` × both scenarios, in catalog order.
 pub fn plan(selected: &[Release], modes: &[Mode], backend: Backend) -> Vec<Cell> {
+    plan_scenarios(selected, modes, backend, &Scenario::ALL)
+}
+
+/// [`plan`] with the given scenarios.
+pub fn plan_scenarios(selected: &[Release], modes: &[Mode], backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
     releases()
         .iter()
         .filter(|info| selected.contains(&info.release))
         .flat_map(|info| {
             info.modes.iter().filter(|m| modes.contains(m)).flat_map(move |&mode| {
-                Scenario::ALL
-                    .into_iter()
-                    .map(move |scenario| Cell::kafka(info.release, mode, backend, scenario))
+                scenarios
+                    .iter()
+                    .map(move |&scenario| Cell::kafka(info.release, mode, backend, scenario))
             })
         })
         .collect()
@@ -215,9 +245,14 @@ pub fn plan(selected: &[Release], modes: &[Mode], backend: Backend) -> Vec<Cell>
 
 /// Both scenarios against `target` on `backend`.
 pub fn cells_for(target: &Target, backend: Backend) -> Vec<Cell> {
-    Scenario::ALL
-        .into_iter()
-        .map(|scenario| Cell {
+    cells_with(target, backend, &Scenario::ALL)
+}
+
+/// The given scenarios against `target` on `backend`.
+pub fn cells_with(target: &Target, backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
+    scenarios
+        .iter()
+        .map(|&scenario| Cell {
             target: target.clone(),
             backend,
             scenario,
@@ -255,6 +290,8 @@ pub struct RunContext {
     /// The container backend's run state, when container cells are planned.
     #[cfg(feature = "containers")]
     pub containers: Option<Arc<crate::backend::container::ContainerRun>>,
+    /// The command the `command` scenario runs.
+    pub client_cmd: Option<ClientCommand>,
 }
 
 impl Default for RunContext {
@@ -264,6 +301,7 @@ impl Default for RunContext {
             jobs: 2,
             #[cfg(feature = "containers")]
             containers: None,
+            client_cmd: None,
         }
     }
 }
@@ -352,22 +390,57 @@ pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
 
 /// Runs cell number `index` of a run (the index names its containers).
 pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
-    let mut result = CellResult::new(cell.clone(), initial_kind(&cell));
+    let mut result = CellResult::new(cell.clone(), index, initial_kind(&cell));
     let (started, bootstrap) = match start(&cell, index, ctx, &mut result).await {
         Ok(s) => s,
         Err(e) => {
+            result.transcript = format!("the broker did not start: {e}\n");
             result.error = Some(e);
             return result;
         }
     };
     result.bootstrap = Some(bootstrap.clone());
-    let outcome = drive(&bootstrap, &cell, &ctx.config, &mut result).await;
+    let outcome = if cell.scenario == Scenario::Command {
+        run_command(&bootstrap, &cell, ctx, &mut result).await
+    } else {
+        let transcript = Transcript::new();
+        let config = ClientConfig {
+            transcript: Some(transcript.clone()),
+            ..ctx.config.clone()
+        };
+        let outcome = drive(&bootstrap, &cell, &config, &mut result).await;
+        result.transcript = transcript.render();
+        outcome
+    };
     started.stop().await;
     match outcome {
         Ok(()) => result.passed = true,
         Err(e) => result.error = Some(e),
     }
     result
+}
+
+async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut CellResult) -> Result<(), String> {
+    let cmd = ctx
+        .client_cmd
+        .as_ref()
+        .ok_or("the command scenario needs --client-cmd")?;
+    let (release, mode) = cell
+        .target
+        .release()
+        .map_or((String::new(), String::new()), |(r, m)| (r.to_string(), m.to_string()));
+    let line = command::fill(&cmd.template, bootstrap, &release, &mode);
+    let outcome = command::run(line, cmd.timeout).await?;
+    out.transcript = outcome.render();
+    out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
+    let passed = outcome.passed();
+    let failure = outcome.failure();
+    out.command = Some(outcome);
+    if passed {
+        Ok(())
+    } else {
+        Err(failure)
+    }
 }
 
 fn micros(d: Duration) -> u64 {
@@ -409,6 +482,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
                 Backend::Embedded | Backend::Container => check_metadata(&md, bootstrap)?,
             }
         }
+        Scenario::Command => return Err("the command scenario does not use this crate's client".into()),
     }
     out.request_us = Some(micros(started.elapsed()));
     Ok(())
@@ -467,7 +541,7 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
             Ok((_, (index, r))) => (index, r),
             Err(e) => {
                 let index = ids.get(&e.id()).copied().unwrap_or(0);
-                let mut r = CellResult::new(cells[index].clone(), initial_kind(&cells[index]));
+                let mut r = CellResult::new(cells[index].clone(), index, initial_kind(&cells[index]));
                 r.error = Some(format!("the cell panicked or was cancelled: {e}"));
                 (index, r)
             }

@@ -13,10 +13,12 @@ pub enum Scenario {
     Ping,
     /// Connect, negotiate, Metadata for all topics at the negotiated version.
     Metadata,
+    /// Run the user's `--client-cmd` against the cell's broker.
+    Command,
 }
 
 impl Scenario {
-    /// Both scenarios, in report order.
+    /// This crate's own scenarios, in report order (`Command` needs a command).
     pub const ALL: [Scenario; 2] = [Scenario::Ping, Scenario::Metadata];
 }
 
@@ -25,6 +27,7 @@ impl fmt::Display for Scenario {
         f.write_str(match self {
             Scenario::Ping => "ping",
             Scenario::Metadata => "metadata",
+            Scenario::Command => "command",
         })
     }
 }
@@ -36,7 +39,8 @@ impl FromStr for Scenario {
         match s {
             "ping" => Ok(Scenario::Ping),
             "metadata" => Ok(Scenario::Metadata),
-            other => Err(format!("unknown scenario {other:?}; known: ping, metadata")),
+            "command" => Ok(Scenario::Command),
+            other => Err(format!("unknown scenario {other:?}; known: ping, metadata, command")),
         }
     }
 }

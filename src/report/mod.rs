@@ -57,6 +57,22 @@ impl Report {
     /// and returns their paths.
     pub fn write(&self, dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
         std::fs::create_dir_all(dir)?;
+        let transcripts = dir.join("transcripts");
+        if transcripts.is_dir() {
+            // Transcripts of an earlier run would be mistaken for this one's.
+            std::fs::remove_dir_all(&transcripts)?;
+        }
+        std::fs::create_dir_all(&transcripts)?;
+        for c in &self.cells {
+            let header = format!(
+                "# {} — {}\n# broker: {}{}\n\n",
+                c.cell,
+                if c.passed { "PASS" } else { "FAIL" },
+                c.backend_detail,
+                c.bootstrap.as_deref().map(|b| format!(" at {b}")).unwrap_or_default()
+            );
+            std::fs::write(dir.join(&c.transcript_file), header + &c.transcript)?;
+        }
         let json = dir.join("report.json");
         let md = dir.join("report.md");
         let body = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
@@ -118,10 +134,18 @@ impl Report {
                 n(c.connect_us),
                 n(c.request_us),
                 if c.passed { "PASS" } else { "FAIL" },
-                c.error.as_deref().unwrap_or("").replace('|', "\\|"),
+                error_text(c).replace('|', "\\|"),
             );
         }
         s
+    }
+}
+
+/// A failing cell's error with a pointer to its transcript.
+fn error_text(c: &CellResult) -> String {
+    match &c.error {
+        Some(e) => format!("{e} (transcript: {})", c.transcript_file),
+        None => String::new(),
     }
 }
 
@@ -157,8 +181,8 @@ pub fn progress_line(c: &CellResult) -> String {
     if let Some(md) = c.metadata_version {
         let _ = write!(line, ", Metadata v{md}");
     }
-    if let Some(e) = &c.error {
-        let _ = write!(line, " — {e}");
+    if c.error.is_some() {
+        let _ = write!(line, " — {}", error_text(c));
     }
     line
 }
