@@ -97,7 +97,7 @@ fn hostile_decodes(seeds: &[Seed], decode: impl Fn(&[u8], &Seed), what: &str, st
     n
 }
 
-fn decoders_step(start: usize) {
+fn decoders_step(start: usize) -> usize {
     let c = corpus();
     let mut n = 0;
     n += hostile_decodes(
@@ -167,6 +167,7 @@ fn decoders_step(start: usize) {
         );
         assert_peak_within(start, DECODE_BUDGET, "split_frame");
     }
+    n
 }
 
 async fn network_step(start: usize) {
@@ -250,6 +251,39 @@ async fn network_step(start: usize) {
         .count();
     assert_eq!(invalid, 2, "{records:?}");
     emu.shutdown().await;
+    assert_peak_within(start, NETWORK_BUDGET, "emulator shut down");
+
+    // A broker that floods unsolicited bytes: the client's check for a pending close
+    // before it writes must not buffer them without limit (recv, with its frame
+    // limit, is where bytes from the broker are judged).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let flooder = std::thread::spawn(move || {
+        use std::io::Write;
+        let Ok((mut s, _)) = listener.accept() else {
+            return 0usize;
+        };
+        let chunk = vec![0x55u8; 64 * 1024];
+        let mut sent = 0;
+        // Bounded: 64 MiB at most, or until the client goes away.
+        while sent < 64 * MIB && s.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let mut conn =
+        kafka_matrix::client::Connection::connect(&addr.to_string(), Duration::from_secs(5), DEFAULT_MAX_FRAME_BYTES)
+            .await
+            .expect("connect");
+    // Let the flood fill the socket buffers, then look for a close while it goes on.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..20 {
+        assert!(!conn.peer_closed(), "the flooding broker is still there");
+        assert_peak_within(start, NETWORK_BUDGET, "peer_closed against a flooding broker");
+    }
+    drop(conn);
+    let sent = flooder.join().expect("flooder");
+    assert!(sent >= MIB, "the flood was on ({sent} bytes)");
 }
 
 #[test]
@@ -259,7 +293,7 @@ fn hostile_inputs_stay_within_the_heap_budget() {
         .set_limit(start + HARD_LIMIT)
         .expect("limit above what is allocated");
 
-    decoders_step(start);
+    let hostile_inputs = decoders_step(start);
     let decoders_peak = ALLOC.max_allocated() - start;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -270,7 +304,10 @@ fn hostile_inputs_stay_within_the_heap_budget() {
     runtime.block_on(network_step(network_start));
     drop(runtime);
     let network_peak = ALLOC.max_allocated().saturating_sub(network_start);
-    eprintln!("peak heap above the start: decoders {decoders_peak} bytes, network step {network_peak} bytes");
+    eprintln!(
+        "{hostile_inputs} hostile decoder inputs; peak heap above the start: decoders {decoders_peak} bytes, \
+         network step {network_peak} bytes"
+    );
 
     // The meter and the limit bite: a refused allocation, and a peak that moves.
     assert!(
