@@ -4,6 +4,9 @@
 //! Besides the client's own results, the emulator's connection records are
 //! checked: after any close by the emulator the client must not have written a
 //! byte (`bytes_after_close == 0`), which is the franz-go 1.19 failure mode.
+//!
+//! The fault matrix (each fault → the typed error → the test here that checks it) is
+//! the table "Faults" in docs/fidelity.md; a new fault gets a row there and a test here.
 
 use std::time::Duration;
 

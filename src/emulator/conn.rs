@@ -114,7 +114,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
     let Ok((key, version, correlation_id)) = RequestHeader::peek_ids(frame) else {
         return Step::Close(CloseReason::UnparsableHeader);
     };
-    record.requests.push((key, version, correlation_id));
+    record.push_request((key, version, correlation_id));
     let Some(range) = broker.table.get(key) else {
         return Step::Close(CloseReason::UnknownApi { key });
     };
