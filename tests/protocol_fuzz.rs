@@ -12,6 +12,7 @@
 //! | `fuzz_metadata_response` | `MetadataResponse::decode`, every version |
 //! | `fuzz_decode_request` | `codec::decode_request` (header + body, as the emulator reads) |
 //! | `fuzz_decode_response` | `codec::decode_response` (header + body, as the client reads) |
+//! | `fuzz_negotiation` | `negotiate::Session` fed a run of mutated ApiVersions replies and closes |
 //!
 //! Each case is either uniform noise or a valid encoding from a corpus (every version of
 //! every message, built by the crate's encoders below) with 1–6 mutations: bit flips,
@@ -23,6 +24,9 @@
 //! - no panic (a panic fails the case);
 //! - whatever decodes is at a supported version, re-encodes, and decodes back to the same
 //!   value (so the decoder accepts nothing the encoder cannot write);
+//! - the negotiation session, whatever the broker answers (hostile KIP-511 hints
+//!   included), only ever sends ApiVersions requests at versions 0–4 that decode, stays
+//!   within its attempt and reconnect budgets, and ends (`Done` or `Fail`);
 //! - `split_frame` never yields a frame above its limit and never reserves more than one
 //!   64 KiB step beyond the bytes it holds (the allocation bound itself is measured with
 //!   a counting allocator in `tests/protocol_alloc.rs`).
@@ -35,14 +39,15 @@
 //! under `tests/proptest-regressions/`.
 
 use bytes::BytesMut;
+use kafka_matrix::negotiate::{Action, Input, NegotiateError, Outcome, Session, SessionConfig};
 use kafka_matrix::protocol::codec::{decode_request, decode_response, encode_request, encode_response};
 use kafka_matrix::protocol::frame::{split_frame, DEFAULT_MAX_FRAME_BYTES};
 use kafka_matrix::protocol::header::{RequestHeader, ResponseHeader};
 use kafka_matrix::protocol::messages::{
-    api_versions, metadata, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
+    api_versions, metadata, ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
 };
 use kafka_matrix::protocol::primitives::Reader;
-use kafka_matrix::protocol::{api_key, DecodeError, EncodeError, VersionRange};
+use kafka_matrix::protocol::{api_key, DecodeError, EncodeError, ResponseBody, VersionRange};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -347,6 +352,139 @@ fn check_decode_response(bytes: &[u8], key: i16, v: i16) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// One step of a broker's side of a negotiation.
+#[derive(Debug, Clone)]
+enum Reply {
+    Closed,
+    /// UNSUPPORTED_VERSION as a v0 body, with this ApiVersions range as the KIP-511 hint.
+    Refuse {
+        hint: Option<(i16, i16)>,
+    },
+    /// A normal answer at the version asked for.
+    Accept,
+    /// Another error code at the version asked for.
+    Error(i16),
+    /// A mutated ApiVersions reply; `fix_id` writes the expected correlation id over it.
+    Mutated {
+        case: Case,
+        fix_id: bool,
+    },
+}
+
+fn arb_reply() -> impl Strategy<Value = Reply> {
+    let range = prop_oneof![3 => (0i16..=5, 0i16..=5), 1 => (any::<i16>(), any::<i16>())];
+    prop_oneof![
+        1 => Just(Reply::Closed),
+        3 => proptest::option::weighted(0.8, range).prop_map(|hint| Reply::Refuse { hint }),
+        2 => Just(Reply::Accept),
+        1 => any::<i16>().prop_map(Reply::Error),
+        3 => (arb_case(), proptest::bool::weighted(0.8)).prop_map(|(case, fix_id)| Reply::Mutated { case, fix_id }),
+    ]
+}
+
+/// The frame (without size prefix) `reply` stands for, answering `(version, id)`.
+fn reply_frame(reply: &Reply, version: i16, id: i32, seeds: &[Seed]) -> Option<Vec<u8>> {
+    let entry = |min_version, max_version| ApiVersionEntry {
+        api_key: api_key::API_VERSIONS,
+        min_version,
+        max_version,
+    };
+    let (body, at) = match reply {
+        Reply::Closed => return None,
+        Reply::Refuse { hint } => (
+            ApiVersionsResponse {
+                error_code: 35,
+                api_keys: hint.map(|(a, b)| vec![entry(a, b)]).unwrap_or_default(),
+                ..ApiVersionsResponse::default()
+            },
+            0,
+        ),
+        Reply::Accept | Reply::Error(_) => (
+            ApiVersionsResponse {
+                error_code: if let Reply::Error(code) = reply { *code } else { 0 },
+                api_keys: vec![
+                    entry(0, 4),
+                    ApiVersionEntry {
+                        api_key: api_key::METADATA,
+                        min_version: 0,
+                        max_version: 12,
+                    },
+                ],
+                ..ApiVersionsResponse::default()
+            },
+            version,
+        ),
+        Reply::Mutated { case, fix_id } => {
+            let (mut bytes, _, _) = realise(case, seeds);
+            if *fix_id && bytes.len() >= 4 {
+                bytes[..4].copy_from_slice(&id.to_be_bytes());
+            }
+            return Some(bytes);
+        }
+    };
+    encode_response(id, at, &ResponseBody::ApiVersions(body))
+        .ok()
+        .map(|f| f[4..].to_vec())
+}
+
+fn check_negotiation(replies: &[Reply]) -> Result<(), TestCaseError> {
+    let config = SessionConfig::default();
+    let (max_attempts, max_reconnects) = (config.max_attempts, config.max_reconnects);
+    let seeds: Vec<Seed> = corpus()
+        .response_frames
+        .iter()
+        .filter(|s| s.key == api_key::API_VERSIONS)
+        .cloned()
+        .collect();
+    let mut session = Session::new(config);
+    let mut action = session.on_connected();
+    let (mut sends, mut reconnects) = (0u32, 0u32);
+    let mut expected_id = 0i32;
+    let mut replies = replies.iter();
+    loop {
+        let input = match &action {
+            Action::Send(frame) => {
+                sends += 1;
+                prop_assert!(sends <= max_attempts, "{} sends", sends);
+                let (h, body) = decode_request(&frame[4..])
+                    .map_err(|e| TestCaseError::fail(format!("the session sent a frame that does not decode: {e}")))?;
+                prop_assert_eq!(body.api_key(), api_key::API_VERSIONS);
+                prop_assert!((0..=4).contains(&h.api_version), "sent ApiVersions v{}", h.api_version);
+                expected_id = h.correlation_id;
+                match replies
+                    .next()
+                    .and_then(|r| reply_frame(r, h.api_version, expected_id, &seeds))
+                {
+                    None => Input::Closed,
+                    Some(bytes) => Input::Frame(bytes.into()),
+                }
+            }
+            Action::Reconnect => {
+                reconnects += 1;
+                prop_assert!(reconnects <= max_reconnects, "{} reconnects", reconnects);
+                action = session.on_connected();
+                continue;
+            }
+            Action::Done(n) => {
+                prop_assert!((0..=4).contains(&n.api_versions_version));
+                prop_assert_eq!(n.attempts.last().map(|a| a.outcome), Some(Outcome::Accepted));
+                prop_assert_eq!(n.attempts.last().map(|a| a.correlation_id), Some(expected_id));
+                // Choosing the other APIs' versions from whatever the broker listed never panics.
+                let _ = n.version_for(&SessionConfig::default().apis, api_key::METADATA);
+                break;
+            }
+            Action::Fail(_) => break,
+        };
+        action = session.on_input(input);
+    }
+    // Once ended, the session refuses to go on.
+    prop_assert!(matches!(
+        session.on_input(Input::Closed),
+        Action::Fail(NegotiateError::Misuse(_))
+    ));
+    Ok(())
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
@@ -416,6 +554,11 @@ proptest! {
     fn fuzz_decode_request(case in arb_case()) {
         let (bytes, _, _) = realise(&case, &corpus().request_frames);
         check_decode_request(&bytes)?;
+    }
+
+    #[test]
+    fn fuzz_negotiation(replies in vec(arb_reply(), 0..8)) {
+        check_negotiation(&replies)?;
     }
 
     #[test]
