@@ -78,8 +78,20 @@ impl Faults {
             close: None,
             delay: None,
         };
+        // `reply` is kept for the rewrite below; cloning `Bytes` copies no data.
+        let rewrites = self.wrong_correlation_id
+            || self.shorten_response_to.is_some()
+            || self.forge_response_size.is_some()
+            || self.truncate_response_to.is_some();
         if index < self.spare_responses || reply.len() < 4 {
             return untouched;
+        }
+        if !rewrites {
+            // No copy on the common path: at most a delay.
+            return Faulted {
+                delay: self.response_delay,
+                ..untouched
+            };
         }
         let mut close = None;
         // Work on the content after the size prefix.
@@ -139,6 +151,17 @@ mod tests {
         };
         assert_eq!(faults.apply(reply(), 0).bytes, reply());
         assert_eq!(faults.apply(reply(), 1).bytes, Bytes::from_static(&[0, 0]));
+        let slow = Faults {
+            spare_responses: 1,
+            response_delay: Some(Duration::from_millis(5)),
+            ..Faults::default()
+        };
+        assert_eq!(slow.apply(reply(), 0).delay, None);
+        let f = slow.apply(reply(), 1);
+        assert_eq!(
+            (f.bytes, f.close, f.delay),
+            (reply(), None, Some(Duration::from_millis(5)))
+        );
     }
 
     #[test]
