@@ -224,6 +224,19 @@ async fn good_client(bootstrap: String) -> Result<(), String> {
     }
 }
 
+/// Runs one abuser under its own hang guard, naming it in any error.
+async fn abuser(
+    kind: &'static str,
+    i: usize,
+    run: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    match timeout(PHASE / 2, run).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("{kind} {i}: {e}")),
+        Err(_) => Err(format!("{kind} {i}: still running after {:?}", PHASE / 2)),
+    }
+}
+
 fn count(records: &[ConnRecord], pred: impl Fn(&CloseReason) -> bool) -> usize {
     records.iter().filter(|r| r.closed.as_ref().is_some_and(&pred)).count()
 }
@@ -255,9 +268,9 @@ async fn a_thousand_clients_and_abusers_at_once() {
     let go = Arc::new(tokio::sync::Notify::new());
     let mut abusers = tokio::task::JoinSet::new();
     for i in 0..ABUSERS {
-        abusers.spawn(garbage(addr, 0x9e37_79b9_7f4a_7c15 ^ i as u64));
-        abusers.spawn(oversized(addr, i));
-        abusers.spawn(slow_writer(addr, i));
+        abusers.spawn(abuser("garbage", i, garbage(addr, 0x9e37_79b9_7f4a_7c15 ^ i as u64)));
+        abusers.spawn(abuser("oversized", i, oversized(addr, i)));
+        abusers.spawn(abuser("slow writer", i, slow_writer(addr, i)));
     }
     let mut stallers = tokio::task::JoinSet::new();
     for _ in 0..ABUSERS {
@@ -293,7 +306,7 @@ async fn a_thousand_clients_and_abusers_at_once() {
         while let Some(r) = abusers.join_next().await {
             match r {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => failures.push(format!("abuser: {e}")),
+                Ok(Err(e)) => failures.push(e),
                 Err(e) => failures.push(format!("abuser task: {e}")),
             }
         }
