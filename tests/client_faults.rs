@@ -414,6 +414,10 @@ async fn wrong_correlation_id_is_a_negotiation_mismatch(#[case] (major, minor): 
         err.to_string(),
         "negotiation failed: ApiVersions v4 reply has correlation id 2, expected 1"
     );
+    // Nothing was sent after the mismatched reply.
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1)]);
+    assert_nothing_written_after_close(&recs);
 }
 
 #[tokio::test]
@@ -441,6 +445,9 @@ async fn response_delay_beyond_request_timeout_is_a_timeout() {
         err.to_string(),
         "ApiVersions v4 (correlation id 1) got no reply within 500ms"
     );
+    // The record comes once the emulator's delayed reply meets the closed connection.
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1)], "no retry after the timeout");
 }
 
 /// Timeout kills the connection: the next call is `Dead` and sends nothing
