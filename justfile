@@ -59,3 +59,11 @@ bench:
 # The same with short warm-up/measurement times (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
 bench-quick:
     cargo bench --bench negotiation -- --quick --warm-up-time 1 --measurement-time 1
+
+# Fuzz every decoder: 1,000,000 proptest cases each in release mode (FUZZ_CASES=N to change), then the heap-budget check.
+fuzz:
+    PROPTEST_CASES=${FUZZ_CASES:-1000000} cargo test --release --test protocol_fuzz --test protocol_alloc -- --nocapture
+
+# The emulator under load and abuse at 5x the default test: 5,000 clients plus 200 abusers, release mode (LOAD_CLIENTS=N to change).
+load:
+    LOAD_CLIENTS=${LOAD_CLIENTS:-5000} cargo test --release --test emulator_load -- --nocapture

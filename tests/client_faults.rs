@@ -4,6 +4,9 @@
 //! Besides the client's own results, the emulator's connection records are
 //! checked: after any close by the emulator the client must not have written a
 //! byte (`bytes_after_close == 0`), which is the franz-go 1.19 failure mode.
+//!
+//! The fault matrix (each fault → the typed error → the test here that checks it) is
+//! the table "Faults" in docs/fidelity.md; a new fault gets a row there and a test here.
 
 use std::time::Duration;
 
@@ -11,7 +14,9 @@ use kafka_matrix::client::{Client, ClientConfig, ClientError, Connection, Connec
 use kafka_matrix::emulator::{CloseReason, ConnRecord, Emulator, EmulatorOptions, Faults, SeededTopic};
 use kafka_matrix::negotiate::{Attempt, NegotiateError, Outcome};
 use kafka_matrix::protocol::messages::ApiVersionsRequest;
-use kafka_matrix::protocol::{encode_request, ErrorCode, RequestBody, VersionRange, DEFAULT_MAX_FRAME_BYTES};
+use kafka_matrix::protocol::{
+    encode_request, DecodeError, ErrorCode, FrameError, RequestBody, VersionRange, DEFAULT_MAX_FRAME_BYTES,
+};
 use kafka_matrix::versions::{releases, table, Mode, Release};
 use rstest::rstest;
 use tokio::time::timeout;
@@ -409,6 +414,10 @@ async fn wrong_correlation_id_is_a_negotiation_mismatch(#[case] (major, minor): 
         err.to_string(),
         "negotiation failed: ApiVersions v4 reply has correlation id 2, expected 1"
     );
+    // Nothing was sent after the mismatched reply.
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1)]);
+    assert_nothing_written_after_close(&recs);
 }
 
 #[tokio::test]
@@ -436,6 +445,9 @@ async fn response_delay_beyond_request_timeout_is_a_timeout() {
         err.to_string(),
         "ApiVersions v4 (correlation id 1) got no reply within 500ms"
     );
+    // The record comes once the emulator's delayed reply meets the closed connection.
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1)], "no retry after the timeout");
 }
 
 /// Timeout kills the connection: the next call is `Dead` and sends nothing
@@ -517,4 +529,344 @@ async fn connection_refused_is_a_connect_error() {
     assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
     assert_eq!(err.to_string(), format!("cannot connect to {addr}: {source}"));
     assert!(err.to_string().starts_with(&format!("cannot connect to {addr}: ")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults after a normal negotiation (`spare_responses: 1`): the typed error of the call
+// that meets the fault, `Dead` for the next call, and the emulator's record of requests
+// proving the `Dead` call wrote nothing.
+// ---------------------------------------------------------------------------------------
+
+/// 3.9 accepts ApiVersions v4 at once, so with `spare_responses: 1` the negotiation is
+/// untouched and the fault hits the next request (correlation id 2).
+async fn negotiated_then(faults: Faults) -> (Emulator, Client) {
+    let emu = start(
+        Release::new(3, 9),
+        Mode::Zk,
+        Faults {
+            spare_responses: 1,
+            ..faults
+        },
+    )
+    .await;
+    let client = connect_ok(&emu).await;
+    assert_eq!(client.negotiated().attempts, vec![attempt(4, 1, Outcome::Accepted)]);
+    (emu, client)
+}
+
+/// The second call after a failure is `Dead` (carrying the first error) and sends nothing.
+async fn assert_dead_after(client: &mut Client, first: &ClientError) {
+    let second = timeout(WAIT, client.metadata(None)).await.expect("in time");
+    let Err(ClientError::Connection(ConnectionError::Dead { cause, .. })) = &second else {
+        panic!("expected Dead, got {second:?}");
+    };
+    assert_eq!(cause, &first.to_string());
+}
+
+#[rstest]
+#[case::inside_the_size_prefix(2)]
+#[case::inside_the_header(6)]
+#[case::inside_the_body(20)]
+#[tokio::test]
+async fn close_mid_frame_is_closed_mid_frame_then_dead(#[case] cut: usize) {
+    let (emu, mut client) = negotiated_then(Faults {
+        truncate_response_to: Some(cut),
+        ..Faults::default()
+    })
+    .await;
+    let first = timeout(WAIT, client.ping())
+        .await
+        .expect("ping returns in time")
+        .expect_err("a cut reply");
+    let ClientError::Connection(ConnectionError::ClosedMidFrame { have, .. }) = &first else {
+        panic!("expected ClosedMidFrame, got {first:?}");
+    };
+    assert_eq!(*have, cut, "the bytes buffered are the bytes sent");
+    assert_eq!(
+        first.to_string(),
+        format!(
+            "broker {} closed the connection in the middle of a response frame ({cut} bytes buffered)",
+            emu.addr()
+        )
+    );
+    assert_dead_after(&mut client, &first).await;
+    drop(client);
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].closed, Some(CloseReason::Fault("truncated response")));
+    assert_eq!(recs[0].requests, vec![(18, 4, 1), (18, 4, 2)]);
+    assert_nothing_written_after_close(&recs);
+}
+
+/// A complete frame whose message is cut short: the correlation id matches, the body does
+/// not decode. Checked for both APIs the client reads after negotiation.
+#[rstest]
+#[case::api_versions(true)]
+#[case::metadata(false)]
+#[tokio::test]
+async fn shortened_response_is_a_decode_error_then_dead(#[case] ping: bool) {
+    let (emu, mut client) = negotiated_then(Faults {
+        shorten_response_to: Some(7),
+        ..Faults::default()
+    })
+    .await;
+    let first = if ping {
+        timeout(WAIT, client.ping()).await.expect("in time").map(|_| ())
+    } else {
+        timeout(WAIT, client.metadata(None)).await.expect("in time").map(|_| ())
+    };
+    let first = first.expect_err("a shortened reply");
+    let ClientError::Connection(ConnectionError::Decode { api, version, source }) = &first else {
+        panic!("expected Decode, got {first:?}");
+    };
+    let (want_api, want_version) = if ping { ("ApiVersions", 4) } else { ("Metadata", 12) };
+    assert_eq!((*api, *version), (want_api, want_version));
+    assert!(
+        matches!(
+            source,
+            DecodeError::Truncated { .. } | DecodeError::CountTooLarge { remaining: 0, .. }
+        ),
+        "{source:?}"
+    );
+    assert!(client.connection().dead_cause().is_some());
+    let second = timeout(WAIT, client.ping()).await.expect("in time");
+    assert!(
+        matches!(second, Err(ClientError::Connection(ConnectionError::Dead { .. }))),
+        "{second:?}"
+    );
+    drop(client);
+    // The emulator kept the connection open; the client closed it, having sent only the
+    // negotiation and the one failed request.
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].closed, Some(CloseReason::ClientClosed));
+    assert_eq!(recs[0].requests.len(), 2, "{:?}", recs[0].requests);
+}
+
+#[tokio::test]
+async fn shortened_api_versions_reply_fails_negotiation_as_decode() {
+    let emu = start(
+        Release::new(3, 9),
+        Mode::Zk,
+        Faults {
+            shorten_response_to: Some(7),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let err = connect(&emu).await.expect_err("a shortened reply cannot negotiate");
+    let ClientError::Negotiate(NegotiateError::Decode { version: 4, source }) = &err else {
+        panic!("expected NegotiateError::Decode, got {err:?}");
+    };
+    assert!(
+        matches!(
+            source,
+            DecodeError::Truncated { .. } | DecodeError::CountTooLarge { remaining: 0, .. }
+        ),
+        "{source:?}"
+    );
+    let recs = records(&emu, 1).await;
+    assert_eq!(
+        recs[0].requests,
+        vec![(18, 4, 1)],
+        "no second request on that connection"
+    );
+}
+
+/// A response size prefix above the client's limit (or negative) is refused as soon as
+/// its 4 bytes are in, before anything is allocated for the body (the allocation itself
+/// is measured in `tests/protocol_alloc.rs`), during negotiation and after it.
+#[rstest]
+#[case::one_above_kafkas_limit(104_857_601, true)]
+#[case::i32_max(i32::MAX, true)]
+#[case::negative(-1, false)]
+#[tokio::test]
+async fn forged_response_size_is_a_frame_error(#[case] size: i32, #[case] too_large: bool) {
+    let check = |err: &ClientError| {
+        let ClientError::Connection(ConnectionError::Frame { source, .. }) = err else {
+            panic!("expected a Frame error, got {err:?}");
+        };
+        if too_large {
+            assert_eq!(
+                *source,
+                FrameError::TooLarge {
+                    size: size as usize,
+                    max: DEFAULT_MAX_FRAME_BYTES
+                }
+            );
+        } else {
+            assert_eq!(*source, FrameError::Negative { size });
+        }
+    };
+    // During negotiation.
+    let emu = start(
+        Release::new(3, 9),
+        Mode::Zk,
+        Faults {
+            forge_response_size: Some(size),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let err = connect(&emu).await.expect_err("a forged size cannot negotiate");
+    check(&err);
+    if too_large {
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "bad response frame from {}: invalid frame size {size}: larger than the limit of 104857600 bytes",
+                emu.addr()
+            )
+        );
+    }
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].closed, Some(CloseReason::Fault("forged response size")));
+    assert_nothing_written_after_close(&recs);
+
+    // After negotiation.
+    let (emu, mut client) = negotiated_then(Faults {
+        forge_response_size: Some(size),
+        ..Faults::default()
+    })
+    .await;
+    let first = timeout(WAIT, client.metadata(None))
+        .await
+        .expect("in time")
+        .expect_err("forged size");
+    check(&first);
+    assert_dead_after(&mut client, &first).await;
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].closed, Some(CloseReason::Fault("forged response size")));
+    assert_eq!(recs[0].requests.len(), 2, "{:?}", recs[0].requests);
+    assert_nothing_written_after_close(&recs);
+}
+
+#[tokio::test]
+async fn wrong_correlation_id_after_negotiation_is_a_mismatch_then_dead() {
+    let (emu, mut client) = negotiated_then(Faults {
+        wrong_correlation_id: true,
+        ..Faults::default()
+    })
+    .await;
+    let first = timeout(WAIT, client.ping())
+        .await
+        .expect("in time")
+        .expect_err("mismatch");
+    let ClientError::Connection(ConnectionError::CorrelationMismatch {
+        api,
+        version,
+        expected,
+        got,
+    }) = &first
+    else {
+        panic!("expected CorrelationMismatch, got {first:?}");
+    };
+    assert_eq!((*api, *version, *expected, *got), ("ApiVersions", 4, 2, 3));
+    assert_eq!(
+        first.to_string(),
+        "ApiVersions v4 reply has correlation id 3, expected 2"
+    );
+    assert_dead_after(&mut client, &first).await;
+    drop(client);
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1), (18, 4, 2)]);
+}
+
+#[tokio::test]
+async fn slow_broker_after_negotiation_is_a_timeout_then_dead() {
+    let (emu, mut client) = negotiated_then(Faults {
+        response_delay: Some(REQUEST_TIMEOUT * 3),
+        ..Faults::default()
+    })
+    .await;
+    let first = timeout(WAIT, client.metadata(None))
+        .await
+        .expect("the client's own timeout fires first")
+        .expect_err("timeout");
+    let ClientError::Connection(ConnectionError::Timeout {
+        api,
+        version,
+        correlation_id,
+        after,
+    }) = &first
+    else {
+        panic!("expected Timeout, got {first:?}");
+    };
+    assert_eq!(
+        (*api, *version, *correlation_id, *after),
+        ("Metadata", 12, 2, REQUEST_TIMEOUT)
+    );
+    assert_dead_after(&mut client, &first).await;
+    drop(client);
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].requests, vec![(18, 4, 1), (3, 12, 2)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The emulator against a hostile client's length prefix (raw TCP).
+// ---------------------------------------------------------------------------------------
+
+/// Reads until EOF (or a reset); returns what was read. Hangs are caught by `WAIT`.
+async fn read_to_eof(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let _ = timeout(WAIT, s.read_to_end(&mut got))
+        .await
+        .expect("the emulator closes in time");
+    got
+}
+
+/// Kafka's `NetworkReceive` refuses a size above `socket.request.max.bytes` (104857600)
+/// or below 0 as soon as it has the 4 bytes, and the broker closes the connection without
+/// a reply; so does the emulator. Exactly 104857600 is legal: it waits for the body.
+#[rstest]
+#[case::one_above_the_limit(104_857_601)]
+#[case::i32_max(i32::MAX)]
+#[case::negative(-5)]
+#[tokio::test]
+async fn emulator_closes_at_once_on_an_invalid_request_size(#[case] size: i32) {
+    use tokio::io::AsyncWriteExt;
+    let emu = start(Release::new(3, 8), Mode::Zk, Faults::default()).await;
+    let mut s = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
+    s.write_all(&size.to_be_bytes()).await.expect("write the prefix");
+    assert_eq!(read_to_eof(&mut s).await, Vec::<u8>::new(), "closed without a reply");
+    drop(s);
+    let recs = records(&emu, 1).await;
+    let want = if size < 0 {
+        format!("invalid frame size {size}: negative")
+    } else {
+        format!("invalid frame size {size}: larger than the limit of 104857600 bytes")
+    };
+    assert_eq!(recs[0].closed, Some(CloseReason::InvalidFrame(want)));
+    assert!(recs[0].requests.is_empty());
+    assert_nothing_written_after_close(&recs);
+}
+
+#[tokio::test]
+async fn emulator_waits_for_the_body_of_a_request_exactly_at_the_limit() {
+    use tokio::io::AsyncWriteExt;
+    let emu = start(Release::new(3, 8), Mode::Zk, Faults::default()).await;
+    let mut s = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
+    s.write_all(&104_857_600i32.to_be_bytes()).await.expect("write");
+    s.write_all(&[0, 18, 0, 0]).await.expect("write");
+    // Still open after a while: no reply, no close.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(emu.records().is_empty(), "{:?}", emu.records());
+    s.shutdown().await.expect("shutdown");
+    drop(s);
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].closed, Some(CloseReason::ClientClosedMidFrame));
+}
+
+/// The check every fault test relies on can fail: a client that writes after the
+/// emulator closed is counted in `bytes_after_close`.
+#[tokio::test]
+async fn bytes_written_after_the_emulator_closed_are_counted() {
+    use tokio::io::AsyncWriteExt;
+    let emu = start(Release::new(3, 8), Mode::Zk, Faults::default()).await;
+    let mut s = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
+    s.write_all(&i32::MAX.to_be_bytes()).await.expect("write");
+    assert!(read_to_eof(&mut s).await.is_empty());
+    s.write_all(b"late!").await.expect("the write itself succeeds");
+    drop(s);
+    let recs = records(&emu, 1).await;
+    assert_eq!(recs[0].bytes_after_close, 5, "{recs:?}");
 }

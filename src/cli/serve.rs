@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Args;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{default_mode, CliError};
@@ -75,9 +74,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
             modes.join(", ")
         )));
     }
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
+    // The emulator's own bind: a 4096-long accept queue, as Emulator::start uses.
+    let listener =
+        crate::emulator::bind(args.listen).map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let options = EmulatorOptions {
         listen: addr,

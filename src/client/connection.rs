@@ -23,6 +23,9 @@ use crate::protocol::primitives::Reader;
 /// Read buffer size: most ApiVersions/Metadata replies fit in one read.
 const READ_CHUNK: usize = 8 * 1024;
 
+/// Most bytes [`Connection::peer_closed`] takes off the socket in one call.
+pub const PEEK_LIMIT: usize = 64 * 1024;
+
 /// A request the connection is waiting on, for error messages and spans.
 #[derive(Debug, Clone, Copy)]
 pub struct InFlight {
@@ -145,19 +148,28 @@ impl Connection {
     }
 
     /// Without waiting: has the broker already closed its side? Bytes that
-    /// arrive meanwhile are kept for the next read.
+    /// arrive meanwhile are kept for the next read, but at most
+    /// [`PEEK_LIMIT`] per call: a broker that floods bytes nobody asked for
+    /// cannot grow the buffer here, where the frame limit is not checked
+    /// (the next [`Connection::recv`] judges them). Past that the answer is
+    /// "not closed" and the socket keeps the rest.
     pub fn peer_closed(&mut self) -> bool {
         if self.eof {
             return true;
         }
         let mut chunk = [0u8; READ_CHUNK];
-        loop {
-            match self.stream.try_read(&mut chunk) {
+        let mut budget = PEEK_LIMIT;
+        while budget > 0 {
+            let want = budget.min(READ_CHUNK);
+            match self.stream.try_read(&mut chunk[..want]) {
                 Ok(0) => {
                     self.saw_eof();
                     return true;
                 }
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    budget -= n;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
                 Err(_) => {
                     self.saw_eof();
@@ -165,6 +177,7 @@ impl Connection {
                 }
             }
         }
+        false
     }
 
     /// Writes one whole frame. Refuses (writing nothing) on a dead connection

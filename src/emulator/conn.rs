@@ -69,19 +69,16 @@ pub(super) async fn serve(
             Step::ReplyThenClose(reply, reason) => (reply, Some(reason)),
         };
         let faults = &broker.faults;
-        if let Some(delay) = faults.response_delay {
+        let faulted = faults.apply(reply, record.responses);
+        if let Some(delay) = faulted.delay {
             tokio::time::sleep(delay).await;
         }
-        let (reply, truncated) = match faults.truncate_response_to {
-            Some(n) if n < reply.len() => (reply.slice(..n), true),
-            _ => (reply, false),
-        };
-        if let Err(e) = stream.write_all(&reply).await {
+        if let Err(e) = stream.write_all(&faulted.bytes).await {
             break CloseReason::Io(e.to_string());
         }
         record.responses += 1;
-        if truncated {
-            break CloseReason::Fault("truncated response");
+        if let Some(what) = faulted.close {
+            break CloseReason::Fault(what);
         }
         if let Some(reason) = after {
             break reason;
@@ -117,14 +114,9 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
     let Ok((key, version, correlation_id)) = RequestHeader::peek_ids(frame) else {
         return Step::Close(CloseReason::UnparsableHeader);
     };
-    record.requests.push((key, version, correlation_id));
+    record.push_request((key, version, correlation_id));
     let Some(range) = broker.table.get(key) else {
         return Step::Close(CloseReason::UnknownApi { key });
-    };
-    let reply_corr = if broker.faults.wrong_correlation_id {
-        correlation_id.wrapping_add(1)
-    } else {
-        correlation_id
     };
     if key == api_key::API_VERSIONS && !range.contains(version) {
         // The body is not read; the header must still parse (from 2.4 header
@@ -139,7 +131,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
             return Step::Close(CloseReason::UnparsableHeader);
         }
         let body = api_versions::unsupported(broker.table, broker.quirks);
-        return match encode_response(reply_corr, 0, &ResponseBody::ApiVersions(body)) {
+        return match encode_response(correlation_id, 0, &ResponseBody::ApiVersions(body)) {
             Ok(reply) if broker.faults.close_after_unsupported_api_versions => {
                 Step::ReplyThenClose(reply, CloseReason::Fault("close after UNSUPPORTED_VERSION"))
             }
@@ -169,7 +161,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         }
         RequestBody::Metadata(req) => ResponseBody::Metadata(metadata::handle(req, version, &broker.view)),
     };
-    match encode_response(reply_corr, version, &response) {
+    match encode_response(correlation_id, version, &response) {
         Ok(reply) => Step::Reply(reply),
         Err(e) => Step::Close(CloseReason::Internal(e.to_string())),
     }

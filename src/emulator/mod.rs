@@ -6,9 +6,9 @@
 //! - [`fault`]: faults to inject, as data.
 //! - [`record`]: what happened on each connection.
 //!
-//! [`Emulator::start`] binds (by default `127.0.0.1:0`) and serves in the
-//! background until [`Emulator::shutdown`] or drop. [`serve`] runs on a
-//! listener the caller bound, for the `serve` command.
+//! [`Emulator::start`] binds (by default `127.0.0.1:0`, with [`bind`]'s long
+//! accept queue) and serves in the background until [`Emulator::shutdown`] or
+//! drop. [`serve`] runs on a listener the caller bound, for the `serve` command.
 //!
 //! Which release behaves how, and the Kafka source for each behaviour, is in
 //! docs/fidelity.md.
@@ -22,7 +22,7 @@ pub mod record;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -36,6 +36,28 @@ use crate::versions::{table, ApiTable, Mode, Release};
 
 /// Most connections served at once; more wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Accept queue length asked of the kernel by [`bind`] (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default since 5.4). Kafka's
+/// `socket.listen.backlog.size` defaults to 50 (KIP-764); this is larger
+/// because the emulator meets connection storms in tests (a thousand clients
+/// at once): with tokio's default of 1024 the overflow drops SYNs, and the
+/// unlucky clients wait out TCP's retransmission backoff (1, 2, 4… s).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener on `addr` with a [`LISTEN_BACKLOG`]-long accept queue
+/// (and `SO_REUSEADDR`, as `TcpListener::bind` sets it). Call it within a
+/// tokio runtime.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// A cluster id in Kafka's format (22 characters of URL-safe base64).
 pub const DEFAULT_CLUSTER_ID: &str = "a2Fma2EtbWF0cml4LWVtdQ";
@@ -187,12 +209,10 @@ pub struct Emulator {
 impl Emulator {
     /// Binds `options.listen` and starts serving as `release` in `mode`.
     pub async fn start(release: Release, mode: Mode, options: EmulatorOptions) -> Result<Self, EmulatorError> {
-        let listener = TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| EmulatorError::Bind {
-                addr: options.listen,
-                source,
-            })?;
+        let listener = bind(options.listen).map_err(|source| EmulatorError::Bind {
+            addr: options.listen,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
             addr: options.listen,
             source,

@@ -1,7 +1,19 @@
 //! What happened on each emulated connection, kept for tests and reports.
+//!
+//! Bounded, so that a long-running emulator (`kafka-matrix serve`, a container
+//! in the fleet) does not grow with every connection and request it ever
+//! served: the last [`MAX_RECORDS`] connections are kept, each listing at most
+//! [`MAX_REQUESTS_PER_RECORD`] requests (all are counted).
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+
+/// Most connection records kept; the oldest is dropped first.
+pub const MAX_RECORDS: usize = 100_000;
+
+/// Most requests listed in one connection's record; later ones are only counted.
+pub const MAX_REQUESTS_PER_RECORD: usize = 10_000;
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +90,11 @@ impl fmt::Display for CloseReason {
 pub struct ConnRecord {
     /// Client address.
     pub peer: String,
-    /// `(api_key, api_version, correlation_id)` of each request, in order.
+    /// `(api_key, api_version, correlation_id)` of each request, in order
+    /// (the first [`MAX_REQUESTS_PER_RECORD`]).
     pub requests: Vec<(i16, i16, i32)>,
+    /// Every request whose header could be read, listed or not.
+    pub requests_total: u64,
     /// Responses written.
     pub responses: u32,
     /// Why it ended (set when it has).
@@ -89,10 +104,19 @@ pub struct ConnRecord {
 }
 
 impl ConnRecord {
+    /// Notes a request: listed while there is room, always counted.
+    pub(super) fn push_request(&mut self, ids: (i16, i16, i32)) {
+        self.requests_total += 1;
+        if self.requests.len() < MAX_REQUESTS_PER_RECORD {
+            self.requests.push(ids);
+        }
+    }
+
     pub(super) fn new(peer: String) -> Self {
         Self {
             peer,
             requests: Vec::new(),
+            requests_total: 0,
             responses: 0,
             closed: None,
             bytes_after_close: 0,
@@ -100,19 +124,54 @@ impl ConnRecord {
     }
 }
 
-/// Shared list of finished connections.
+/// Shared list of finished connections (the last [`MAX_RECORDS`]).
 #[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<ConnRecord>>>);
+pub struct Recorder(Arc<Mutex<VecDeque<ConnRecord>>>);
 
 impl Recorder {
     pub(super) fn push(&self, r: ConnRecord) {
         // A poisoned lock only means another connection task panicked; the
         // records are still valid.
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+        let mut records = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if records.len() >= MAX_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(r);
     }
 
-    /// A copy of the records of every connection that has ended.
+    /// A copy of the records of the last [`MAX_RECORDS`] connections that
+    /// have ended, oldest first.
     pub fn snapshot(&self) -> Vec<ConnRecord> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_their_request_lists_are_bounded() {
+        let recorder = Recorder::default();
+        for i in 0..=MAX_RECORDS {
+            recorder.push(ConnRecord::new(i.to_string()));
+        }
+        let kept = recorder.snapshot();
+        assert_eq!(kept.len(), MAX_RECORDS);
+        assert_eq!(kept[0].peer, "1", "the oldest went first");
+        assert_eq!(kept[MAX_RECORDS - 1].peer, MAX_RECORDS.to_string());
+
+        let mut r = ConnRecord::new(String::new());
+        for i in 0..MAX_REQUESTS_PER_RECORD + 5 {
+            r.push_request((18, 3, i as i32));
+        }
+        assert_eq!(r.requests.len(), MAX_REQUESTS_PER_RECORD);
+        assert_eq!(r.requests_total, (MAX_REQUESTS_PER_RECORD + 5) as u64);
+        assert_eq!(r.requests.last(), Some(&(18, 3, MAX_REQUESTS_PER_RECORD as i32 - 1)));
     }
 }
