@@ -304,6 +304,23 @@ fn external_backend_runs_against_a_served_broker_and_checks_the_claimed_release(
         stdout.contains("negotiated ApiVersions v3 / Metadata v12, but Kafka 3.9 (kraft) implies v4 / v12"),
         "{stdout}"
     );
+    // The failing cell points to its wire transcript, which shows the fallback.
+    let pointer = "(transcript: transcripts/000-3.9-kraft-";
+    assert!(stdout.contains(pointer), "{stdout}");
+    let transcripts: Vec<_> = std::fs::read_dir(dir.join("transcripts"))
+        .expect("transcripts")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(transcripts.len(), 2, "one per cell, earlier runs' removed: {transcripts:?}");
+    let first = transcripts
+        .iter()
+        .find(|p| p.to_string_lossy().contains("/000-"))
+        .expect("cell 0's transcript");
+    let text = std::fs::read_to_string(first).expect("read");
+    assert!(text.contains("— FAIL"), "{text}");
+    assert!(text.contains("#1 → ApiVersions v4  corr"), "{text}");
+    assert!(text.contains("#1 ← ApiVersions v4  corr"), "{text}");
+    assert!(text.contains("#1 → ApiVersions v3  corr"), "{text}");
     fails_with_one_line(
         &["matrix", "--backend", "external"],
         1,

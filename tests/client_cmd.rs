@@ -1,0 +1,186 @@
+//! Bring your own client: `kafka-matrix matrix --client-cmd '...'` runs a
+//! real client that this project did not write against each release's
+//! broker and reports exit status, duration and output per cell.
+//!
+//! Peers: `kcat` (Debian) and kafka-python (`tests/interop/kafka_python_metadata.py`),
+//! installed by `bash scripts/install-interop-deps.sh`. A missing peer fails
+//! the test when `CI` is set or `KAFKA_MATRIX_REQUIRE_INTEROP=1`; otherwise it
+//! prints a SKIPPED banner and checks nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kafka-matrix");
+
+fn peer_or_skip(what: &str, probe: &mut Command) -> bool {
+    if probe.output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    let required = std::env::var("CI").is_ok_and(|v| !v.is_empty())
+        || std::env::var("KAFKA_MATRIX_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let hint = "install with `bash scripts/install-interop-deps.sh`";
+    assert!(!required, "{what} is required here (CI) but missing; {hint}");
+    let bar = "!".repeat(100);
+    eprintln!("\n{bar}\n!!! SKIPPED: {what} not found; {hint}.\n!!! This test checked NOTHING.\n{bar}\n");
+    false
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("kafka-matrix-client-cmd-{name}-{}", std::process::id()))
+}
+
+fn matrix(dir: &Path, args: &[&str]) -> (Output, Value) {
+    let out = Command::new(BIN)
+        .arg("matrix")
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("KAFKA_VERSIONS")
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .output()
+        .expect("run matrix");
+    let json = std::fs::read_to_string(dir.join("report.json"))
+        .map(|s| serde_json::from_str(&s).expect("report.json is JSON"))
+        .unwrap_or(Value::Null);
+    (out, json)
+}
+
+fn cells_of(json: &Value) -> &Vec<Value> {
+    json["cells"].as_array().expect("cells")
+}
+
+#[test]
+fn kcat_reads_metadata_from_every_release_as_a_client_command() {
+    if !peer_or_skip("kcat", Command::new("kcat").arg("-V")) {
+        return;
+    }
+    let dir = out_dir("kcat");
+    let (out, json) = matrix(
+        &dir,
+        &["--scenarios", "command", "--client-cmd", "kcat -b {bootstrap} -L -m 5"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let cells = cells_of(&json);
+    assert_eq!(cells.len(), 34, "every release × mode, one command cell each");
+    for c in cells {
+        let cmd = &c["command"];
+        assert_eq!(cmd["exit_code"], 0, "{c}");
+        assert!(cmd["command"].as_str().is_some_and(|s| s.starts_with("kcat -b 127.0.0.1:")), "{c}");
+        // kcat lists the broker and the probe topic the emulator seeds.
+        let listed = cmd["stdout"].as_str().unwrap_or("");
+        assert!(listed.contains("topic \"kafka-matrix-probe\" with 3 partitions"), "{listed}");
+        let file = dir.join(c["transcript_file"].as_str().expect("transcript file"));
+        let text = std::fs::read_to_string(&file).expect("transcript written");
+        assert!(text.contains("command: kcat -b ") && text.contains("exit: 0"), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kafka_python_as_a_client_command() {
+    if !peer_or_skip(
+        "python3 with kafka-python",
+        Command::new("python3").args(["-c", "import kafka"]),
+    ) {
+        return;
+    }
+    let dir = out_dir("kafka-python");
+    let (out, json) = matrix(
+        &dir,
+        &[
+            "--releases",
+            "2.0,2.4,3.8,4.0",
+            "--scenarios",
+            "command",
+            "--client-cmd",
+            "python3 tests/interop/kafka_python_metadata.py {bootstrap} kafka-matrix-probe 3",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let cells = cells_of(&json);
+    assert_eq!(cells.len(), 6, "2.0 zk, 2.4 zk, 3.8 zk/kraft, 4.0 kraft");
+    for c in cells {
+        let line = c["command"]["stdout"].as_str().unwrap_or("").trim().to_owned();
+        let reply: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert_eq!(reply["partitions"], serde_json::json!([0, 1, 2]), "{reply}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_or_hanging_client_command_is_reported_as_failing() {
+    if !peer_or_skip("kcat", Command::new("kcat").arg("-V")) {
+        return;
+    }
+    let dir = out_dir("failing");
+    // kcat pointed at a port nothing listens on: a real client failing.
+    let (out, json) = matrix(
+        &dir,
+        &["--releases", "3.8", "--modes", "zk", "--client-cmd", "kcat -b {host}:1 -L -m 2"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let cells = cells_of(&json);
+    assert_eq!(cells.len(), 3, "ping, metadata, command");
+    assert_eq!(cells[0]["passed"], true);
+    assert_eq!(cells[1]["passed"], true);
+    let failed = &cells[2];
+    assert_eq!(failed["passed"], false);
+    assert_ne!(failed["command"]["exit_code"], 0);
+    let error = failed["error"].as_str().expect("error");
+    assert!(error.starts_with("`kcat -b 127.0.0.1:1 -L -m 2` exited with status"), "{error}");
+    assert!(stdout.contains("FAIL 3.8 zk"), "{stdout}");
+    assert!(stdout.contains("(transcript: transcripts/002-3.8-zk-embedded-command.txt)"), "{stdout}");
+
+    // A client that hangs is killed at --client-timeout.
+    let (out, json) = matrix(
+        &dir,
+        &[
+            "--releases",
+            "4.0",
+            "--scenarios",
+            "command",
+            "--client-cmd",
+            "sleep 30",
+            "--client-timeout",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let c = &cells_of(&json)[0];
+    assert_eq!(c["command"]["timed_out"], true);
+    assert!(c["error"].as_str().is_some_and(|e| e.starts_with("`sleep 30` was killed after")), "{c}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_client_command_arguments_get_one_line() {
+    for (args, expected) in [
+        (
+            vec!["--scenarios", "command"],
+            "the command scenario needs --client-cmd",
+        ),
+        (
+            vec!["--scenarios", "ping", "--client-cmd", "true"],
+            "--client-cmd is given but --scenarios leaves out `command`",
+        ),
+        (vec!["--client-cmd", " "], "--client-cmd is empty"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("matrix")
+            .args(&args)
+            .env_remove("KAFKA_MATRIX_BACKEND")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
