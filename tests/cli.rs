@@ -311,7 +311,11 @@ fn external_backend_runs_against_a_served_broker_and_checks_the_claimed_release(
         .expect("transcripts")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
-    assert_eq!(transcripts.len(), 2, "one per cell, earlier runs' removed: {transcripts:?}");
+    assert_eq!(
+        transcripts.len(),
+        2,
+        "one per cell, earlier runs' removed: {transcripts:?}"
+    );
     let first = transcripts
         .iter()
         .find(|p| p.to_string_lossy().contains("/000-"))

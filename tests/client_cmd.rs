@@ -63,16 +63,28 @@ fn kcat_reads_metadata_from_every_release_as_a_client_command() {
         &["--scenarios", "command", "--client-cmd", "kcat -b {bootstrap} -L -m 5"],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cells = cells_of(&json);
     assert_eq!(cells.len(), 34, "every release × mode, one command cell each");
     for c in cells {
         let cmd = &c["command"];
         assert_eq!(cmd["exit_code"], 0, "{c}");
-        assert!(cmd["command"].as_str().is_some_and(|s| s.starts_with("kcat -b 127.0.0.1:")), "{c}");
+        assert!(
+            cmd["command"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("kcat -b 127.0.0.1:")),
+            "{c}"
+        );
         // kcat lists the broker and the probe topic the emulator seeds.
         let listed = cmd["stdout"].as_str().unwrap_or("");
-        assert!(listed.contains("topic \"kafka-matrix-probe\" with 3 partitions"), "{listed}");
+        assert!(
+            listed.contains("topic \"kafka-matrix-probe\" with 3 partitions"),
+            "{listed}"
+        );
         let file = dir.join(c["transcript_file"].as_str().expect("transcript file"));
         let text = std::fs::read_to_string(&file).expect("transcript written");
         assert!(text.contains("command: kcat -b ") && text.contains("exit: 0"), "{text}");
@@ -101,7 +113,11 @@ fn kafka_python_as_a_client_command() {
         ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cells = cells_of(&json);
     assert_eq!(cells.len(), 6, "2.0 zk, 2.4 zk, 3.8 zk/kraft, 4.0 kraft");
     for c in cells {
@@ -122,7 +138,14 @@ fn a_failing_or_hanging_client_command_is_reported_as_failing() {
     // kcat pointed at a port nothing listens on: a real client failing.
     let (out, json) = matrix(
         &dir,
-        &["--releases", "3.8", "--modes", "zk", "--client-cmd", "kcat -b {host}:1 -L -m 2"],
+        &[
+            "--releases",
+            "3.8",
+            "--modes",
+            "zk",
+            "--client-cmd",
+            "kcat -b {host}:1 -L -m 2",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -134,9 +157,15 @@ fn a_failing_or_hanging_client_command_is_reported_as_failing() {
     assert_eq!(failed["passed"], false);
     assert_ne!(failed["command"]["exit_code"], 0);
     let error = failed["error"].as_str().expect("error");
-    assert!(error.starts_with("`kcat -b 127.0.0.1:1 -L -m 2` exited with status"), "{error}");
+    assert!(
+        error.starts_with("`kcat -b 127.0.0.1:1 -L -m 2` exited with status"),
+        "{error}"
+    );
     assert!(stdout.contains("FAIL 3.8 zk"), "{stdout}");
-    assert!(stdout.contains("(transcript: transcripts/002-3.8-zk-embedded-command.txt)"), "{stdout}");
+    assert!(
+        stdout.contains("(transcript: transcripts/002-3.8-zk-embedded-command.txt)"),
+        "{stdout}"
+    );
 
     // A client that hangs is killed at --client-timeout.
     let (out, json) = matrix(
@@ -155,7 +184,12 @@ fn a_failing_or_hanging_client_command_is_reported_as_failing() {
     assert_eq!(out.status.code(), Some(1));
     let c = &cells_of(&json)[0];
     assert_eq!(c["command"]["timed_out"], true);
-    assert!(c["error"].as_str().is_some_and(|e| e.starts_with("`sleep 30` was killed after")), "{c}");
+    assert!(
+        c["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("`sleep 30` was killed after")),
+        "{c}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -270,3 +270,56 @@ fn compose_files_are_valid_compose() {
         );
     }
 }
+
+/// A finding the matrix must surface, not hide: kcat 1.7.1 (librdkafka
+/// 2.0.2) cannot read tansu 0.6.0's ApiVersions v3 reply ("Read underflow"),
+/// so kcat never gets metadata from tansu, while this crate's client (v4)
+/// does. If either side changes, this test says so
+/// (`tests/interop/FINDINGS.md`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_against_tansu_is_reported_as_a_failing_cell_with_the_reason() {
+    if std::process::Command::new("kcat").arg("-V").output().is_err() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "kcat is required under CI (bash scripts/install-interop-deps.sh)"
+        );
+        eprintln!("SKIPPED kcat against tansu: no kcat (apt-get install kcat)");
+        return;
+    }
+    let Some(run) = local_run("kcat against tansu").await else {
+        return;
+    };
+    let ctx = RunContext {
+        client_cmd: Some(kafka_matrix::matrix::ClientCommand {
+            template: "kcat -b {bootstrap} -L -m 5".into(),
+            timeout: std::time::Duration::from_secs(30),
+        }),
+        ..context(Some(run))
+    };
+    let cells = kafka_matrix::matrix::cells_with(
+        &Target::Tansu,
+        Backend::Container,
+        &[Scenario::Metadata, Scenario::Command],
+    );
+    let results = kafka_matrix::matrix::run(&cells, &ctx, |_| {}).await;
+    assert!(
+        results[0].passed,
+        "our client reads tansu's metadata: {:?}",
+        results[0].error
+    );
+    let kcat = &results[1];
+    assert!(
+        !kcat.passed,
+        "kcat now reads tansu's metadata: update tests/interop/FINDINGS.md"
+    );
+    let outcome = kcat.command.as_ref().expect("command outcome");
+    assert_eq!(outcome.exit_code, Some(1));
+    assert!(
+        outcome
+            .stderr
+            .contains("ApiVersionRequest failed: Local: Read underflow"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(kcat.broker, BrokerKind::Independent);
+}
