@@ -172,14 +172,8 @@ fn matrix_prints_cells_and_writes_the_report() {
         .env_remove("KAFKA_MATRIX_BACKEND")
         .output()
         .expect("run matrix");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // 2.3 zk, 3.8 zk, 3.8 kraft × ping, metadata
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 6, "{stdout}");
+    let stdout = passed(&out, 6);
     assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
@@ -193,6 +187,22 @@ fn matrix_prints_cells_and_writes_the_report() {
         "{md}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Asserts a `matrix` run succeeded with `passes` PASS lines; returns its stdout.
+fn passed(out: &std::process::Output, passes: usize) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("PASS ")).count(),
+        passes,
+        "{stdout}"
+    );
+    stdout
 }
 
 /// `matrix` with everything that selects backends cleared from the environment.
@@ -276,13 +286,7 @@ fn external_backend_runs_against_a_served_broker_and_checks_the_claimed_release(
     let out = matrix_cmd(&["--backend", "external", "--bootstrap", &spec], &dir)
         .output()
         .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 4, "{stdout}");
+    passed(&out, 4);
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     assert!(
         md.contains(&format!(
@@ -358,14 +362,8 @@ fn container_matrix_on_local_images_reports_emulated_images_and_tansu() {
     .current_dir(env!("CARGO_MANIFEST_DIR"))
     .output()
     .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // 2.3 zk, 3.8 zk, 3.8 kraft, tansu × ping, metadata
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("PASS ")).count(), 8, "{stdout}");
+    passed(&out, 8);
     let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     assert!(
         md.contains(

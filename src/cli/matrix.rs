@@ -254,7 +254,6 @@ async fn plan_containers(
 ) -> Result<(), CliError> {
     use std::sync::Arc;
 
-    use crate::backend::container::local::find_tansu;
     use crate::backend::container::{ContainerRun, ContainerTarget};
 
     let only_containers = args.backend == BackendChoice::One(Backend::Container);
@@ -274,7 +273,7 @@ async fn plan_containers(
         Ok(r) => r,
         Err(e) => return skip(p, e.to_string()),
     };
-    if let Err(e) = run.preflight(true) {
+    if let Err(e) = run.preflight() {
         return skip(p, e.to_string());
     }
     p.notes
@@ -297,7 +296,7 @@ async fn plan_containers(
         }
     }
     if !args.no_tansu {
-        match find_tansu() {
+        match run.tansu() {
             Ok((_, version)) => {
                 p.cells
                     .extend(cells_with(&Target::Tansu, Backend::Container, scenarios));

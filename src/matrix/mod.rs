@@ -335,8 +335,8 @@ fn initial_kind(cell: &Cell) -> BrokerKind {
 }
 
 /// Starts (or finds) the cell's broker; returns its bootstrap address.
+#[cfg_attr(not(feature = "containers"), allow(unused_variables))]
 async fn start(cell: &Cell, index: usize, ctx: &RunContext, out: &mut CellResult) -> Result<(Started, String), String> {
-    let _ = (index, &out);
     match (cell.backend, &cell.target) {
         (Backend::Embedded, Target::Kafka { release, mode }) => {
             let options = EmulatorOptions {
@@ -376,7 +376,6 @@ async fn start(cell: &Cell, index: usize, ctx: &RunContext, out: &mut CellResult
         }
         #[cfg(not(feature = "containers"))]
         (Backend::Container, _) => {
-            let _ = ctx;
             Err("this build has no container backend (built without the `containers` feature)".into())
         }
         (backend, target) => Err(format!("a {target} target cannot run on the {backend} backend")),

@@ -36,6 +36,7 @@ pub struct ContainerRun {
     why: String,
     root: PathBuf,
     built: Mutex<HashSet<String>>,
+    tansu: std::sync::OnceLock<Result<(PathBuf, String), LocalImageError>>,
 }
 
 impl ContainerRun {
@@ -70,6 +71,7 @@ impl ContainerRun {
             why,
             root: root.to_path_buf(),
             built: Mutex::new(HashSet::new()),
+            tansu: std::sync::OnceLock::new(),
         })
     }
 
@@ -104,13 +106,18 @@ impl ContainerRun {
         }
     }
 
+    /// The tansu binary and its version, looked up once per run.
+    pub fn tansu(&self) -> Result<(PathBuf, String), LocalImageError> {
+        self.tansu.get_or_init(find_tansu).clone()
+    }
+
     /// What `target` will run as on this source, before anything starts:
     /// the broker kind and the image a report names.
     pub fn describe(&self, target: ContainerTarget) -> (BrokerKind, Option<String>) {
         match (target, self.source) {
             (ContainerTarget::Tansu, _) => (
                 BrokerKind::Independent,
-                find_tansu().ok().map(|(_, v)| format!("{TANSU_IMAGE}:{v}")),
+                self.tansu().ok().map(|(_, v)| format!("{TANSU_IMAGE}:{v}")),
             ),
             (ContainerTarget::Kafka(release, mode), ImageSource::Registry) => (
                 BrokerKind::RealKafka,
@@ -166,7 +173,7 @@ impl ContainerRun {
     ) -> Result<BrokerPlan, ContainerError> {
         match target {
             ContainerTarget::Tansu => {
-                let (bin, version) = find_tansu()?;
+                let (bin, version) = self.tansu()?;
                 self.ensure_built(tansu_image(&version, &bin)).await?;
                 Ok(spec::tansu(&version, addr, names))
             }
@@ -206,10 +213,11 @@ impl ContainerRun {
         docker::sweep(&self.docker, &self.run_id).await
     }
 
-    /// The binary checks done up front, so a missing one is one line before
-    /// any cell runs rather than the same error in every cell.
-    pub fn preflight(&self, needs_emulator: bool) -> Result<(), LocalImageError> {
-        if needs_emulator && self.source == ImageSource::Local {
+    /// The emulator binary check done up front (local images), so a missing
+    /// binary is one line before any cell runs rather than the same error in
+    /// every cell.
+    pub fn preflight(&self) -> Result<(), LocalImageError> {
+        if self.source == ImageSource::Local {
             find_static_emulator(&self.root)?;
         }
         Ok(())
