@@ -46,11 +46,11 @@ bench:
 
 # The same with short times, 30 samples per id and no criterion plots (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
 bench-quick:
-    cargo bench --bench negotiation -- --warm-up-time 0.5 --measurement-time 1 --sample-size 30 --noplot
+    cargo bench --bench negotiation -- --warm-up-time 0.5 --measurement-time 1 --sample-size 30 --nresamples 20000 --noplot
 
 # CI smoke: releases 2.0, 3.8, 4.3 (unless KAFKA_MATRIX_BENCH_RELEASES says otherwise), tansu required, shortest times, then the report.
 bench-smoke:
-    KAFKA_MATRIX_BENCH_RELEASES="${KAFKA_MATRIX_BENCH_RELEASES:-2.0,3.8,4.3}" KAFKA_MATRIX_BENCH_REQUIRE_TANSU=1 cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.5 --sample-size 20 --noplot
+    KAFKA_MATRIX_BENCH_RELEASES="${KAFKA_MATRIX_BENCH_RELEASES:-2.0,3.8,4.3}" KAFKA_MATRIX_BENCH_REQUIRE_TANSU=1 cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.5 --sample-size 20 --nresamples 10000 --noplot
     cargo run --quiet -p bench-report
 
 # Report of the last bench run: target/kafka-matrix/bench/{report.md,report.json,latency.svg}; `--baseline NAME [--threshold PCT]` compares and fails on a regression.

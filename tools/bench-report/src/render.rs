@@ -83,6 +83,36 @@ fn latency_table(md: &mut String, r: &Report, group: &str, title: &str, what: &s
     }
 }
 
+/// One line per broker: every client of the Metadata group as a multiple of the floor.
+fn ratio_summary(md: &mut String, r: &Report) {
+    let _ = writeln!(
+        md,
+        "\n## Ratios to the floor (connect + ApiVersions + Metadata, medians)\n\n\
+         | broker | floor | kafka-matrix | rskafka | librdkafka |\n|---|---:|---:|---:|---:|"
+    );
+    for b in &r.run.brokers {
+        let Some(floor) = r.row(G_METADATA, "tcp-floor", &b.label) else {
+            continue;
+        };
+        let cell = |f: &str| match r.row(G_METADATA, f, &b.label).and_then(|x| x.ratio_to_floor) {
+            Some(q) => format!("{q:.2}×"),
+            None if r.findings().iter().any(|x| x.function == f && x.parameter == b.label) => {
+                "failed (finding)".to_owned()
+            }
+            None => "–".to_owned(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            b.label,
+            dur(floor.stats.median_ns),
+            cell("kafka-matrix"),
+            cell("rskafka"),
+            cell("librdkafka")
+        );
+    }
+}
+
 pub fn markdown(r: &Report, plot: &str) -> String {
     let mut md = String::new();
     let run = &r.run;
@@ -139,6 +169,7 @@ pub fn markdown(r: &Report, plot: &str) -> String {
 
     let _ = writeln!(md, "\n![latency by broker]({plot})");
 
+    ratio_summary(&mut md, r);
     latency_table(
         &mut md,
         r,
@@ -354,25 +385,32 @@ fn panel(
         .y_desc("µs")
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
+    // Emulated releases are joined by a line; other brokers (tansu, external) stand alone.
+    let emulated = |l: &str| r.run.brokers.iter().any(|b| b.label == l && b.kind == "emulator");
     for function in FUNCTIONS {
-        let points: Vec<(i32, f64)> = labels
+        let points: Vec<(i32, f64, bool)> = labels
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
                 rows.iter()
                     .find(|x| x.id.function == function && &x.id.parameter == l)
-                    .map(|x| (i as i32, us(x)))
+                    .map(|x| (i as i32, us(x), emulated(l)))
             })
             .collect();
         if points.is_empty() {
             continue;
         }
         let c = color(function);
+        let line: Vec<(i32, f64)> = points.iter().filter(|p| p.2).map(|p| (p.0, p.1)).collect();
         chart
-            .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))?
+            .draw_series(LineSeries::new(line, c.stroke_width(2)))?
             .label(function)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|p| Circle::new((p.0, p.1), if p.2 { 3 } else { 5 }, c.filled())),
+        )?;
     }
     chart
         .configure_series_labels()
