@@ -30,6 +30,11 @@
 //!   connections from 4 concurrent raw clients; ApiVersions written N at a
 //!   time on one connection, then N replies read).
 //!
+//! Threads: our client, the floor and rskafka run on the bench's thread (a
+//! current-thread runtime); the emulators on one worker thread of their own
+//! (librdkafka and tansu bring their own threads). On 2 cores, client and
+//! broker then each have one.
+//!
 //! Every (broker, client) is checked once before it is measured: negotiated
 //! versions against `matrix::expected_versions`, every floor reply decoded,
 //! the floor's requests compared with the client's as the emulator saw them,
@@ -49,7 +54,7 @@ use std::hint::black_box;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -190,11 +195,28 @@ fn selected() -> Vec<(Release, Mode)> {
         .collect()
 }
 
+/// The clients' runtime: one thread, the bench's own.
 fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("cannot build the tokio runtime")
+}
+
+/// The emulators' runtime: one worker thread of its own, as a broker is
+/// another process. With clients and emulator on one shared multi-thread
+/// runtime, each exchange was fast or slow (about 20 vs 70 µs for a warm
+/// ping) depending on whether both tasks landed on the same worker.
+fn server() -> &'static Runtime {
+    static SERVER: OnceLock<Runtime> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("emulator")
+            .enable_all()
+            .build()
+            .expect("cannot build the emulators' tokio runtime")
+    })
 }
 
 /// The exact frames our client sends to one broker, pre-encoded.
@@ -289,12 +311,14 @@ fn api_versions_frame(session: &SessionConfig, correlation_id: i32, version: i16
         .unwrap_or_else(|e| panic!("cannot encode ApiVersions v{version}: {e}"))
 }
 
-fn start_emulator(rt: &Runtime, release: Release, mode: Mode) -> Emulator {
+/// Starts an emulator on the emulators' runtime.
+fn start_emulator(release: Release, mode: Mode) -> Emulator {
     let options = EmulatorOptions {
         topics: vec![SeededTopic::new(TOPIC, PARTITIONS)],
         ..Default::default()
     };
-    rt.block_on(Emulator::start(release, mode, options))
+    server()
+        .block_on(Emulator::start(release, mode, options))
         .unwrap_or_else(|e| panic!("Kafka {release} ({mode}): cannot start the emulator: {e}"))
 }
 
@@ -688,7 +712,7 @@ fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
         _ => {
             log.backend = "embedded emulator (in process)".to_owned();
             for (release, mode) in selected() {
-                let emulator = start_emulator(rt, release, mode);
+                let emulator = start_emulator(release, mode);
                 let addr = emulator.bootstrap();
                 let backend = Backend::Emulated {
                     emulator,
@@ -963,7 +987,7 @@ fn fallback_vs_direct(c: &mut Criterion, rt: &Runtime, targets: &[Target], log: 
     let paths = [("fallback-v4-v3", 4, &[4, 3][..]), ("direct-v3", 3, &[3][..])];
     let mut g = group(c, G);
     for (name, start, attempts) in paths {
-        let emulator = start_emulator(rt, release, mode);
+        let emulator = start_emulator(release, mode);
         let addr = emulator.bootstrap();
         let backend = Backend::Emulated {
             emulator,
@@ -1002,7 +1026,7 @@ fn emulator_costs(c: &mut Criterion, rt: &Runtime, targets: &[Target], log: &mut
         Some(t) => t,
         None => {
             let (release, mode) = *selected().last().expect("no release selected");
-            let emulator = start_emulator(rt, release, mode);
+            let emulator = start_emulator(release, mode);
             let addr = emulator.bootstrap();
             let backend = Backend::Emulated {
                 emulator,
@@ -1023,7 +1047,8 @@ fn emulator_costs_on(c: &mut Criterion, rt: &Runtime, t: &Target, release: Relea
     let ready = t.wire.negotiation.last().expect("a negotiation has a frame").clone();
 
     // Start to first answer: bind, spawn, and one accepted ApiVersions read
-    // back on a new connection. Shutting down is not timed.
+    // back on a new connection. The emulator runs on the caller's runtime here,
+    // as in a test that starts one. Shutting down is not timed.
     const START: &str = "emulator_start";
     let mut g = group(c, START);
     log.measured(START, "emulator", &label);
