@@ -157,7 +157,11 @@ impl RunLog {
     }
 
     fn finding(&mut self, group: &str, function: &str, parameter: &str, what: String) {
-        eprintln!("\n*** FINDING: {function} against {parameter} ({group}): {what}; not measured\n");
+        if group == "*" {
+            eprintln!("\n*** {parameter}: {what}\n");
+        } else {
+            eprintln!("\n*** FINDING: {function} against {parameter} ({group}): {what}; not measured\n");
+        }
         self.findings.push(Finding {
             group: group.to_owned(),
             function: function.to_owned(),
