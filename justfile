@@ -46,7 +46,7 @@ bench:
 
 # The same with short times, 30 samples per id and no criterion plots (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
 bench-quick:
-    cargo bench --bench negotiation -- --warm-up-time 0.5 --measurement-time 1 --sample-size 30 --nresamples 20000 --noplot
+    cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.6 --sample-size 30 --nresamples 20000 --noplot
 
 # CI smoke: releases 2.0, 3.8, 4.3 (unless KAFKA_MATRIX_BENCH_RELEASES says otherwise), tansu required, shortest times, then the report.
 bench-smoke:

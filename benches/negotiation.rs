@@ -31,9 +31,8 @@
 //!   time on one connection, then N replies read).
 //!
 //! Threads: our client, the floor and rskafka run on the bench's thread (a
-//! current-thread runtime); the emulators on one worker thread of their own
-//! (librdkafka and tansu bring their own threads). On 2 cores, client and
-//! broker then each have one.
+//! current-thread runtime); the emulators on a two-worker runtime of their
+//! own (librdkafka and tansu bring their own threads).
 //!
 //! Every (broker, client) is checked once before it is measured: negotiated
 //! versions against `matrix::expected_versions`, every floor reply decoded,
@@ -82,6 +81,8 @@ const TANSU_ENV: &str = "KAFKA_MATRIX_BENCH_TANSU";
 const REQUIRE_TANSU_ENV: &str = "KAFKA_MATRIX_BENCH_REQUIRE_TANSU";
 const TOPIC: &str = "t";
 const PARTITIONS: i32 = 3;
+/// Connect timeout of the measured client (see `client_config`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a peer may take to answer its one correctness check.
 const PEER_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a measured librdkafka metadata fetch may take before it panics.
@@ -207,7 +208,7 @@ fn runtime() -> Runtime {
         .expect("cannot build the tokio runtime")
 }
 
-/// The emulators' runtime: one worker thread of its own, as a broker is
+/// The emulators' runtime: two worker threads of their own, as a broker is
 /// another process. With clients and emulator on one shared multi-thread
 /// runtime, each exchange was fast or slow (about 20 vs 70 µs for a warm
 /// ping) depending on whether both tasks landed on the same worker.
@@ -215,7 +216,7 @@ fn server() -> &'static Runtime {
     static SERVER: OnceLock<Runtime> = OnceLock::new();
     SERVER.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("emulator")
             .enable_all()
             .build()
@@ -296,14 +297,26 @@ impl Target {
     }
 }
 
+/// Our client as measured: defaults, but a connect timeout long enough to
+/// ride out a lost SYN (retransmitted after 1 s, then 3 s). Under hundreds of
+/// thousands of loopback connections a minute the host's TIME_WAIT table
+/// overflows (`TcpExtTCPTimeWaitOverflow`) and a rare SYN goes unanswered;
+/// with the default 5 s that aborted the run. Such an iteration is slow, and
+/// the tail figures show it.
 fn client_config(start_version: i16) -> ClientConfig {
     ClientConfig {
         session: SessionConfig {
             start_version,
             ..Default::default()
         },
+        connect_timeout: CONNECT_TIMEOUT,
         ..Default::default()
     }
+}
+
+/// Our client as measured, starting at its default ApiVersions version.
+fn measured_config() -> ClientConfig {
+    client_config(SessionConfig::default().start_version)
 }
 
 fn api_versions_frame(session: &SessionConfig, correlation_id: i32, version: i16) -> Bytes {
@@ -710,7 +723,7 @@ fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
                 "external".to_owned(),
                 Backend::External,
                 addr,
-                ClientConfig::default(),
+                measured_config(),
             ));
         }
         _ => {
@@ -723,7 +736,7 @@ fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
                     release,
                     mode,
                 };
-                targets.push(prepare(rt, release.to_string(), backend, addr, ClientConfig::default()));
+                targets.push(prepare(rt, release.to_string(), backend, addr, measured_config()));
             }
         }
     }
@@ -734,7 +747,7 @@ fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
         match start_tansu(rt) {
             Ok((tansu, addr)) => {
                 let label = tansu.version.clone();
-                targets.push(prepare(rt, label, Backend::Tansu(tansu), addr, ClientConfig::default()));
+                targets.push(prepare(rt, label, Backend::Tansu(tansu), addr, measured_config()));
             }
             Err(why) => {
                 let banner = "=".repeat(78);
@@ -1037,7 +1050,7 @@ fn emulator_costs(c: &mut Criterion, rt: &Runtime, targets: &[Target], log: &mut
                 release,
                 mode,
             };
-            own = prepare(rt, release.to_string(), backend, addr, ClientConfig::default());
+            own = prepare(rt, release.to_string(), backend, addr, measured_config());
             &own
         }
     };

@@ -303,7 +303,9 @@ pub fn markdown(r: &Report, plot: &str) -> String {
          the clients share the machine's cores (clients on the bench's thread, emulators on one worker thread of \
          their own). Ids are measured one after another, so a burst of load from elsewhere hits one id and not its \
          neighbour: on a shared machine a quick run's ratios can swing by 2× either way. Read the targets off \
-         `just bench` (longer samples) or several runs."
+         `just bench` (longer samples) or several runs. The floor replays *our* client's exchange; a peer may do less or \
+         more on the wire (rskafka starts at ApiVersions v3, so it needs one round trip fewer than us on 2.4–3.8 and one \
+         more on 2.0–2.3, and asks Metadata ≤ v4), so a peer's ratio to the floor is not a like-for-like byte count."
     );
     md
 }
