@@ -300,8 +300,8 @@ pub fn markdown(r: &Report, plot: &str) -> String {
          number of iterations, `times[i] / iters[i]`), so p90/p99 are over samples, not single requests: tails are damped \
          and a short run has few samples. Ratios are of medians, within one group and one broker, measured in the same \
          run. Every client's answer was checked (negotiated versions, topics) before it was timed. The emulator and \
-         the clients share the machine's cores (clients on the bench's thread, emulators on one worker thread of \
-         their own). Ids are measured one after another, so a burst of load from elsewhere hits one id and not its \
+         the clients share the machine's cores (clients on the bench's thread, emulators on a two-worker runtime \
+         of their own). Ids are measured one after another, so a burst of load from elsewhere hits one id and not its \
          neighbour: on a shared machine a quick run's ratios can swing by 2× either way. Read the targets off \
          `just bench` (longer samples) or several runs. The floor replays *our* client's exchange; a peer may do less or \
          more on the wire (rskafka starts at ApiVersions v3, so it needs one round trip fewer than us on 2.4–3.8 and one \
