@@ -8,10 +8,10 @@ compose := `docker compose version >/dev/null 2>&1 && echo "docker compose" || e
 # Format check, lints, the whole test suite, and the matrix on every backend (what CI runs).
 # Container parts skip loudly without Docker (fail instead with KAFKA_MATRIX_REQUIRE_DOCKER=1).
 test:
-    cargo fmt --check
-    cargo clippy --all-targets -- -D warnings
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --no-default-features --lib --bins -- -D warnings
-    cargo test --all-targets
+    cargo test --workspace --all-targets
     bash scripts/test-matrix.sh BACKEND=all IMAGE_SOURCE=local
 
 # The release matrix: a line per cell, a summary, report files in target/kafka-matrix/report.
@@ -52,13 +52,26 @@ down FILE="emulated":
 compose-files:
     for f in kraft zookeeper emulated tansu; do cargo run --quiet -- compose $f > compose/$f.yml; done
 
-# criterion: negotiation latency per release, our client beside a raw TCP floor (about 20 min).
+# criterion: every bench group over every release, tansu, rskafka and librdkafka beside ours (about 30 min); then `just bench-report`.
 bench:
     cargo bench --bench negotiation
 
-# The same with short warm-up/measurement times (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
+# The same with short times, 30 samples per id and no criterion plots (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
 bench-quick:
-    cargo bench --bench negotiation -- --quick --warm-up-time 1 --measurement-time 1
+    cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.6 --sample-size 30 --nresamples 20000 --noplot
+
+# CI smoke: releases 2.0, 3.8, 4.3 (unless KAFKA_MATRIX_BENCH_RELEASES says otherwise), tansu required, shortest times, then the report.
+bench-smoke:
+    KAFKA_MATRIX_BENCH_RELEASES="${KAFKA_MATRIX_BENCH_RELEASES:-2.0,3.8,4.3}" KAFKA_MATRIX_BENCH_REQUIRE_TANSU=1 cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.5 --sample-size 20 --nresamples 10000 --noplot
+    cargo run --quiet -p bench-report
+
+# Report of the last bench run: target/kafka-matrix/bench/{report.md,report.json,latency.svg}; `--baseline NAME [--threshold PCT]` compares and fails on a regression.
+bench-report *ARGS:
+    cargo run --quiet -p bench-report -- {{ARGS}}
+
+# Report the last bench run and save it as baseline NAME (target/kafka-matrix/bench/baselines/NAME.json).
+bench-baseline NAME:
+    cargo run --quiet -p bench-report -- --save-baseline {{NAME}}
 
 # Fuzz every decoder: 1,000,000 proptest cases each in release mode (FUZZ_CASES=N to change), then the heap-budget check.
 fuzz:

