@@ -347,8 +347,8 @@ pub fn plot(r: &Report, path: &Path) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let panels = root.split_evenly((2, 1));
     for (area, (group, title)) in panels.iter().zip([
-        (G_METADATA, "connect + ApiVersions + Metadata (median, log scale)"),
-        (G_CONNECT, "connect + ApiVersions (median, log scale)"),
+        (G_METADATA, "connect + ApiVersions + Metadata (median)"),
+        (G_CONNECT, "connect + ApiVersions (median)"),
     ]) {
         panel(r, area, group, title, &labels).map_err(|e| format!("{}: {e}", path.display()))?;
     }
@@ -367,15 +367,16 @@ fn panel(
         return Ok(());
     }
     let us = |x: &Row| x.stats.median_ns / 1e3;
-    let lo = rows.iter().map(|x| us(x)).fold(f64::MAX, f64::min) * 0.7;
-    let hi = rows.iter().map(|x| us(x)).fold(0.0, f64::max) * 1.4;
+    // A linear axis from 0: the figures span about one decade, and plotters'
+    // log axis drew no labels at all for some of these ranges.
+    let hi = rows.iter().map(|x| us(x)).fold(0.0, f64::max) * 1.15;
     let n = labels.len() as i32;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(-1..n, (lo..hi).log_scale())?;
+        .build_cartesian_2d(-1..n, 0f64..hi)?;
     chart
         .configure_mesh()
         .x_labels(labels.len() + 2)
@@ -388,6 +389,7 @@ fn panel(
         })
         .x_desc("broker (Kafka release of the emulator, or another broker)")
         .y_desc("µs")
+        .y_labels(12)
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     // Emulated releases are joined by a line; other brokers (tansu, external) stand alone.
@@ -419,7 +421,7 @@ fn panel(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
