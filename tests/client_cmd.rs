@@ -119,7 +119,7 @@ fn kafka_python_as_a_client_command() {
         String::from_utf8_lossy(&out.stderr)
     );
     let cells = cells_of(&json);
-    assert_eq!(cells.len(), 6, "2.0 zk, 2.4 zk, 3.8 zk/kraft, 4.0 kraft");
+    assert_eq!(cells.len(), 5, "2.0 zk, 2.4 zk, 3.8 zk/kraft, 4.0 kraft");
     for c in cells {
         let line = c["command"]["stdout"].as_str().unwrap_or("").trim().to_owned();
         let reply: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
