@@ -48,6 +48,15 @@ fn matrix(dir: &Path, args: &[&str]) -> (Output, Value) {
     (out, json)
 }
 
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn cells_of(json: &Value) -> &Vec<Value> {
     json["cells"].as_array().expect("cells")
 }
@@ -62,12 +71,7 @@ fn kcat_reads_metadata_from_every_release_as_a_client_command() {
         &dir,
         &["--scenarios", "command", "--client-cmd", "kcat -b {bootstrap} -L -m 5"],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let cells = cells_of(&json);
     assert_eq!(cells.len(), 34, "every release × mode, one command cell each");
     for c in cells {
@@ -112,12 +116,7 @@ fn kafka_python_as_a_client_command() {
             "python3 tests/interop/kafka_python_metadata.py {bootstrap} kafka-matrix-probe 3",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let cells = cells_of(&json);
     assert_eq!(cells.len(), 5, "2.0 zk, 2.4 zk, 3.8 zk/kraft, 4.0 kraft");
     for c in cells {

@@ -190,6 +190,14 @@ impl Connection {
                 source: std::io::Error::new(std::io::ErrorKind::NotConnected, "the broker closed the connection"),
             });
         }
+        self.write_frame(frame).await
+    }
+
+    /// Writes one whole frame on a connection the caller has just checked
+    /// for a pending EOF (that check is a syscall, done once per request).
+    /// A dead connection still refuses.
+    pub(crate) async fn write_frame(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
+        self.check_alive()?;
         if let Err(source) = self.stream.write_all(frame).await {
             return self.fail(ConnectionError::Io {
                 peer: self.peer,
@@ -296,7 +304,7 @@ impl Connection {
                     correlation_id: req.correlation_id,
                 });
             }
-            self.send(frame).await?;
+            self.write_frame(frame).await?;
             let reply = match tokio::time::timeout(timeout, self.recv()).await {
                 Err(_) => {
                     return self.fail(ConnectionError::Timeout {

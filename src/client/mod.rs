@@ -344,7 +344,8 @@ async fn exchange(
     correlation_id: i32,
     timeout: Duration,
 ) -> Result<Input, ConnectionError> {
-    if let Err(e) = conn.send(frame).await {
+    // The caller has just checked for a pending close.
+    if let Err(e) = conn.write_frame(frame).await {
         return match e {
             ConnectionError::Io { .. } => Ok(Input::Closed),
             e => Err(e),
