@@ -89,7 +89,7 @@ fn text(p: &Probe) -> String {
     let _ = writeln!(s, "broker:      {}", p.bootstrap);
     let _ = writeln!(s, "ApiVersions: v{} ({path})", p.api_versions_version);
     let _ = writeln!(s, "Metadata:    v{}", p.metadata.version);
-    let _ = writeln!(s, "guessed:     Kafka {}", p.guessed);
+    let _ = writeln!(s, "guessed:     {}", p.guessed);
     let md = &p.metadata;
     let _ = writeln!(
         s,
