@@ -3,7 +3,6 @@
 
 kafka_versions := env_var_or_default("KAFKA_VERSIONS", "all")
 out := "target/kafka-matrix/report"
-compose := `docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose`
 
 # Format check, lints, the whole test suite, and the matrix on every backend (what CI runs).
 # Container parts skip loudly without Docker (fail instead with KAFKA_MATRIX_REQUIRE_DOCKER=1).
@@ -40,13 +39,13 @@ static:
 image: static
     cargo run --quiet -- images
 
-# Start a compose file's brokers (emulated, kraft, zookeeper, tansu), or some of them: `just up emulated kafka-3-8`.
-up FILE="emulated" *SERVICES:
-    {{compose}} -f compose/{{FILE}}.yml up -d {{SERVICES}}
+# Start brokers from compose/FILE.yml: `just up` (every emulated release), `just up 3.8`, `just up kraft 3.8 4.0`.
+up *ARGS:
+    bash scripts/compose.sh up {{ARGS}}
 
-# Stop them.
-down FILE="emulated":
-    {{compose}} -f compose/{{FILE}}.yml down
+# Stop them: `just down`, `just down kraft`.
+down *ARGS:
+    bash scripts/compose.sh down {{ARGS}}
 
 # Regenerate compose/*.yml from the container backend's plans.
 compose-files:
