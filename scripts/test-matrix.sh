@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `just test-matrix [BACKEND=embedded|container|external|all] [IMAGE_SOURCE=auto|registry|local]
-#                   [KAFKA_VERSIONS=all|3.8|2.0..3.8] [BOOTSTRAP=list] [COMPOSE=emulated|kraft|zookeeper|tansu]`
+# `just test-matrix [BACKEND=embedded|container|external|all] [IMAGE_SOURCE=auto|registry|local] [IMAGE_FLAVOR=apache|native|confluent]
+#                   [KAFKA_VERSIONS=all|3.8|2.0..3.8] [BOOTSTRAP=list] [COMPOSE=emulated|kraft|zookeeper|tansu]
+#                   [OUT=report dir, default target/kafka-matrix/report]`
 # Maps KEY=VALUE arguments to the matrix command's environment, builds the
 # static emulator binary when containers run on local images, and for the
 # external backend without BOOTSTRAP uses the brokers compose/$COMPOSE.yml
@@ -12,10 +13,12 @@ for arg in "$@"; do
     case "$arg" in
         BACKEND=*) export KAFKA_MATRIX_BACKEND="${arg#*=}" ;;
         IMAGE_SOURCE=*) export KAFKA_MATRIX_IMAGE_SOURCE="${arg#*=}" ;;
+        IMAGE_FLAVOR=*) export KAFKA_MATRIX_IMAGE_FLAVOR="${arg#*=}" ;;
         BOOTSTRAP=*) export KAFKA_MATRIX_BOOTSTRAP="${arg#*=}" ;;
         KAFKA_VERSIONS=* | RELEASES=*) export KAFKA_VERSIONS="${arg#*=}" ;;
         COMPOSE=*) COMPOSE="${arg#*=}" ;;
-        *) echo "test-matrix: unknown argument '$arg' (expected BACKEND=, IMAGE_SOURCE=, KAFKA_VERSIONS=, BOOTSTRAP=, COMPOSE=)" >&2; exit 2 ;;
+        OUT=*) OUT="${arg#*=}" ;;
+        *) echo "test-matrix: unknown argument '$arg' (expected BACKEND=, IMAGE_SOURCE=, IMAGE_FLAVOR=, KAFKA_VERSIONS=, BOOTSTRAP=, COMPOSE=, OUT=)" >&2; exit 2 ;;
     esac
 done
 backend="${KAFKA_MATRIX_BACKEND:-embedded}"
@@ -33,4 +36,4 @@ if [[ "$backend" == external && -z "${KAFKA_MATRIX_BOOTSTRAP:-}" ]]; then
     export KAFKA_MATRIX_BOOTSTRAP
     echo "no BOOTSTRAP given: using the brokers compose/$compose.yml starts (just up $compose)"
 fi
-exec "$bin" matrix --out target/kafka-matrix/report
+exec "$bin" matrix --out "${OUT:-target/kafka-matrix/report}"

@@ -32,6 +32,9 @@ pub struct MatrixArgs {
     /// Container images: registry (real Kafka), local (built emulated images), or auto.
     #[arg(long, default_value = "auto", env = "KAFKA_MATRIX_IMAGE_SOURCE")]
     image_source: ImageSource,
+    /// Registry images: apache (apache/kafka first), native (apache/kafka-native where published), confluent (cp-kafka).
+    #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR")]
+    image_flavor: crate::backend::container::ImagePreference,
     /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
     #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
     bootstrap: Option<Brokers>,
@@ -269,15 +272,19 @@ async fn plan_containers(
         Ok(())
     };
     let root = std::env::current_dir().map_err(|e| CliError(format!("no current directory: {e}")))?;
-    let run = match ContainerRun::new(args.image_source, &root).await {
+    let run = match ContainerRun::with_preference(args.image_source, args.image_flavor, &root).await {
         Ok(r) => r,
         Err(e) => return skip(p, e.to_string()),
     };
     if let Err(e) = run.preflight() {
         return skip(p, e.to_string());
     }
+    let flavor = match run.source() {
+        ImageSource::Registry => format!(", preferring {} images", args.image_flavor),
+        _ => String::new(),
+    };
     p.notes
-        .push(format!("container images: {} ({})", run.source(), run.why()));
+        .push(format!("container images: {} ({}){flavor}", run.source(), run.why()));
     let mut cells = 0;
     for cell in plan_scenarios(releases, &args.modes, Backend::Container, scenarios) {
         let Some((release, mode)) = cell.target.release() else {

@@ -58,3 +58,94 @@ impl FromStr for ImageSource {
         }
     }
 }
+
+/// Which published image a registry cell prefers when a release has several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImagePreference {
+    /// The catalog's order: `apache/kafka` (JVM), then `apache/kafka-native`, then `cp-kafka`.
+    #[default]
+    Apache,
+    /// `apache/kafka-native` (GraalVM, 3.8+) where it exists.
+    Native,
+    /// `confluentinc/cp-kafka` (ZooKeeper, or KRaft from CP 7.4) where it exists.
+    Confluent,
+}
+
+impl ImagePreference {
+    /// The image of `release`/`mode` this preference picks: the preferred
+    /// flavor if published, else the catalog's first choice.
+    pub fn pick(
+        self,
+        release: crate::versions::Release,
+        mode: crate::versions::Mode,
+    ) -> Option<crate::versions::ImageRef> {
+        use crate::versions::ImageFlavor as F;
+        let all = crate::versions::images(release, mode);
+        let wanted = |f: F| match self {
+            ImagePreference::Apache => true,
+            ImagePreference::Native => f == F::ApacheNative,
+            ImagePreference::Confluent => matches!(f, F::ConfluentZk | F::ConfluentKraft),
+        };
+        all.iter()
+            .copied()
+            .find(|i| wanted(i.flavor))
+            .or_else(|| all.first().copied())
+    }
+}
+
+impl fmt::Display for ImagePreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImagePreference::Apache => "apache",
+            ImagePreference::Native => "native",
+            ImagePreference::Confluent => "confluent",
+        })
+    }
+}
+
+impl FromStr for ImagePreference {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "apache" => Ok(ImagePreference::Apache),
+            "native" => Ok(ImagePreference::Native),
+            "confluent" => Ok(ImagePreference::Confluent),
+            other => Err(format!(
+                "unknown image preference {other:?}; known: apache, native, confluent"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::versions::{Mode, Release};
+
+    #[test]
+    fn image_preference_picks_the_flavor_where_published_else_the_default() {
+        let pick = |p: ImagePreference, r: (u8, u8), m| p.pick(Release::new(r.0, r.1), m).map(|i| i.to_string());
+        assert_eq!(
+            pick(ImagePreference::Apache, (3, 8), Mode::Kraft).as_deref(),
+            Some("apache/kafka:3.8.1")
+        );
+        assert_eq!(
+            pick(ImagePreference::Native, (3, 8), Mode::Kraft).as_deref(),
+            Some("apache/kafka-native:3.8.1")
+        );
+        assert_eq!(
+            pick(ImagePreference::Confluent, (3, 8), Mode::Kraft).as_deref(),
+            Some("confluentinc/cp-kafka:7.8.7")
+        );
+        // 3.7 has no native image: the catalog's first choice.
+        assert_eq!(
+            pick(ImagePreference::Native, (3, 7), Mode::Kraft).as_deref(),
+            Some("apache/kafka:3.7.2")
+        );
+        assert_eq!(pick(ImagePreference::Native, (2, 8), Mode::Kraft), None);
+        assert_eq!("native".parse(), Ok(ImagePreference::Native));
+        assert!("graal".parse::<ImagePreference>().is_err());
+    }
+}

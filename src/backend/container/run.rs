@@ -12,8 +12,8 @@ use tokio::sync::Mutex;
 use super::docker::{self, ContainerError, RunningBroker};
 use super::local::{emulated_image, find_static_emulator, find_tansu, tansu_image, LocalImage, LocalImageError};
 use super::spec::{self, BrokerKind, BrokerPlan, HostAddr, Names, EMULATED_IMAGE, TANSU_IMAGE};
-use super::ImageSource;
-use crate::versions::{images, Mode, Release};
+use super::{ImagePreference, ImageSource};
+use crate::versions::{Mode, Release};
 
 /// The public registry the images live on.
 const REGISTRY: &str = "registry-1.docker.io:443";
@@ -33,6 +33,7 @@ pub struct ContainerRun {
     docker: Docker,
     run_id: String,
     source: ImageSource,
+    preference: ImagePreference,
     why: String,
     root: PathBuf,
     built: Mutex<HashSet<String>>,
@@ -44,6 +45,15 @@ impl ContainerRun {
     /// `Registry` or `Local`). `root` is the project directory, where
     /// `target/static/...` is looked for.
     pub async fn new(source: ImageSource, root: &Path) -> Result<Self, ContainerError> {
+        Self::with_preference(source, ImagePreference::default(), root).await
+    }
+
+    /// [`ContainerRun::new`] with a preferred image flavor for registry cells.
+    pub async fn with_preference(
+        source: ImageSource,
+        preference: ImagePreference,
+        root: &Path,
+    ) -> Result<Self, ContainerError> {
         let docker = docker::engine().await?;
         let (source, why) = match source {
             ImageSource::Auto => match registry_reachable().await {
@@ -68,6 +78,7 @@ impl ContainerRun {
             docker,
             run_id,
             source,
+            preference,
             why,
             root: root.to_path_buf(),
             built: Mutex::new(HashSet::new()),
@@ -99,9 +110,13 @@ impl ContainerRun {
     /// release/mode no published image carries).
     pub fn runnable(&self, target: ContainerTarget) -> Result<(), String> {
         match (target, self.source) {
-            (ContainerTarget::Kafka(release, mode), ImageSource::Registry) if images(release, mode).is_empty() => Err(
-                format!("no published image runs Kafka {release} in {mode} mode (try --image-source local)"),
-            ),
+            (ContainerTarget::Kafka(release, mode), ImageSource::Registry)
+                if self.preference.pick(release, mode).is_none() =>
+            {
+                Err(format!(
+                    "no published image runs Kafka {release} in {mode} mode (try --image-source local)"
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -121,7 +136,7 @@ impl ContainerRun {
             ),
             (ContainerTarget::Kafka(release, mode), ImageSource::Registry) => (
                 BrokerKind::RealKafka,
-                images(release, mode).first().map(ToString::to_string),
+                self.preference.pick(release, mode).map(|i| i.to_string()),
             ),
             (ContainerTarget::Kafka(release, _), ImageSource::Local | ImageSource::Auto) => (
                 BrokerKind::EmulatedImage,
@@ -179,9 +194,9 @@ impl ContainerRun {
             }
             ContainerTarget::Kafka(release, mode) => match self.source {
                 ImageSource::Registry => {
-                    let image = images(release, mode)
-                        .into_iter()
-                        .next()
+                    let image = self
+                        .preference
+                        .pick(release, mode)
                         .ok_or_else(|| ContainerError::Start {
                             image: "-".into(),
                             reason: format!("no published image runs Kafka {release} in {mode} mode"),
