@@ -85,8 +85,8 @@ fn host(port: u16) -> HostAddr {
     }
 }
 
-/// The brokers one file starts, as `(release, mode, bootstrap)`; tansu has no release.
-pub fn brokers(file: ComposeFile) -> Vec<(Option<(Release, Mode)>, String)> {
+/// The brokers one file starts, as `((release, mode), host port)`; tansu has no release.
+pub fn brokers(file: ComposeFile) -> Vec<(Option<(Release, Mode)>, u16)> {
     let mut out = Vec::new();
     for info in releases() {
         let r = info.release;
@@ -96,10 +96,10 @@ pub fn brokers(file: ComposeFile) -> Vec<(Option<(Release, Mode)>, String)> {
             ComposeFile::Emulated => info.modes.first().copied().unwrap_or(Mode::Kraft),
             _ => continue,
         };
-        out.push((Some((r, mode)), host(port(file, r)).to_string()));
+        out.push((Some((r, mode)), port(file, r)));
     }
     if file == ComposeFile::Tansu {
-        out.push((None, host(TANSU_PORT).to_string()));
+        out.push((None, TANSU_PORT));
     }
     out
 }
@@ -108,9 +108,9 @@ pub fn brokers(file: ComposeFile) -> Vec<(Option<(Release, Mode)>, String)> {
 pub fn bootstrap_list(file: ComposeFile) -> String {
     brokers(file)
         .into_iter()
-        .map(|(claim, addr)| match claim {
-            Some((r, m)) => format!("{r}/{m}={addr}"),
-            None => addr,
+        .map(|(claim, port)| match claim {
+            Some((r, m)) => format!("{r}/{m}={}", host(port)),
+            None => host(port).to_string(),
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -148,8 +148,7 @@ pub fn render(file: ComposeFile) -> String {
         );
     }
     out.push_str("services:\n");
-    for (claim, addr) in brokers(file) {
-        let port = addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(0);
+    for (claim, port) in brokers(file) {
         match (file, claim) {
             (ComposeFile::Kraft | ComposeFile::Zookeeper, Some((release, mode))) => {
                 let Some(image) = crate::versions::images(release, mode)

@@ -292,36 +292,24 @@ async fn log_tail(c: &ContainerAsync<GenericImage>) -> String {
     format!("; logs: {}", tail.join(" | "))
 }
 
-fn label_filter(run: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_owned(), vec![format!("{RUN_LABEL}={run}")])])
-}
-
-/// How many containers (running or not) carry `run`'s label.
-pub async fn count_run_containers(docker: &Docker, run: &str) -> Result<usize, ContainerError> {
-    let opts = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&label_filter(run))
-        .build();
+/// Every container (running or not) that carries `run`'s label.
+async fn run_containers(
+    docker: &Docker,
+    run: &str,
+) -> Result<Vec<testcontainers::bollard::models::ContainerSummary>, ContainerError> {
+    let filter = HashMap::from([("label".to_owned(), vec![format!("{RUN_LABEL}={run}")])]);
+    let opts = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
     docker
         .list_containers(Some(opts))
         .await
-        .map(|v| v.len())
         .map_err(|e| ContainerError::NoEngine(e.to_string()))
 }
 
 /// Removes any container still carrying `run`'s label (a cell that was
 /// cancelled mid-start can leave one); returns how many it removed.
 pub async fn sweep(docker: &Docker, run: &str) -> Result<usize, ContainerError> {
-    let opts = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&label_filter(run))
-        .build();
-    let leftovers = docker
-        .list_containers(Some(opts))
-        .await
-        .map_err(|e| ContainerError::NoEngine(e.to_string()))?;
     let mut removed = 0;
-    for c in leftovers {
+    for c in run_containers(docker, run).await? {
         if let Some(id) = c.id {
             let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
             if docker.remove_container(&id, Some(opts)).await.is_ok() {
