@@ -53,9 +53,13 @@ fn max_of(release: Release, mode: Mode, key: i16) -> i16 {
         .max
 }
 
+/// Two topics, auto-creation off (`auto.create.topics.enable=false`): these
+/// tests check the unknown-topic answer at every version on one emulator;
+/// tests/emulator_parsing.rs checks auto-creation.
 fn seeded() -> EmulatorOptions {
     EmulatorOptions {
         topics: vec![SeededTopic::new("orders", 3), SeededTopic::new("payments", 1)],
+        auto_create_topics: false,
         ..EmulatorOptions::default()
     }
 }
@@ -602,9 +606,10 @@ async fn metadata_by_topic_id_at_v12() {
     let resp = metadata_round_trip(&mut s, 1, 12, &req).await;
     assert_eq!(resp.topics.len(), 2);
     check_orders(&resp, 12, "v12 by id");
-    assert_eq!(resp.topics[1].error_code, 100, "UNKNOWN_TOPIC_ID");
-    assert_eq!(resp.topics[1].name, None);
-    assert_eq!(resp.topics[1].topic_id, unknown);
+    // Unknown ids come first (KafkaApis: `unknownTopicIdsTopicMetadataResponse ++ topicMetadata`).
+    assert_eq!(resp.topics[0].error_code, 100, "UNKNOWN_TOPIC_ID");
+    assert_eq!(resp.topics[0].name, None);
+    assert_eq!(resp.topics[0].topic_id, unknown);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -804,4 +809,266 @@ async fn api_versions_v3_with_a_v1_header(#[case] (major, minor): (u8, u8), #[ca
         assert_eq!(record.responses, 0);
         assert_eq!(record.requests, vec![(18, 3, 5)]);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing as Kafka parses (docs/fidelity.md, "Parsing"): byte-exact fixtures
+// ---------------------------------------------------------------------------------------
+
+/// A request frame from its header and body bytes.
+fn raw_frame(header_and_body: &[u8]) -> Vec<u8> {
+    let mut frame = (header_and_body.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(header_and_body);
+    frame
+}
+
+/// Request header v1 (or v2 with `tags`): key, version, correlation id, client id bytes.
+fn raw_header(key: i16, version: i16, corr: i32, client_id: &[u8], tags: Option<&[u8]>) -> Vec<u8> {
+    let mut h = key.to_be_bytes().to_vec();
+    h.extend_from_slice(&version.to_be_bytes());
+    h.extend_from_slice(&corr.to_be_bytes());
+    h.extend_from_slice(&(client_id.len() as i16).to_be_bytes());
+    h.extend_from_slice(client_id);
+    if let Some(tags) = tags {
+        h.extend_from_slice(tags);
+    }
+    h
+}
+
+/// Sends a raw Metadata request and returns the decoded answer; the
+/// connection must stay open.
+async fn raw_metadata(emu: &Emulator, version: i16, header_and_body: &[u8]) -> MetadataResponse {
+    let mut s = connect(emu).await;
+    send(&mut s, &raw_frame(header_and_body)).await;
+    let frame = read_frame(&mut s).await.unwrap_or_else(|| {
+        panic!(
+            "Metadata v{version}: closed instead of answered; records {:?}",
+            emu.records()
+        )
+    });
+    let (corr, resp) = decode_metadata(&frame, version);
+    assert_eq!(corr, 7, "Metadata v{version} correlation id");
+    assert_still_serving(&mut s, 8, &format!("after Metadata v{version}")).await;
+    resp
+}
+
+fn names(resp: &MetadataResponse) -> Vec<(String, i16)> {
+    resp.topics
+        .iter()
+        .map(|t| (t.name.clone().unwrap_or_default(), t.error_code))
+        .collect()
+}
+
+#[tokio::test]
+async fn confluent_kafka_2_16_metadata_v12_with_three_trailing_bytes_is_answered() {
+    // librdkafka 2.16 (confluent-kafka 2.16.1) asks for all topics at v12 with
+    // three bytes after the last field; Kafka's generated reader stops after
+    // the body's tagged fields and never looks at them.
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let mut req = raw_header(3, 12, 7, b"rdkafka", Some(&[0]));
+    #[rustfmt::skip]
+    req.extend_from_slice(&[
+        0x00,             // topics: null (all)
+        0x00,             // allow_auto_topic_creation
+        0x00,             // include_topic_authorized_operations
+        0x00,             // tagged fields
+        0x01, 0x00, 0x00, // bytes after the last field
+    ]);
+    let resp = raw_metadata(&emu, 12, &req).await;
+    assert_eq!(names(&resp), [("orders".into(), 0), ("payments".into(), 0)]);
+}
+
+#[rstest]
+#[case::v0(0)]
+#[case::v1(1)]
+#[case::v4(4)]
+#[case::v8(8)]
+#[case::v9_flexible(9)]
+#[case::v12(12)]
+#[tokio::test]
+async fn metadata_bytes_after_the_last_field_are_ignored(#[case] version: i16) {
+    let emu = start(Release::new(3, 8), Mode::Kraft, seeded()).await;
+    let mut frame = metadata_frame(7, version, &MetadataRequest::for_topics(["orders"])).to_vec();
+    frame.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    let resp = raw_metadata(&emu, version, &frame[4..]).await;
+    check_orders(&resp, version, &format!("v{version} with 4 trailing bytes"));
+}
+
+#[tokio::test]
+async fn api_versions_bytes_after_the_last_field_are_ignored() {
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    for version in 0..=3 {
+        let mut frame = api_versions_frame(version as i32, version, SOFTWARE_NAME, SOFTWARE_VERSION).to_vec();
+        frame.extend_from_slice(&[1, 0, 0]);
+        let mut s = connect(&emu).await;
+        send(&mut s, &raw_frame(&frame[4..])).await;
+        let (corr, resp) = decode_api_versions(&expect_frame(&mut s).await, version);
+        assert_eq!((corr, resp.error_code), (version as i32, 0), "ApiVersions v{version}");
+        assert_still_serving(&mut s, 100, &format!("after ApiVersions v{version}")).await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_client_id_and_topic_name_is_decoded_leniently() {
+    // Kafka reads strings with `new String(bytes, UTF_8)`: malformed input
+    // becomes U+FFFD and the request is answered. A topic name with U+FFFD
+    // fails Topic.validate: INVALID_TOPIC_EXCEPTION, echoing the decoded name.
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let mut req = raw_header(3, 1, 7, &[b'c', 0xff, 0xfe], None);
+    #[rustfmt::skip]
+    req.extend_from_slice(&[
+        0, 0, 0, 2,                     // two topics
+        0, 6, b'o', b'r', b'd', b'e', b'r', b's',
+        0, 2, b'o', 0xc3,               // "o" + a truncated two-byte sequence
+    ]);
+    let resp = raw_metadata(&emu, 1, &req).await;
+    assert_eq!(
+        names(&resp),
+        [("orders".into(), 0), ("o\u{fffd}".into(), 17)],
+        "the invalid name comes back as its lenient decoding"
+    );
+}
+
+#[tokio::test]
+async fn invalid_utf8_software_name_is_invalid_request_not_a_close() {
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let mut req = raw_header(18, 3, 7, b"c", Some(&[0]));
+    req.extend_from_slice(&[3, 0xff, b'x', 2, b'1', 0]);
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    let (corr, resp) = decode_api_versions(&expect_frame(&mut s).await, 3);
+    assert_eq!(
+        (corr, resp.error_code),
+        (7, 42),
+        "INVALID_REQUEST, as for any name failing the pattern"
+    );
+    assert_still_serving(&mut s, 8, "after an invalid software name").await;
+}
+
+#[tokio::test]
+async fn unknown_tagged_fields_in_any_order_are_skipped() {
+    // Header v2 and body tagged fields with tags this version does not
+    // define, out of order: Kafka's generated readers skip each by its size.
+    let emu = start(Release::new(4, 0), Mode::Kraft, seeded()).await;
+    let tags: &[u8] = &[2, 9, 2, 0xaa, 0xbb, 3, 0];
+    let mut req = raw_header(3, 12, 7, b"tags", Some(tags));
+    req.extend_from_slice(&[2]); // one topic (compact array)
+    req.extend_from_slice(&[0; 16]); // topic id: zero
+    req.extend_from_slice(&[7, b'o', b'r', b'd', b'e', b'r', b's']);
+    req.extend_from_slice(tags); // topic entry tags
+    req.extend_from_slice(&[1, 0]); // allow_auto_topic_creation, include_topic_authorized_operations
+    req.extend_from_slice(tags); // body tags
+    let resp = raw_metadata(&emu, 12, &req).await;
+    check_orders(&resp, 12, "v12 with unknown tags everywhere");
+
+    let mut req = raw_header(18, 3, 7, b"tags", Some(tags));
+    req.extend_from_slice(&[4, b'a', b'b', b'c', 2, b'1']);
+    req.extend_from_slice(tags);
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    let (corr, resp) = decode_api_versions(&expect_frame(&mut s).await, 3);
+    assert_eq!((corr, resp.error_code), (7, 0), "ApiVersions v3 with unknown tags");
+}
+
+#[tokio::test]
+async fn duplicate_topics_get_one_entry_each() {
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let asked = MetadataRequest::for_topics(["nope", "orders", "nope", "orders", "bad name", "bad name"]);
+    let frame = metadata_frame(7, 1, &asked);
+    let resp = raw_metadata(&emu, 1, &frame[4..]).await;
+    // Existing topics first, then the rest (KafkaApis: `topicResponses ++ nonExistingTopicResponses`).
+    assert_eq!(
+        names(&resp),
+        [("orders".into(), 0), ("nope".into(), 3), ("bad name".into(), 17)]
+    );
+
+    let id = SeededTopic::new("orders", 3).id;
+    let by_id = |topic_id| MetadataRequestTopic { topic_id, name: None };
+    let asked = MetadataRequest {
+        topics: Some(vec![by_id(id), by_id([7; 16]), by_id(id), by_id([7; 16])]),
+        ..MetadataRequest::default()
+    };
+    let frame = metadata_frame(7, 12, &asked);
+    let resp = raw_metadata(&emu, 12, &frame[4..]).await;
+    let ids: Vec<_> = resp.topics.iter().map(|t| (t.topic_id, t.error_code)).collect();
+    assert_eq!(ids, [([7; 16], 100), (id, 0)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Auto topic creation (auto.create.topics.enable=true, num.partitions=1)
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn auto_creation_first_answer_then_the_topic_for_every_release() {
+    let mut checked = 0;
+    for (release, mode) in catalog() {
+        let what = format!("{release} {mode}");
+        let emu = start(release, mode, EmulatorOptions::default()).await;
+        let version = max_of(release, mode, api_key::METADATA);
+        let mut s = connect(&emu).await;
+        let asked = MetadataRequest::for_topics(["fresh", "bad name"]);
+        let first = metadata_round_trip(&mut s, 1, version, &asked).await;
+        let first_code = match mode {
+            Mode::Zk => 5,    // LEADER_NOT_AVAILABLE: created in ZooKeeper
+            Mode::Kraft => 3, // UNKNOWN_TOPIC_OR_PARTITION: forwarded to the controller
+        };
+        // Uncreatable (invalid) before the one being created.
+        assert_eq!(
+            names(&first),
+            [("bad name".into(), 17), ("fresh".into(), first_code)],
+            "{what} first answer"
+        );
+        assert!(first.topics[1].partitions.is_empty(), "{what}");
+
+        let next = metadata_round_trip(&mut s, 2, version, &asked).await;
+        assert_eq!(
+            names(&next),
+            [("fresh".into(), 0), ("bad name".into(), 17)],
+            "{what} next answer"
+        );
+        let fresh = &next.topics[0];
+        assert_eq!(fresh.partitions.len(), 1, "{what}: num.partitions = 1");
+        assert_eq!(fresh.partitions[0].leader_id, 1, "{what}");
+        let all = metadata_round_trip(&mut s, 3, version, &MetadataRequest::default()).await;
+        assert_eq!(names(&all), [("fresh".into(), 0)], "{what}: all topics lists it");
+        checked += 1;
+    }
+    assert_eq!(checked, 34, "every catalog release/mode");
+}
+
+#[rstest]
+#[case::request_says_no(true, false)]
+#[case::broker_says_no(false, true)]
+#[tokio::test]
+async fn no_auto_creation_when_the_request_or_the_broker_says_no(#[case] broker: bool, #[case] request: bool) {
+    let emu = start(
+        Release::new(3, 8),
+        Mode::Kraft,
+        EmulatorOptions {
+            auto_create_topics: broker,
+            ..EmulatorOptions::default()
+        },
+    )
+    .await;
+    let mut s = connect(&emu).await;
+    let asked = MetadataRequest {
+        allow_auto_topic_creation: request,
+        ..MetadataRequest::for_topics(["fresh"])
+    };
+    for corr in 1..=2 {
+        let resp = metadata_round_trip(&mut s, corr, 12, &asked).await;
+        assert_eq!(names(&resp), [("fresh".into(), 3)], "request {corr}");
+    }
+}
+
+#[tokio::test]
+async fn metadata_v0_to_v3_always_allow_auto_creation() {
+    // allow_auto_topic_creation appears in v4; before, a broker with
+    // auto-creation on creates every unknown topic named.
+    let emu = start(Release::new(2, 0), Mode::Zk, EmulatorOptions::default()).await;
+    let mut s = connect(&emu).await;
+    let first = metadata_round_trip(&mut s, 1, 0, &MetadataRequest::for_topics(["fresh"])).await;
+    assert_eq!(names(&first), [("fresh".into(), 5)]);
+    let next = metadata_round_trip(&mut s, 2, 0, &MetadataRequest::for_topics(["fresh"])).await;
+    assert_eq!(names(&next), [("fresh".into(), 0)]);
 }

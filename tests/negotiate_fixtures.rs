@@ -278,12 +278,20 @@ fn attempts_and_reconnects_are_bounded() {
 }
 
 #[test]
-fn truncated_and_trailing_bodies_are_decode_errors() {
+fn truncated_bodies_are_decode_errors_and_trailing_bytes_are_not() {
     let mut s = Session::new(SessionConfig::default());
     s.on_connected();
     let full = kafka_38_refusal(1);
     let e = failed(s.on_input(Input::Frame(full.slice(..full.len() - 1))));
     assert!(matches!(e, NegotiateError::Decode { version: 0, .. }), "{e}");
+
+    // Bytes after the v0 body are left unread (as Kafka's Java client does): the
+    // hint is still read and the session retries at v3.
+    let mut s = Session::new(SessionConfig::default());
+    s.on_connected();
+    let mut longer = full.to_vec();
+    longer.extend_from_slice(&[1, 0, 0]);
+    assert_eq!(sent(&s.on_input(Input::Frame(Bytes::from(longer)))).0, 3);
 
     let mut s = Session::new(SessionConfig::default());
     s.on_connected();

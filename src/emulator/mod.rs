@@ -27,7 +27,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 pub use fault::Faults;
-pub use handlers::metadata::{ClusterView, SeededTopic};
+pub use handlers::metadata::{AutoCreate, ClusterView, SeededTopic};
 pub use quirks::Quirks;
 pub use record::{CloseReason, ConnRecord, Recorder};
 
@@ -99,6 +99,9 @@ pub struct EmulatorOptions {
     pub cluster_id: String,
     /// Largest request frame accepted (Kafka's `socket.request.max.bytes`).
     pub max_frame_bytes: usize,
+    /// Kafka's `auto.create.topics.enable` (default true): Metadata naming
+    /// an unknown topic creates it, as a default-configured broker does.
+    pub auto_create_topics: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -110,6 +113,7 @@ impl Default for EmulatorOptions {
             faults: Faults::default(),
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            auto_create_topics: true,
         }
     }
 }
@@ -142,17 +146,24 @@ impl Broker {
         advertise: (String, u16),
     ) -> Result<Self, EmulatorError> {
         let table = table(release, mode).ok_or(EmulatorError::NoSuchMode { release, mode })?;
+        let quirks = Quirks::of(release, mode);
+        let auto_create = AutoCreate {
+            enabled: options.auto_create_topics,
+            first_answer: quirks.auto_create_answer,
+            partitions: 1,
+        };
         Ok(Self {
             release,
             mode,
             table,
-            quirks: Quirks::of(release, mode),
-            view: ClusterView {
-                host: advertise.0,
-                port: i32::from(advertise.1),
-                cluster_id: options.cluster_id.clone(),
-                topics: options.topics.clone(),
-            },
+            quirks,
+            view: ClusterView::new(
+                advertise.0,
+                i32::from(advertise.1),
+                options.cluster_id.clone(),
+                &options.topics,
+                auto_create,
+            ),
             faults: options.faults.clone(),
             max_frame_bytes: options.max_frame_bytes,
         })

@@ -3,6 +3,7 @@
 //! Each field cites the Apache Kafka source it follows; docs/fidelity.md has
 //! the longer story and docs/research/kafka-wire-behaviour.md the notes.
 
+use crate::protocol::ErrorCode;
 use crate::versions::{Mode, Release};
 
 /// Behaviour switches for one (release, mode).
@@ -27,6 +28,13 @@ pub struct Quirks {
     /// "Choose a random broker node to report as the controller"). With one
     /// broker both are node 1, so this only documents the difference.
     pub controller_is_random_broker: bool,
+    /// The first Metadata answer for a topic being auto-created. ZooKeeper
+    /// brokers create it in ZooKeeper and answer LEADER_NOT_AVAILABLE (2.0.0
+    /// `KafkaApis.createTopic`; 2.8.0–3.9 `AutoTopicCreationManager.createTopicsInZk`
+    /// maps `REQUEST_TIMED_OUT` of its zero-timeout create to it); KRaft
+    /// brokers forward CreateTopics to the controller and answer
+    /// UNKNOWN_TOPIC_OR_PARTITION meanwhile (2.8.0+ `sendCreateTopicRequest`).
+    pub auto_create_answer: ErrorCode,
 }
 
 impl Quirks {
@@ -38,6 +46,10 @@ impl Quirks {
             validates_client_software: since_2_4,
             flexible_request_headers: since_2_4,
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
+            auto_create_answer: match mode {
+                Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,
+                Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            },
         }
     }
 }

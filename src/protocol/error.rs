@@ -44,26 +44,6 @@ pub enum DecodeError {
         /// The field being read.
         what: &'static str,
     },
-    /// A string that is not UTF-8.
-    #[error("{what} is not valid UTF-8")]
-    InvalidUtf8 {
-        /// The field being read.
-        what: &'static str,
-    },
-    /// Tagged fields must come in strictly ascending tag order.
-    #[error("tagged field {tag} is out of order")]
-    TagOrder {
-        /// The offending tag.
-        tag: u32,
-    },
-    /// Bytes left over after the whole message was read.
-    #[error("{count} trailing bytes after {what}")]
-    TrailingBytes {
-        /// The message that was read.
-        what: &'static str,
-        /// How many bytes were left.
-        count: usize,
-    },
     /// The message has no such version.
     #[error("{api} has no version {version}")]
     UnsupportedVersion {

@@ -48,14 +48,6 @@ impl<'a> Reader<'a> {
         &self.buf[self.pos..]
     }
 
-    /// Fails with [`DecodeError::TrailingBytes`] unless every byte was read.
-    pub fn finish(&self, what: &'static str) -> Result<(), DecodeError> {
-        match self.remaining() {
-            0 => Ok(()),
-            n => Err(DecodeError::TrailingBytes { what, count: n }),
-        }
-    }
-
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
             return Err(DecodeError::Truncated {
@@ -150,14 +142,26 @@ impl<'a> Reader<'a> {
     }
 
     /// `nullable_string` / `compact_nullable_string`.
+    ///
+    /// Decoded leniently, as Kafka's readers do (`new String(bytes, UTF_8)`):
+    /// a malformed UTF-8 sequence becomes U+FFFD, never an error.
     pub fn nullable_string(&mut self, flexible: bool, what: &'static str) -> Result<Option<String>, DecodeError> {
-        let Some(len) = self.length(flexible, false, what)? else {
-            return Ok(None);
-        };
-        let bytes = self.take(len, what)?;
-        std::str::from_utf8(bytes)
-            .map(|s| Some(s.to_owned()))
-            .map_err(|_| DecodeError::InvalidUtf8 { what })
+        Ok(self
+            .nullable_bytes_of_string(flexible, what)?
+            .map(|b| String::from_utf8_lossy(b).into_owned()))
+    }
+
+    /// The raw bytes of a `nullable_string` / `compact_nullable_string`,
+    /// borrowed from the message (for decoders that must not copy).
+    pub fn nullable_bytes_of_string(
+        &mut self,
+        flexible: bool,
+        what: &'static str,
+    ) -> Result<Option<&'a [u8]>, DecodeError> {
+        match self.length(flexible, false, what)? {
+            Some(len) => Ok(Some(self.take(len, what)?)),
+            None => Ok(None),
+        }
     }
 
     /// The element count of an `ARRAY` / `COMPACT_ARRAY`, `None` for null.
@@ -216,33 +220,27 @@ impl<'a> Reader<'a> {
     }
 
     /// A tagged-field section. `on_tag(tag, body)` decodes the tags it knows
-    /// (and must consume all of `body`); unknown tags are skipped, as the
-    /// spec requires.
+    /// from `body` (the field's bytes); unknown tags are skipped by their
+    /// size, as Kafka's generated readers skip them. Like those readers, this
+    /// checks neither the order of tags nor that a known field used all of
+    /// its bytes.
     pub fn tagged_fields(
         &mut self,
-        mut on_tag: impl FnMut(u32, &mut Reader<'a>) -> Result<bool, DecodeError>,
+        mut on_tag: impl FnMut(u32, &mut Reader<'a>) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
         let count = self.uvarint("tagged field count")?;
-        let mut last: Option<u32> = None;
         for _ in 0..count {
             let tag = self.uvarint("tag")?;
-            if last.is_some_and(|prev| tag <= prev) {
-                return Err(DecodeError::TagOrder { tag });
-            }
-            last = Some(tag);
             let size = self.uvarint("tagged field size")? as usize;
             let body = self.take(size, "tagged field")?;
-            let mut inner = Reader::new(body);
-            if on_tag(tag, &mut inner)? {
-                inner.finish("tagged field")?;
-            }
+            on_tag(tag, &mut Reader::new(body))?;
         }
         Ok(())
     }
 
     /// Skips a tagged-field section whose tags this version does not define.
     pub fn skip_tagged_fields(&mut self) -> Result<(), DecodeError> {
-        self.tagged_fields(|_, _| Ok(false))
+        self.tagged_fields(|_, _| Ok(()))
     }
 }
 
@@ -423,18 +421,26 @@ mod tests {
     }
 
     #[test]
-    fn tagged_fields_skip_unknown_and_refuse_disorder() {
-        // two tags: 5 (2 bytes), 7 (0 bytes)
-        let mut r = Reader::new(&[2, 5, 2, 0xaa, 0xbb, 7, 0]);
+    fn tagged_fields_are_skipped_in_any_order_as_kafka_reads_them() {
+        // Kafka's generated readers loop over (tag, size) pairs and skip
+        // unknown ones by size, with no order or duplicate check.
+        // Two tags, 7 (2 bytes) then 5 (0 bytes), out of order; then one more byte.
+        let mut r = Reader::new(&[2, 7, 2, 0xaa, 0xbb, 5, 0, 0x42]);
         let mut seen = vec![];
-        r.tagged_fields(|t, _| {
-            seen.push(t);
-            Ok(false)
+        r.tagged_fields(|t, body| {
+            seen.push((t, body.remaining()));
+            Ok(())
         })
-        .ok();
-        assert_eq!(seen, vec![5, 7]);
-        assert_eq!(r.remaining(), 0);
-        let mut r = Reader::new(&[2, 7, 0, 5, 0]);
-        assert!(matches!(r.skip_tagged_fields(), Err(DecodeError::TagOrder { tag: 5 })));
+        .expect("out-of-order tags are read");
+        assert_eq!(seen, vec![(7, 2), (5, 0)]);
+        assert_eq!(r.rest(), &[0x42]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_refused() {
+        // "a", a lone continuation byte, "b"; then an overlong encoding of "/".
+        let mut r = Reader::new(&[0, 3, b'a', 0x80, b'b', 3, 0xc0, 0xaf]);
+        assert_eq!(r.string(false, "client id").ok().as_deref(), Some("a\u{fffd}b"));
+        assert_eq!(r.string(true, "topic").ok().as_deref(), Some("\u{fffd}\u{fffd}"));
     }
 }

@@ -63,7 +63,9 @@ impl ApiVersionsRequest {
         Ok(())
     }
 
-    /// Reads the body at `version`; trailing bytes are an error.
+    /// Reads the body at `version`. Bytes after the last field the version
+    /// defines are not read, as Kafka's generated readers leave them (see
+    /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let mut out = Self::default();
         if check_decode(version)? {
@@ -71,7 +73,6 @@ impl ApiVersionsRequest {
             out.client_software_version = r.string(true, "client_software_version")?;
             r.skip_tagged_fields()?;
         }
-        r.finish("ApiVersions request")?;
         Ok(out)
     }
 }
@@ -202,7 +203,9 @@ impl ApiVersionsResponse {
         Ok(())
     }
 
-    /// Reads the body at `version`; trailing bytes are an error.
+    /// Reads the body at `version`. Bytes after the last field the version
+    /// defines are not read, as Kafka's generated readers leave them (see
+    /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = check_decode(version)?;
         let mut out = Self {
@@ -251,12 +254,11 @@ impl ApiVersionsResponse {
                         })?
                     }
                     3 => out.zk_migration_ready = t.bool("zk_migration_ready")?,
-                    _ => return Ok(false),
+                    _ => {}
                 }
-                Ok(true)
+                Ok(())
             })?;
         }
-        r.finish("ApiVersions response")?;
         Ok(out)
     }
 }
@@ -326,12 +328,12 @@ mod tests {
     }
 
     #[test]
-    fn trailing_bytes_are_refused() {
+    fn trailing_bytes_are_left_unread() {
         let mut body = KAFKA_38_UNSUPPORTED_V0_BODY.to_vec();
-        body.push(0);
-        assert_eq!(
-            ApiVersionsResponse::decode(&mut Reader::new(&body), 0).map_err(|e| e.to_string()),
-            Err("1 trailing bytes after ApiVersions response".to_string())
-        );
+        body.extend_from_slice(&[1, 0, 0]);
+        let mut r = Reader::new(&body);
+        let exact = ApiVersionsResponse::decode(&mut Reader::new(KAFKA_38_UNSUPPORTED_V0_BODY), 0);
+        assert_eq!(ApiVersionsResponse::decode(&mut r, 0), exact);
+        assert_eq!(r.rest(), &[1, 0, 0]);
     }
 }

@@ -161,7 +161,9 @@ impl MetadataRequest {
         Ok(())
     }
 
-    /// Reads the body at `version`; trailing bytes are an error.
+    /// Reads the body at `version`. Bytes after the last field the version
+    /// defines are not read, as Kafka's generated readers leave them (see
+    /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         unsupported_decode(version)?;
         let flex = flexible(version);
@@ -198,7 +200,6 @@ impl MetadataRequest {
         if flex {
             r.skip_tagged_fields()?;
         }
-        r.finish("Metadata request")?;
         Ok(out)
     }
 }
@@ -360,7 +361,9 @@ impl MetadataResponse {
         Ok(())
     }
 
-    /// Reads the body at `version`; trailing bytes are an error.
+    /// Reads the body at `version`. Bytes after the last field the version
+    /// defines are not read, as Kafka's generated readers leave them (see
+    /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         unsupported_decode(version)?;
         let flex = flexible(version);
@@ -444,7 +447,6 @@ impl MetadataResponse {
         if flex {
             r.skip_tagged_fields()?;
         }
-        r.finish("Metadata response")?;
         Ok(out)
     }
 }
