@@ -177,6 +177,7 @@ async fn no_container_is_left_behind_after_a_panic_or_a_failed_start() {
             }),
             backend: Backend::Container,
             scenario: Scenario::Ping,
+            client: None,
         },
     ];
     let results = kafka_matrix::matrix::run(&cells, &context(Some(Arc::clone(&run))), |_| {}).await;

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::{default_out, CliError};
 use crate::backend::{parse_bootstrap, Backend, BackendChoice, ExternalBroker, ImageSource};
+use crate::matrix::corpus::{self, ClientStatus, CorpusClient};
 use crate::matrix::{
     cells_with, parse_releases, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target,
 };
@@ -44,6 +45,10 @@ pub struct MatrixArgs {
     /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode}.
     #[arg(long, value_name = "COMMAND")]
     client_cmd: Option<String>,
+    /// Real clients from the interop corpus (clients/): NAME[,NAME...], `all`, or `list` (show them and exit).
+    /// Each runs as a command cell; the report gets a client × release grid.
+    #[arg(long = "client", value_delimiter = ',', value_name = "NAME")]
+    clients: Vec<String>,
     /// Seconds before the client command is killed.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     client_timeout: u64,
@@ -69,6 +74,7 @@ fn parse_brokers(s: &str) -> Result<Brokers, String> {
 /// The cells to run and what was left out.
 struct Planned {
     cells: Vec<Cell>,
+    clients: Vec<CorpusClient>,
     not_run: Vec<NotRun>,
     notes: Vec<String>,
     ctx: RunContext,
@@ -79,7 +85,25 @@ fn require_docker() -> bool {
     std::env::var(REQUIRE_DOCKER_ENV).is_ok_and(|v| v == "1" || v == "true")
 }
 
+/// Set to 1 to make a corpus client that is not installed an error instead of a skip (CI sets `CI`).
+pub const REQUIRE_CLIENTS_ENV: &str = "KAFKA_MATRIX_REQUIRE_CLIENTS";
+
+fn require_clients() -> bool {
+    [REQUIRE_CLIENTS_ENV, "CI"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| v == "1" || v == "true"))
+}
+
 pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
+    if args.clients.iter().any(|c| c == "list") {
+        let dir = corpus::clients_dir();
+        let clients = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
+        say!("{} clients in {}:", clients.len(), dir.display());
+        for c in &clients {
+            say!("  {}", c.line());
+        }
+        return Ok(());
+    }
     let planned = plan_run(&args).await?;
     if planned.cells.is_empty() {
         return Err(CliError(format!(
@@ -104,10 +128,11 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
     let results = run_cells(&planned.cells, &planned.ctx, |r| say!("{}", progress_line(r))).await;
     let notes = sweep(planned.notes, &planned.ctx).await;
     let mut report = Report::new(results);
+    report.clients = planned.clients;
     report.not_run = planned.not_run;
     report.notes = notes;
     say!();
-    say_raw!("{}", report.table());
+    say_raw!("{}{}", report.grid(), report.table());
     let (json, md) = report
         .write(&args.out)
         .map_err(|e| CliError(format!("cannot write the report to {}: {e}", args.out.display())))?;
@@ -151,8 +176,13 @@ async fn sweep(notes: Vec<String>, _: &RunContext) -> Vec<String> {
 /// when `--client-cmd` is given).
 fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
     let mut list = if args.scenarios.is_empty() {
-        let mut l = Scenario::ALL.to_vec();
-        if args.client_cmd.is_some() {
+        // --client alone runs only the clients: the grid is what it is for.
+        let mut l = if args.clients.is_empty() {
+            Scenario::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        if args.client_cmd.is_some() || !args.clients.is_empty() {
             l.push(Scenario::Command);
         }
         l
@@ -160,9 +190,14 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
         args.scenarios.clone()
     };
     list.dedup();
-    if list.contains(&Scenario::Command) && args.client_cmd.is_none() {
+    if list.contains(&Scenario::Command) && args.client_cmd.is_none() && args.clients.is_empty() {
         return Err(CliError(
-            "the command scenario needs --client-cmd 'COMMAND {bootstrap}'".into(),
+            "the command scenario needs --client-cmd 'COMMAND {bootstrap}' or --client NAME".into(),
+        ));
+    }
+    if !args.clients.is_empty() && !list.contains(&Scenario::Command) {
+        return Err(CliError(
+            "--client is given but --scenarios leaves out `command`".into(),
         ));
     }
     if let Some(cmd) = &args.client_cmd {
@@ -183,6 +218,7 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
     let scenarios = scenarios(args)?;
     let mut p = Planned {
         cells: Vec::new(),
+        clients: Vec::new(),
         not_run: Vec::new(),
         notes: Vec::new(),
         ctx: RunContext {
@@ -232,7 +268,59 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
             }),
         }
     }
+    if !args.clients.is_empty() {
+        plan_clients(args, &mut p).await?;
+    }
     Ok(p)
+}
+
+/// Sets up the corpus clients of `--client` and gives each command cell one
+/// copy per client (the `--client-cmd` cell stays, when given).
+async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError> {
+    let dir = corpus::clients_dir();
+    let all = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
+    let chosen = corpus::select(&all, &args.clients).map_err(|e| CliError(e.to_string()))?;
+    let named = !args.clients.iter().any(|c| c == "all");
+    let timeout = std::time::Duration::from_secs(args.client_timeout);
+    for c in chosen {
+        match &c.status {
+            ClientStatus::Installed { version } => {
+                p.notes.push(format!("client {}: {version}", c.name));
+                p.ctx.corpus.insert(c.name.clone(), c.command(timeout));
+                p.clients.push(c);
+            }
+            ClientStatus::Missing { how: why } | ClientStatus::Broken { why } => {
+                let reason = format!(
+                    "client {} cannot run: {why} (scripts/install-clients.sh installs the corpus)",
+                    c.name
+                );
+                if named || require_clients() {
+                    return Err(CliError(reason));
+                }
+                eprintln!("SKIPPED {reason}");
+                p.not_run.push(NotRun {
+                    what: format!("client {}", c.name),
+                    reason: why.clone(),
+                });
+            }
+        }
+    }
+    let names: Vec<String> = p.ctx.corpus.keys().cloned().collect();
+    let keep_custom = args.client_cmd.is_some();
+    p.cells = std::mem::take(&mut p.cells)
+        .into_iter()
+        .flat_map(|cell| {
+            if cell.scenario != Scenario::Command {
+                return vec![cell];
+            }
+            let mut out: Vec<Cell> = names.iter().map(|n| cell.clone().with_client(n)).collect();
+            if keep_custom {
+                out.insert(0, cell);
+            }
+            out
+        })
+        .collect();
+    Ok(())
 }
 
 #[cfg(not(feature = "containers"))]

@@ -86,6 +86,11 @@ impl CommandOutcome {
     }
 }
 
+/// POSIX shell single-quoting: `'…'`, with `'\''` for each quote inside.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
 /// Fills in the placeholders.
 pub fn fill(template: &str, bootstrap: &str, release: &str, mode: &str) -> String {
     let (host, port) = bootstrap.rsplit_once(':').unwrap_or((bootstrap, ""));

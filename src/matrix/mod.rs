@@ -10,6 +10,7 @@
 //! answered, so an emulated pass is never shown as real Kafka.
 
 pub mod command;
+pub mod corpus;
 pub mod scenario;
 
 use std::sync::Arc;
@@ -85,6 +86,10 @@ pub struct Cell {
     pub backend: Backend,
     /// What to do.
     pub scenario: Scenario,
+    /// For a `command` cell, the corpus client it runs (`matrix --client`);
+    /// `None` for `--client-cmd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 impl Cell {
@@ -94,13 +99,26 @@ impl Cell {
             target: Target::Kafka { release, mode },
             backend,
             scenario,
+            client: None,
+        }
+    }
+
+    /// This `command` cell, running corpus client `name` instead.
+    pub fn with_client(self, name: &str) -> Self {
+        Self {
+            client: Some(name.to_owned()),
+            ..self
         }
     }
 }
 
 impl std::fmt::Display for Cell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {}", self.target, self.backend, self.scenario)
+        write!(f, "{} {} {}", self.target, self.backend, self.scenario)?;
+        match &self.client {
+            Some(name) => write!(f, " {name}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -256,6 +274,7 @@ pub fn cells_with(target: &Target, backend: Backend, scenarios: &[Scenario]) -> 
             target: target.clone(),
             backend,
             scenario,
+            client: None,
         })
         .collect()
 }
@@ -290,8 +309,10 @@ pub struct RunContext {
     /// The container backend's run state, when container cells are planned.
     #[cfg(feature = "containers")]
     pub containers: Option<Arc<crate::backend::container::ContainerRun>>,
-    /// The command the `command` scenario runs.
+    /// The command the `command` scenario runs (`--client-cmd`).
     pub client_cmd: Option<ClientCommand>,
+    /// The commands of corpus clients, by name (`--client`).
+    pub corpus: std::collections::BTreeMap<String, ClientCommand>,
 }
 
 impl Default for RunContext {
@@ -302,6 +323,7 @@ impl Default for RunContext {
             #[cfg(feature = "containers")]
             containers: None,
             client_cmd: None,
+            corpus: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -420,10 +442,16 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
 }
 
 async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut CellResult) -> Result<(), String> {
-    let cmd = ctx
-        .client_cmd
-        .as_ref()
-        .ok_or("the command scenario needs --client-cmd")?;
+    let cmd = match &cell.client {
+        Some(name) => ctx
+            .corpus
+            .get(name)
+            .ok_or_else(|| format!("client {name} is not set up for this run"))?,
+        None => ctx
+            .client_cmd
+            .as_ref()
+            .ok_or("the command scenario needs --client-cmd")?,
+    };
     let (release, mode) = cell
         .target
         .release()

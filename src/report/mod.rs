@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::matrix::corpus::{ClientStatus, CorpusClient};
 use crate::matrix::CellResult;
 use crate::negotiate::{Attempt, Outcome};
 
@@ -25,6 +26,9 @@ pub struct Report {
     pub not_run: Vec<NotRun>,
     /// How the run was set up (backends, image source and why).
     pub notes: Vec<String>,
+    /// The corpus clients that ran (`matrix --client`), with their versions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<CorpusClient>,
     /// Every cell.
     pub cells: Vec<CellResult>,
 }
@@ -49,6 +53,7 @@ impl Report {
             failed: cells.len() - passed,
             not_run: Vec::new(),
             notes: Vec::new(),
+            clients: Vec::new(),
             cells,
         }
     }
@@ -100,6 +105,7 @@ impl Report {
         if !self.notes.is_empty() {
             s.push('\n');
         }
+        s.push_str(&self.grid());
         s.push_str(&self.table());
         if !self.not_run.is_empty() {
             s.push_str("\n## Not run\n\n");
@@ -107,6 +113,54 @@ impl Report {
                 let _ = writeln!(s, "- {}: {}", n.what, n.reason);
             }
         }
+        s
+    }
+
+    /// The compatibility grid of the corpus clients (client × target and
+    /// backend), or nothing when no corpus client ran. A failing cell links
+    /// to its transcript.
+    pub fn grid(&self) -> String {
+        let cells: Vec<&CellResult> = self.cells.iter().filter(|c| c.cell.client.is_some()).collect();
+        if cells.is_empty() {
+            return String::new();
+        }
+        let column = |c: &CellResult| format!("{} {}", c.cell.target, c.cell.backend);
+        let mut columns: Vec<String> = Vec::new();
+        for c in &cells {
+            let col = column(c);
+            if !columns.contains(&col) {
+                columns.push(col);
+            }
+        }
+        let mut s = String::from("## Compatibility grid\n\n| client | version | passed |");
+        for col in &columns {
+            let _ = write!(s, " {col} |");
+        }
+        s.push_str("\n|---|---|---|");
+        s.push_str(&"---|".repeat(columns.len()));
+        s.push('\n');
+        for client in &self.clients {
+            let mine: Vec<&&CellResult> = cells
+                .iter()
+                .filter(|c| c.cell.client.as_deref() == Some(client.name.as_str()))
+                .collect();
+            let version = match &client.status {
+                ClientStatus::Installed { version } => version.as_str(),
+                _ => "-",
+            };
+            let passed = mine.iter().filter(|c| c.passed).count();
+            let _ = write!(s, "| {} | {version} | {passed}/{} |", client.name, mine.len());
+            for col in &columns {
+                let mark = match mine.iter().find(|c| &column(c) == col) {
+                    Some(c) if c.passed => "✓".to_owned(),
+                    Some(c) => format!("[✗]({})", c.transcript_file),
+                    None => "-".to_owned(),
+                };
+                let _ = write!(s, " {mark} |");
+            }
+            s.push('\n');
+        }
+        s.push('\n');
         s
     }
 
@@ -126,7 +180,7 @@ impl Report {
                 c.cell.backend,
                 c.broker.label(),
                 c.image.as_deref().unwrap_or("-"),
-                c.cell.scenario,
+                scenario(c),
                 v(c.api_versions_version),
                 v(c.metadata_version),
                 attempts(c),
@@ -138,6 +192,14 @@ impl Report {
             );
         }
         s
+    }
+}
+
+/// The scenario, with the corpus client a command cell runs.
+fn scenario(c: &CellResult) -> String {
+    match &c.cell.client {
+        Some(name) => format!("{} {name}", c.cell.scenario),
+        None => c.cell.scenario.to_string(),
     }
 }
 
@@ -174,7 +236,7 @@ pub fn progress_line(c: &CellResult) -> String {
         "{status} {:<10} {:<9} {:<8} {:<22} {}",
         c.cell.target.to_string(),
         c.cell.backend.to_string(),
-        c.cell.scenario.to_string(),
+        scenario(c),
         c.image.as_deref().unwrap_or(c.broker.label()),
         attempts(c)
     );
