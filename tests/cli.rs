@@ -384,3 +384,37 @@ fn container_matrix_on_local_images_reports_emulated_images_and_tansu() {
     assert_eq!(common::containers_labelled(run), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The topic error codes of a Metadata v1 answer for `names`, over `s`.
+fn metadata_v1_errors(s: &mut TcpStream, corr: i32, names: &[&str]) -> Vec<i16> {
+    use kafka_matrix::protocol::messages::MetadataRequest;
+    use kafka_matrix::protocol::{api_key, decode_response, encode_request, RequestBody, ResponseBody};
+    let req = RequestBody::Metadata(MetadataRequest::for_topics(names.iter().copied()));
+    s.write_all(&encode_request(corr, Some("t"), 1, &req).expect("encodes"))
+        .expect("write");
+    let mut size = [0u8; 4];
+    s.read_exact(&mut size).expect("reply size");
+    let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
+    s.read_exact(&mut body).expect("reply");
+    match decode_response(&body, api_key::METADATA, 1).expect("decodes") {
+        (_, ResponseBody::Metadata(m)) => m.topics.iter().map(|t| t.error_code).collect(),
+        other => panic!("not Metadata: {other:?}"),
+    }
+}
+
+#[test]
+fn serve_auto_creates_topics_unless_told_not_to() {
+    // Default (auto.create.topics.enable=true): a 3.8 ZooKeeper broker answers
+    // LEADER_NOT_AVAILABLE (5) first, then the topic.
+    let served = serve(&["--kafka", "3.8"]);
+    let mut s = TcpStream::connect(&served.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    assert_eq!(metadata_v1_errors(&mut s, 1, &["fresh"]), [5]);
+    assert_eq!(metadata_v1_errors(&mut s, 2, &["fresh"]), [0]);
+
+    let served = serve(&["--kafka", "3.8", "--auto-create-topics", "false"]);
+    let mut s = TcpStream::connect(&served.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    assert_eq!(metadata_v1_errors(&mut s, 1, &["fresh"]), [3]);
+    assert_eq!(metadata_v1_errors(&mut s, 2, &["fresh"]), [3]);
+}

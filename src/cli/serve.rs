@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// A topic to serve, NAME:PARTITIONS; repeatable.
     #[arg(long = "topic", value_name = "NAME:PARTITIONS", value_parser = parse_topic)]
     topics: Vec<SeededTopic>,
+    /// Kafka's `auto.create.topics.enable`: Metadata naming an unknown topic creates it (1 partition).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    auto_create_topics: bool,
 }
 
 /// `HOST:PORT` with a non-empty host and a port 1–65535.
@@ -82,6 +85,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         listen: addr,
         advertise: args.advertise.clone(),
         topics: args.topics,
+        auto_create_topics: args.auto_create_topics,
         ..EmulatorOptions::default()
     };
     let advertise = args.advertise.unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
