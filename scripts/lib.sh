@@ -16,3 +16,10 @@ apt_install() {
 pip_install() {
     "$PYTHON" -m pip install --quiet --disable-pip-version-check "$@"
 }
+
+# cargo_target_dir: where cargo puts build output ($CARGO_TARGET_DIR, a
+# config file's build.target-dir, or ./target), as cargo itself reports it.
+cargo_target_dir() {
+    cargo metadata --format-version 1 --no-deps \
+        | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}

@@ -8,6 +8,7 @@
 # starts (`just up`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 for arg in "$@"; do
     case "$arg" in
@@ -24,7 +25,7 @@ done
 backend="${KAFKA_MATRIX_BACKEND:-embedded}"
 
 cargo build --quiet --bin kafka-matrix
-bin=target/debug/kafka-matrix
+bin="$(cargo_target_dir)/debug/kafka-matrix"
 
 if [[ "$backend" == container || "$backend" == all ]] && [[ "${KAFKA_MATRIX_IMAGE_SOURCE:-auto}" != registry ]] \
     && docker info >/dev/null 2>&1; then
