@@ -1,4 +1,18 @@
 //! kafka-matrix: find Kafka client/broker version bugs before users do.
+//!
+//! Layers, each with one job; every arrow points down (docs/design.md):
+//!
+//! ```text
+//! protocol   bytes <-> values: frames, headers, ApiVersions, Metadata (sans-io)
+//! negotiate  the ApiVersions exchange as a pure state machine (sans-io)
+//! versions   the release catalog: tables, features, patches, images, guessing
+//! client     tokio shell around negotiate: connect, ping, metadata
+//! emulator   a broker that answers as each release 2.0-4.3 did
+//! backend    where a cell's broker comes from: in-process, containers, addresses
+//! matrix     cells = target x backend x scenario; run them, check them
+//! report     report.json, report.md, transcripts
+//! cli        clap commands; main.rs maps errors to exit codes
+//! ```
 pub mod backend;
 pub mod cli;
 pub mod client;

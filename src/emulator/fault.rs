@@ -63,11 +63,6 @@ pub struct Faulted {
 }
 
 impl Faults {
-    /// Whether any fault is set.
-    pub fn any(&self) -> bool {
-        *self != Faults::default()
-    }
-
     /// Applies the response faults to `reply`, a whole encoded response frame
     /// (size prefix included), which is the connection's response number
     /// `index` (0-based). Responses before [`Faults::spare_responses`] pass

@@ -241,12 +241,7 @@ pub fn parse_releases(spec: &str) -> Result<Vec<Release>, String> {
 }
 
 /// Every cell for `releases` × their catalog modes (filtered by `modes`) ×
-/// `backend` × both scenarios, in catalog order.
-pub fn plan(selected: &[Release], modes: &[Mode], backend: Backend) -> Vec<Cell> {
-    plan_scenarios(selected, modes, backend, &Scenario::ALL)
-}
-
-/// [`plan`] with the given scenarios.
+/// `backend` × `scenarios`, in catalog order.
 pub fn plan_scenarios(selected: &[Release], modes: &[Mode], backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
     releases()
         .iter()
