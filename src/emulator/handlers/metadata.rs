@@ -921,3 +921,94 @@ impl<A: AskedTopics> MetadataReply<A> {
         Ok(out.freeze())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{encode_request, encode_response, RequestBody, ResponseBody};
+
+    fn cluster(auto: bool) -> ClusterView {
+        let auto_create = AutoCreate {
+            enabled: auto,
+            first_answer: ErrorCode::LEADER_NOT_AVAILABLE,
+            partitions: 1,
+        };
+        ClusterView::new(
+            "h".into(),
+            9092,
+            "c".into(),
+            &[SeededTopic::new("orders", 3), SeededTopic::new("audit", 1)],
+            auto_create,
+        )
+    }
+
+    /// The streamed reply to a request read in place is byte for byte the
+    /// whole reply `handle` gives to the same request decoded, for every
+    /// version, and both views of the cluster end up the same.
+    #[test]
+    fn streamed_reply_equals_the_whole_reply() {
+        let by_id = |ids: &[(u8, Option<&str>)]| MetadataRequest {
+            topics: Some(
+                ids.iter()
+                    .map(|&(b, n)| MetadataRequestTopic {
+                        topic_id: [b; 16],
+                        name: n.map(str::to_owned),
+                    })
+                    .collect(),
+            ),
+            ..MetadataRequest::default()
+        };
+        let orders_id = SeededTopic::new("orders", 3).id;
+        let mut known_id = by_id(&[(0, None)]);
+        if let Some(ts) = known_id.topics.as_mut() {
+            ts[0].topic_id = orders_id;
+            ts.push(MetadataRequestTopic {
+                topic_id: [9; 16],
+                name: None,
+            });
+            ts.push(ts[0].clone());
+        }
+        let many: Vec<String> = (0..5000).map(|i| format!("t{}", i % 1500)).collect();
+        let requests = [
+            MetadataRequest::default(),
+            MetadataRequest::for_topics(Vec::<String>::new()),
+            MetadataRequest::for_topics([
+                "nope", "orders", "nope", "orders", "bad name", "bad name", "audit", "fresh",
+            ]),
+            MetadataRequest::for_topics(["", "", "", "__consumer_offsets", "a\u{fffd}"]),
+            MetadataRequest::for_topics(many),
+            MetadataRequest {
+                include_topic_authorized_operations: true,
+                include_cluster_authorized_operations: true,
+                ..MetadataRequest::for_topics(["orders", "x"])
+            },
+            by_id(&[(1, None), (2, Some("n")), (1, None)]),
+            known_id,
+        ];
+        for version in 0..=13i16 {
+            for (i, req) in requests.iter().enumerate() {
+                for auto in [true, false] {
+                    let Ok(frame) = encode_request(7, Some("c"), version, &RequestBody::Metadata(req.clone())) else {
+                        continue;
+                    };
+                    let (whole_view, streamed_view) = (cluster(auto), cluster(auto));
+                    let whole = encode_response(7, version, &ResponseBody::Metadata(handle(req, version, &whole_view)));
+                    // Body after the size prefix and the header v1/v2 (client id "c").
+                    let at = if version >= 9 { 4 + 8 + 3 + 1 } else { 4 + 8 + 3 };
+                    let frame = frame.slice(4..);
+                    let view = MetadataRequestView::decode(frame, at - 4, version).expect("decodes");
+                    let mut reply = MetadataReply::new(Plan::for_view(view, &streamed_view), 7).expect("sizes");
+                    let len = reply.frame_len();
+                    let mut out = BytesMut::new();
+                    while !reply.is_done() {
+                        reply.fill(&mut out, 100, 7).expect("fills");
+                    }
+                    let what = format!("request {i} v{version} auto {auto}");
+                    assert_eq!(len, out.len(), "{what}: the size announced");
+                    assert_eq!(Some(out.freeze()), whole.ok(), "{what}");
+                    assert_eq!(whole_view.topics(), streamed_view.topics(), "{what}");
+                }
+            }
+        }
+    }
+}
