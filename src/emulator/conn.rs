@@ -46,8 +46,13 @@ enum Step {
     /// Reply, then close (a fault).
     ReplyThenClose(Bytes, CloseReason),
     Close(CloseReason),
-    /// A Metadata request, checked, to be answered.
-    Metadata(MetadataRequestView, i32),
+    /// A Metadata request whose header parsed, to be read and answered.
+    Metadata {
+        frame: Bytes,
+        body_at: usize,
+        version: i16,
+        correlation_id: i32,
+    },
 }
 
 /// One connection's socket, with the idle clock (Kafka's Selector: a
@@ -199,16 +204,31 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             Step::Close(reason) => break reason,
             Step::Reply(reply) => (reply, None),
             Step::ReplyThenClose(reply, reason) => (reply, Some(reason)),
-            Step::Metadata(req, correlation_id) => {
+            Step::Metadata {
+                frame,
+                body_at,
+                version,
+                correlation_id,
+            } => {
                 let b = Arc::clone(&broker);
                 let made = run_work(large, move || {
+                    let req = match MetadataRequestView::decode(frame, body_at, version) {
+                        Ok(req) => req,
+                        Err(DecodeError::UnsupportedVersion { .. }) => {
+                            return Err(CloseReason::NotEmulated {
+                                key: api_key::METADATA,
+                                version,
+                            })
+                        }
+                        Err(e) => return Err(CloseReason::InvalidRequest(e.to_string())),
+                    };
                     MetadataReply::new(Plan::for_view(req, &b.view), correlation_id)
+                        .map_err(|e| CloseReason::Internal(e.to_string()))
                 })
                 .await;
                 let reply = match made {
                     Ok(Ok(reply)) => reply,
-                    Ok(Err(e)) => break CloseReason::Internal(e.to_string()),
-                    Err(reason) => break reason,
+                    Ok(Err(reason)) | Err(reason) => break reason,
                 };
                 if broker.faults.rewrites() {
                     // The faults rewrite whole replies (docs/robustness.md).
@@ -347,11 +367,13 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         body_at = Some(r.position());
     }
     if let (api_key::METADATA, Some(at)) = (key, body_at) {
-        // Read in place: no owned entry per topic (see handlers::metadata).
-        return match MetadataRequestView::decode(frame.clone(), at, version) {
-            Ok(req) => Step::Metadata(req, correlation_id),
-            Err(DecodeError::UnsupportedVersion { .. }) => Step::Close(CloseReason::NotEmulated { key, version }),
-            Err(e) => Step::Close(CloseReason::InvalidRequest(e.to_string())),
+        // Read in place (no owned entry per topic, see handlers::metadata), by
+        // the caller: the walk is as long as the request.
+        return Step::Metadata {
+            frame: frame.clone(),
+            body_at: at,
+            version,
+            correlation_id,
         };
     }
     let body = match decode_request(frame) {

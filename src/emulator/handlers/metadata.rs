@@ -452,6 +452,10 @@ pub struct Plan<A> {
     head: MetadataResponse,
     marks: Marks,
     count: usize,
+    /// Entries answered in each group: a walk for a group stops at its last.
+    per_group: [usize; 3],
+    /// First occurrences (entries marked [`PENDING`] before grouping).
+    distinct: usize,
 }
 
 /// Where an answer's topic entries have got to.
@@ -459,6 +463,7 @@ pub struct Plan<A> {
 pub struct EntryCursor<C> {
     group: u8,
     index: usize,
+    emitted: usize,
     asked: Option<C>,
 }
 
@@ -491,6 +496,8 @@ impl<A: AskedTopics> Plan<A> {
             },
             marks: Marks::default(),
             count: 0,
+            per_group: [0; 3],
+            distinct: 0,
         };
         if !named {
             plan.snapshot = view.snapshot();
@@ -508,6 +515,7 @@ impl<A: AskedTopics> Plan<A> {
             // controller -1, INVALID_REQUEST for each topic as asked.
             plan.kind = Kind::Invalid;
             plan.count = entries;
+            plan.per_group[0] = entries;
             plan.head = MetadataResponse {
                 error_code: ErrorCode::INVALID_REQUEST.0,
                 ..MetadataResponse::default()
@@ -530,6 +538,7 @@ impl<A: AskedTopics> Plan<A> {
             view.auto_create(|| {
                 walk(&plan.asked)
                     .filter(|(i, _)| plan.marks.get(*i) == PENDING)
+                    .take(plan.distinct)
                     .filter_map(|(_, a)| a.name.map(String::from_utf8_lossy))
             })
         } else {
@@ -581,14 +590,22 @@ impl<A: AskedTopics> Plan<A> {
                 .and_then(|a| key(&a).map(|b| state.hash_one(&*b)))
                 .unwrap_or(0)
         };
+        // The entry before, when it had a key: a run of one name repeated (the
+        // cheapest attack) is recognised without hashing.
+        let mut before: Option<Key<'_>> = None;
         for (i, a) in walk(asked) {
             let Some(k) = key(&a) else { continue };
+            if before.as_deref() == Some(&*k) {
+                continue;
+            }
             let hash = state.hash_one(&*k);
             let same = |&other: &u32| asked.at(other).and_then(|o| key(&o)).is_some_and(|o| *o == *k);
             if seen.find(hash, same).is_none() {
                 seen.insert_unique(hash, a.key, |&other| hash_of(other));
                 self.marks.set(i, PENDING);
+                self.distinct += 1;
             }
+            before = Some(k);
         }
     }
 
@@ -597,9 +614,10 @@ impl<A: AskedTopics> Plan<A> {
         let mut decided = Vec::new();
         let mut c = self.asked.start();
         let mut i = 0usize;
+        let mut left = self.distinct;
         loop {
             // In batches: the group is decided on `&self`, then written.
-            while decided.len() < 1 << 16 {
+            while decided.len() < 1 << 16 && left > decided.len() {
                 let Some(a) = self.asked.next(&mut c) else { break };
                 if self.marks.get(i) == PENDING {
                     decided.push((i, group(self, &a) + 1));
@@ -612,7 +630,9 @@ impl<A: AskedTopics> Plan<A> {
             for &(j, m) in &decided {
                 self.marks.set(j, m);
                 self.count += 1;
+                self.per_group[usize::from(m - 1)] += 1;
             }
+            left -= decided.len();
             decided.clear();
         }
     }
@@ -670,6 +690,7 @@ impl<A: AskedTopics> Plan<A> {
         EntryCursor {
             group: 0,
             index: 0,
+            emitted: 0,
             asked: None,
         }
     }
@@ -702,8 +723,10 @@ impl<A: AskedTopics> Plan<A> {
                     }
                 }
             } else {
+                // The walk for a group ends at its last entry answered.
+                let quota = self.per_group[usize::from(cursor.group)];
                 let mut c = cursor.asked.take().unwrap_or_else(|| self.asked.start());
-                loop {
+                while cursor.emitted < quota {
                     if work == 0 {
                         cursor.asked = Some(c);
                         return Ok(());
@@ -712,15 +735,18 @@ impl<A: AskedTopics> Plan<A> {
                     let Some(a) = self.asked.next(&mut c) else { break };
                     let i = cursor.index;
                     cursor.index += 1;
-                    let answered = self.kind == Kind::Invalid || self.marks.get(i) == cursor.group + 1;
-                    if answered && sink(&self.entry(cursor.group, &a))? {
-                        cursor.asked = Some(c);
-                        return Ok(());
+                    if self.kind == Kind::Invalid || self.marks.get(i) == cursor.group + 1 {
+                        cursor.emitted += 1;
+                        if sink(&self.entry(cursor.group, &a))? {
+                            cursor.asked = Some(c);
+                            return Ok(());
+                        }
                     }
                 }
             }
             cursor.group += 1;
             cursor.index = 0;
+            cursor.emitted = 0;
             cursor.asked = None;
         }
         Ok(())
