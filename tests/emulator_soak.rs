@@ -51,8 +51,22 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kafka-matrix"))
-            .args(["serve", "--kafka", "3.8", "--listen", "127.0.0.1:0", "--topic", "orders:3"])
+        Self::start_with(env!("CARGO_BIN_EXE_kafka-matrix"), &[], args)
+    }
+
+    /// `program pre... serve ... args...` (a wrapper such as `prlimit`, or the binary).
+    fn start_with(program: &str, pre: &[&str], args: &[&str]) -> Self {
+        let mut child = Command::new(program)
+            .args(pre)
+            .args([
+                "serve",
+                "--kafka",
+                "3.8",
+                "--listen",
+                "127.0.0.1:0",
+                "--topic",
+                "orders:3",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -163,7 +177,9 @@ async fn round_trip(addr: SocketAddr, frame: Arc<Vec<u8>>) -> Result<(usize, f64
     let start = Instant::now();
     let mut s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     s.write_all(&frame).await.map_err(|e| e.to_string())?;
-    let len = read_reply(&mut s).await.map_err(|e| format!("reading the reply: {e}"))?;
+    let len = read_reply(&mut s)
+        .await
+        .map_err(|e| format!("reading the reply: {e}"))?;
     Ok((len, start.elapsed().as_secs_f64()))
 }
 
@@ -186,7 +202,9 @@ impl Prober {
             while !flag.load(Ordering::Relaxed) {
                 corr += 1;
                 let t = Instant::now();
-                s.write_all(&api_versions_frame(corr)).await.map_err(|e| e.to_string())?;
+                s.write_all(&api_versions_frame(corr))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 timeout(GUARD, read_reply(&mut s))
                     .await
                     .map_err(|_| "ApiVersions unanswered".to_string())?
@@ -202,7 +220,11 @@ impl Prober {
     /// Stops; returns the round trips in ms, sorted.
     async fn finish(self) -> Vec<f64> {
         self.stop.store(true, Ordering::Relaxed);
-        let mut rtts = self.task.await.expect("prober task").expect("the good client is answered");
+        let mut rtts = self
+            .task
+            .await
+            .expect("prober task")
+            .expect("the good client is answered");
         rtts.sort_by(f64::total_cmp);
         rtts
     }
@@ -238,7 +260,9 @@ async fn new_client_ms(addr: SocketAddr) -> Result<f64, String> {
         request_timeout: Duration::from_secs(10),
         ..ClientConfig::default()
     };
-    Client::connect(&addr.to_string(), config).await.map_err(|e| e.to_string())?;
+    Client::connect(&addr.to_string(), config)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(t.elapsed().as_secs_f64() * 1000.0)
 }
 
@@ -262,12 +286,7 @@ async fn one_request(label: &str, bytes: usize) {
         &format!("≤ 3× the request ({:.0} MiB)", 3.0 * mib),
         peak <= 3.0 * mib,
     );
-    row(
-        label,
-        &latency(&rtts),
-        "p99 < 50 ms",
-        pct(&rtts, 0.99) < 50.0,
-    );
+    row(label, &latency(&rtts), "p99 < 50 ms", pct(&rtts, 0.99) < 50.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,7 +331,12 @@ async fn soak_2_four_maximal_requests_at_once() {
         &format!("alive, under the {budget_mib:.0} MiB budget + fixed overhead"),
         peak <= budget_mib + idle + 64.0,
     );
-    row("four maximal requests at once", &latency(&rtts), "good clients answered", true);
+    row(
+        "four maximal requests at once",
+        &latency(&rtts),
+        "good clients answered",
+        true,
+    );
 }
 
 /// Row 4: thousands of idle connections; a new client still negotiates, and they are
@@ -329,7 +353,12 @@ async fn soak_4_idle_connections() {
     let opened = Instant::now();
     let mut times = Vec::new();
     for _ in 0..5 {
-        times.push(timeout(GUARD, new_client_ms(server.addr)).await.expect("in time").expect("negotiates"));
+        times.push(
+            timeout(GUARD, new_client_ms(server.addr))
+                .await
+                .expect("in time")
+                .expect("negotiates"),
+        );
     }
     times.sort_by(f64::total_cmp);
     let rss = server.mem_mib("VmRSS");
@@ -352,7 +381,10 @@ async fn soak_4_idle_connections() {
     }
     let after = opened.elapsed().as_secs_f64();
     assert_eq!(closed, n, "every idle connection is closed by the server");
-    let ms = timeout(GUARD, new_client_ms(server.addr)).await.expect("in time").expect("negotiates");
+    let ms = timeout(GUARD, new_client_ms(server.addr))
+        .await
+        .expect("in time")
+        .expect("negotiates");
     row(
         &format!("{n} idle connections, --idle-timeout {idle_ms}"),
         &format!("all {n} closed {after:.1} s after they were opened; then a new client in {ms:.1} ms"),
@@ -405,10 +437,16 @@ async fn soak_5_slow_and_half_sent_clients() {
     // A good client is served meanwhile.
     tokio::time::sleep(Duration::from_millis(size(3000, 300) as u64)).await;
     let during = server.mem_mib("VmRSS");
-    let good = timeout(GUARD, new_client_ms(server.addr)).await.expect("in time").expect("negotiates");
+    let good = timeout(GUARD, new_client_ms(server.addr))
+        .await
+        .expect("in time")
+        .expect("negotiates");
     let budget_mib = budget as f64 / MIB as f64;
     row(
-        &format!("{readers} non-reading clients of distinct-name requests + {half} nearly complete {} MiB frames", big / MIB),
+        &format!(
+            "{readers} non-reading clients of distinct-name requests + {half} nearly complete {} MiB frames",
+            big / MIB
+        ),
         &format!("server RSS {during:.0} MiB (idle {idle_rss:.0} MiB); a new client negotiates in {good:.1} ms"),
         &format!("bounded by the {budget_mib:.0} MiB pool + fixed overhead"),
         during <= budget_mib + idle_rss + 64.0,
@@ -421,13 +459,18 @@ async fn soak_5_slow_and_half_sent_clients() {
     for mut s in held {
         // Whatever reply bytes were sent, then EOF.
         let mut sink = Vec::new();
-        let _ = timeout(GUARD, s.read_to_end(&mut sink)).await.expect("closed by the server");
+        let _ = timeout(GUARD, s.read_to_end(&mut sink))
+            .await
+            .expect("closed by the server");
     }
     let freed_after = t.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = server.mem_mib("VmRSS");
     assert!(server.alive(), "the server died");
-    let good = timeout(GUARD, new_client_ms(server.addr)).await.expect("in time").expect("negotiates");
+    let good = timeout(GUARD, new_client_ms(server.addr))
+        .await
+        .expect("in time")
+        .expect("negotiates");
     row(
         "… after the idle timeout",
         &format!(
@@ -487,10 +530,63 @@ async fn soak_7_a_full_pool_stops_reading_until_memory_comes_back() {
         .expect("a good client negotiates while the pool is full");
     // A completes its frame and reads its reply: the pool frees, B is answered.
     a.write_all(&frame[frame.len() - 1..]).await.expect("send");
-    timeout(GUARD, read_reply(&mut a)).await.expect("in time").expect("A answered");
+    timeout(GUARD, read_reply(&mut a))
+        .await
+        .expect("in time")
+        .expect("A answered");
     timeout(GUARD, b)
         .await
         .expect("B answered once memory came back")
         .expect("task")
         .expect("B answered");
+}
+
+/// Out of file descriptors: the server keeps running without spinning, and serves new
+/// clients again once connections close. The child runs under `prlimit --nofile=64`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_8_out_of_file_descriptors_recovers_as_connections_close() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("SKIPPED soak_8: no `prlimit` (util-linux) to lower the server's descriptor limit");
+        return;
+    }
+    let server = Server::start_with(
+        "prlimit",
+        &["--nofile=64:64", "--", env!("CARGO_BIN_EXE_kafka-matrix")],
+        &["--idle-timeout", "-1"],
+    );
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())).unwrap_or_default();
+        let f: Vec<u64> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // utime + stime, in clock ticks (fields 14 and 15 of /proc/<pid>/stat).
+        f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+    };
+    // More connections than the server has descriptors for: the kernel completes
+    // the handshakes; the server accepts until EMFILE.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(TcpStream::connect(server.addr).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let spent = cpu().saturating_sub(before);
+    // A new client cannot be served now; once connections close it is.
+    held.truncate(20);
+    let ms = timeout(Duration::from_secs(30), new_client_ms(server.addr))
+        .await
+        .expect("in time")
+        .expect("a new client negotiates once descriptors are free again");
+    row(
+        "out of descriptors (nofile 64, 100 connections)",
+        &format!("{spent} CPU ticks in 2 s while out of descriptors; after 80 closed, a new client in {ms:.1} ms"),
+        "no busy loop; recovers",
+        spent < 50,
+    );
+    assert!(spent < 100, "the accept loop spun: {spent} ticks in 2 s");
 }
