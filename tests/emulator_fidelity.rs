@@ -329,10 +329,10 @@ async fn api_versions_max_plus_one_for_every_release_keeps_the_connection() {
 }
 
 #[rstest]
-#[case((2, 3), Mode::Zk, 3)]
-#[case((3, 8), Mode::Zk, 4)]
-#[case((3, 9), Mode::Kraft, 5)]
-#[case((4, 3), Mode::Kraft, 5)]
+#[case::kafka_2_3_zk((2, 3), Mode::Zk, 3)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, 4)]
+#[case::kafka_3_9_kraft((3, 9), Mode::Kraft, 5)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, 5)]
 #[tokio::test]
 async fn close_after_unsupported_api_versions_fault_sends_the_reply_then_eof(
     #[case] (major, minor): (u8, u8),
@@ -364,12 +364,12 @@ async fn close_after_unsupported_api_versions_fault_sends_the_reply_then_eof(
 }
 
 #[rstest]
-#[case((2, 4), Mode::Zk, 3)]
-#[case((3, 8), Mode::Zk, 3)]
-#[case((3, 8), Mode::Kraft, 3)]
-#[case((3, 9), Mode::Zk, 4)]
-#[case((4, 0), Mode::Kraft, 3)]
-#[case((4, 3), Mode::Kraft, 4)]
+#[case::kafka_2_4_zk((2, 4), Mode::Zk, 3)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, 3)]
+#[case::kafka_3_8_kraft((3, 8), Mode::Kraft, 3)]
+#[case::kafka_3_9_zk((3, 9), Mode::Zk, 4)]
+#[case::kafka_4_0_kraft((4, 0), Mode::Kraft, 3)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, 4)]
 #[tokio::test]
 async fn invalid_client_software_name_is_invalid_request_and_stays_open(
     #[case] (major, minor): (u8, u8),
@@ -531,9 +531,9 @@ async fn metadata_at_every_supported_version_for_every_release() {
 }
 
 #[rstest]
-#[case((3, 8), Mode::Zk)]
-#[case((2, 0), Mode::Zk)]
-#[case((4, 0), Mode::Kraft)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk)]
+#[case::kafka_2_0_zk((2, 0), Mode::Zk)]
+#[case::kafka_4_0_kraft((4, 0), Mode::Kraft)]
 #[tokio::test]
 async fn metadata_reports_the_advertised_address(#[case] (major, minor): (u8, u8), #[case] mode: Mode) {
     let options = EmulatorOptions {
@@ -789,11 +789,11 @@ async fn a_request_split_across_writes_is_reassembled() {
 /// parse every header as v1, never read the body of a version they do not
 /// know, and answer UNSUPPORTED_VERSION.
 #[rstest]
-#[case((2, 0), Mode::Zk, true)]
-#[case((2, 3), Mode::Zk, true)]
-#[case((2, 4), Mode::Zk, false)]
-#[case((3, 8), Mode::Zk, false)]
-#[case((4, 3), Mode::Kraft, false)]
+#[case::kafka_2_0_zk((2, 0), Mode::Zk, true)]
+#[case::kafka_2_3_zk((2, 3), Mode::Zk, true)]
+#[case::kafka_2_4_zk((2, 4), Mode::Zk, false)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, false)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, false)]
 #[tokio::test]
 async fn api_versions_v3_with_a_v1_header(#[case] (major, minor): (u8, u8), #[case] mode: Mode, #[case] answers: bool) {
     let release = Release::new(major, minor);
