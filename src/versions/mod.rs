@@ -8,8 +8,10 @@
 //!   parses to it) and [`Mode`] (`zk` / `kraft`), with a named parse error
 //!   that lists the valid releases.
 //! - [`mod@table`]: `data/api_versions.csv`, compiled in and loaded once, validated row
-//!   by row; [`table()`] gives the [`ApiTable`] a default broker of a
-//!   (release, mode) advertises. Tables are the `x.y.0` row sets.
+//!   by row, and `data/api_versions_patches.csv`, each later patch's
+//!   differences; [`table()`] gives the [`ApiTable`] a default broker of a
+//!   (release, mode) advertises at the catalog's patch, [`variants()`] the
+//!   distinct tables across its patches.
 //! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.3: newest patch, modes,
 //!   [`KraftStatus`], images.
 //! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
@@ -40,4 +42,4 @@ pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStat
 pub use guess::{guess_release, Guess, IGNORED_KEYS};
 pub use images::{images, ImageFlavor, ImageRef};
 pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
-pub use table::{api_name, table, tables, ApiEntry, ApiTable};
+pub use table::{api_name, table, tables, variants, ApiEntry, ApiTable, Patches};
