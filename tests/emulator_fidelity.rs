@@ -487,13 +487,15 @@ async fn check_metadata_all_versions(release: Release, mode: Mode, options: Emul
         check_orders(&all, version, &format!("{what} all topics"));
 
         // Named: one that exists, one that does not, one Kafka's
-        // Topic.validate refuses (INVALID_TOPIC_EXCEPTION, 17).
+        // Topic.validate refuses: INVALID_TOPIC_EXCEPTION (17) from 2.8; with
+        // no creation attempted, 2.0–2.7 never validate it and answer 3.
         corr += 1;
         let asked = MetadataRequest::for_topics(["orders", "nope", "bad name"]);
         let named = metadata_round_trip(&mut s, corr, version, &asked).await;
         check_metadata(&named, version, &host, port, &format!("{what} named"));
         assert_eq!(named.topics.len(), 3, "{what} named");
-        assert_eq!(named.topics[2].error_code, 17, "{what}: INVALID_TOPIC_EXCEPTION");
+        let invalid = if release >= Release::new(2, 8) { 17 } else { 3 };
+        assert_eq!(named.topics[2].error_code, invalid, "{what}: the invalid name");
         check_orders(&named, version, &format!("{what} named"));
         let nope = &named.topics[1];
         assert_eq!(nope.name.as_deref(), Some("nope"), "{what}");
@@ -835,9 +837,13 @@ fn raw_header(key: i16, version: i16, corr: i32, client_id: &[u8], tags: Option<
     h
 }
 
-/// Sends a raw Metadata request and returns the decoded answer; the
-/// connection must stay open.
+/// Sends a raw Metadata request (correlation id 7) and returns the decoded
+/// answer; the connection must stay open.
 async fn raw_metadata(emu: &Emulator, version: i16, header_and_body: &[u8]) -> MetadataResponse {
+    raw_metadata_at(emu, version, 7, header_and_body).await
+}
+
+async fn raw_metadata_at(emu: &Emulator, version: i16, corr: i32, header_and_body: &[u8]) -> MetadataResponse {
     let mut s = connect(emu).await;
     send(&mut s, &raw_frame(header_and_body)).await;
     let frame = read_frame(&mut s).await.unwrap_or_else(|| {
@@ -846,9 +852,9 @@ async fn raw_metadata(emu: &Emulator, version: i16, header_and_body: &[u8]) -> M
             emu.records()
         )
     });
-    let (corr, resp) = decode_metadata(&frame, version);
-    assert_eq!(corr, 7, "Metadata v{version} correlation id");
-    assert_still_serving(&mut s, 8, &format!("after Metadata v{version}")).await;
+    let (got, resp) = decode_metadata(&frame, version);
+    assert_eq!(got, corr, "Metadata v{version} correlation id");
+    assert_still_serving(&mut s, corr + 1000, &format!("after Metadata v{version}")).await;
     resp
 }
 
@@ -968,6 +974,55 @@ async fn unknown_tagged_fields_in_any_order_are_skipped() {
     send(&mut s, &raw_frame(&req)).await;
     let (corr, resp) = decode_api_versions(&expect_frame(&mut s).await, 3);
     assert_eq!((corr, resp.error_code), (7, 0), "ApiVersions v3 with unknown tags");
+}
+
+#[rstest]
+#[case::kafka_2_4_strict(Release::new(2, 4), false)]
+#[case::kafka_2_7_strict(Release::new(2, 7), false)]
+#[case::kafka_2_8_lenient(Release::new(2, 8), true)]
+#[case::kafka_3_8_lenient(Release::new(3, 8), true)]
+#[tokio::test]
+async fn out_of_order_body_tags_close_on_2_4_to_2_7_only(#[case] release: Release, #[case] answers: bool) {
+    // 2.4–2.7 read request bodies through the Struct schemas, whose
+    // TaggedFields.read throws "Invalid or out-of-order tag"; the header's
+    // tags were already read by generated code and never checked.
+    let emu = start(release, Mode::Zk, seeded()).await;
+    let out_of_order: &[u8] = &[2, 9, 0, 3, 0];
+    let mut req = raw_header(3, 9, 7, b"tags", Some(out_of_order));
+    req.extend_from_slice(&[2, 7, b'o', b'r', b'd', b'e', b'r', b's', 0]); // one topic, no tags
+    req.extend_from_slice(&[1, 0, 0]); // allow_auto_topic_creation, include_{cluster,topic}_authorized_operations
+    req.extend_from_slice(out_of_order); // body tags
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    if answers {
+        let (corr, resp) = decode_metadata(&expect_frame(&mut s).await, 9);
+        assert_eq!(corr, 7);
+        check_orders(&resp, 9, &format!("{release}: out-of-order tags"));
+    } else {
+        expect_eof(&mut s, &format!("{release}: out-of-order body tags")).await;
+    }
+    // Ordered tags in the body are fine everywhere, out of order in the header too.
+    let mut req = raw_header(3, 9, 8, b"tags", Some(out_of_order));
+    req.extend_from_slice(&[2, 7, b'o', b'r', b'd', b'e', b'r', b's', 0, 1, 0, 0]);
+    req.extend_from_slice(&[2, 3, 0, 9, 0]);
+    let resp = raw_metadata_at(&emu, 9, 8, &req).await;
+    check_orders(&resp, 9, &format!("{release}: ordered body tags"));
+}
+
+#[tokio::test]
+async fn a_negative_length_is_null_and_null_where_not_allowed_closes() {
+    // Kafka reads any negative length as null: -2 for the (nullable) client
+    // id is fine; -2 for a topic name (not nullable before v10) closes.
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let mut req = Vec::from(&[0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xfe][..]); // Metadata v1, client id length -2
+    req.extend_from_slice(&[0, 0, 0, 1, 0, 6, b'o', b'r', b'd', b'e', b'r', b's']);
+    let resp = raw_metadata(&emu, 1, &req).await;
+    check_orders(&resp, 1, "client id length -2");
+
+    let req = [0, 3, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 1, 0xff, 0xfe];
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    expect_eof(&mut s, "a topic name of length -2").await;
 }
 
 #[tokio::test]

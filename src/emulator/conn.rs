@@ -21,7 +21,7 @@ use super::Broker;
 use crate::protocol::frame::split_frame;
 use crate::protocol::header::{request_header_version, RequestHeader};
 use crate::protocol::primitives::Reader;
-use crate::protocol::{api_key, decode_request, encode_response, RequestBody, ResponseBody};
+use crate::protocol::{api_key, decode_request_with, encode_response, RequestBody, ResponseBody};
 
 /// How long to keep reading after closing our side, to catch a client that
 /// writes on a connection the broker has closed.
@@ -148,7 +148,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
             return Step::Close(CloseReason::UnparsableHeader);
         }
     }
-    let body = match decode_request(frame) {
+    let body = match decode_request_with(frame, broker.quirks.strict_body_tag_order) {
         Ok((_, body)) => body,
         Err(crate::protocol::DecodeError::UnsupportedVersion { .. }) => {
             return Step::Close(CloseReason::NotEmulated { key, version })

@@ -151,6 +151,7 @@ impl Broker {
             enabled: options.auto_create_topics,
             first_answer: quirks.auto_create_answer,
             partitions: 1,
+            validates_names: quirks.validates_unknown_topic_names,
         };
         Ok(Self {
             release,

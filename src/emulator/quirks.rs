@@ -35,6 +35,18 @@ pub struct Quirks {
     /// brokers forward CreateTopics to the controller and answer
     /// UNKNOWN_TOPIC_OR_PARTITION meanwhile (2.8.0+ `sendCreateTopicRequest`).
     pub auto_create_answer: ErrorCode,
+    /// Request bodies refuse tagged fields out of ascending order (and the
+    /// connection is closed): 2.4–2.7 parsed bodies through the `Struct`
+    /// schemas, whose `TaggedFields.read` throws "Invalid or out-of-order
+    /// tag" (2.4.0–2.7.0 `protocol/types/TaggedFields.java`); 2.8.0 parses
+    /// with the generated readers, which accept any order.
+    pub strict_body_tag_order: bool,
+    /// An invalid topic name is answered INVALID_TOPIC_EXCEPTION even when
+    /// auto-creation is not allowed: from 2.8.0 (`KafkaApis.getTopicMetadata`
+    /// runs `Topic.validate`). 2.0–2.7 answer such a name
+    /// UNKNOWN_TOPIC_OR_PARTITION unless a creation was attempted (2.0.0
+    /// `KafkaApis.getTopicMetadata`; creating runs `Topic.validate` → 17).
+    pub validates_unknown_topic_names: bool,
 }
 
 impl Quirks {
@@ -46,6 +58,8 @@ impl Quirks {
             validates_client_software: since_2_4,
             flexible_request_headers: since_2_4,
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
+            strict_body_tag_order: since_2_4 && release < Release::new(2, 8),
+            validates_unknown_topic_names: release >= Release::new(2, 8),
             auto_create_answer: match mode {
                 Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,
                 Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,

@@ -173,7 +173,10 @@ impl Catalog {
             )];
             for patch in 1..=last {
                 let mut next = runs.last().map(|(_, t)| t.clone()).unwrap_or_default();
-                for row in rows.iter().filter(|r| (r.release, r.patch, r.mode) == (release, patch, mode)) {
+                for row in rows
+                    .iter()
+                    .filter(|r| (r.release, r.patch, r.mode) == (release, patch, mode))
+                {
                     match row.entry {
                         Some(e) => next.entries.insert(row.key, e),
                         None => next.entries.remove(&row.key),

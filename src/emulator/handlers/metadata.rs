@@ -10,7 +10,8 @@
 //!   them into a `Set`), in the order first asked;
 //! - a named topic that exists: its partitions, leader 1, replicas/ISR [1],
 //!   leader epoch 0, topic id (v10+);
-//! - an invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17);
+//! - an invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17); before
+//!   2.8 only when a creation was attempted, else UNKNOWN_TOPIC_OR_PARTITION;
 //! - a valid name that does not exist, with auto-creation allowed (the
 //!   broker's `auto.create.topics.enable`, default true, and the request's
 //!   `allow_auto_topic_creation`, v4+, always true before): the topic is
@@ -96,6 +97,9 @@ pub struct AutoCreate {
     pub first_answer: ErrorCode,
     /// Kafka's `num.partitions` (default 1).
     pub partitions: i32,
+    /// Whether an invalid name is answered INVALID_TOPIC_EXCEPTION when no
+    /// creation is attempted (2.8+; see `Quirks::validates_unknown_topic_names`).
+    pub validates_names: bool,
 }
 
 /// The topics a broker has: seeded ones, then auto-created ones, by name.
@@ -312,10 +316,16 @@ pub fn handle(req: &MetadataRequest, version: i16, view: &ClusterView) -> Metada
                 .filter_map(|a| a.name.as_deref())
                 .filter(|name| seen.insert(*name))
                 .collect();
-            let created = if view.auto_create.enabled && req.allow_auto_topic_creation {
+            let may_create = view.auto_create.enabled && req.allow_auto_topic_creation;
+            let created = if may_create {
                 view.auto_create(&names)
             } else {
                 HashSet::new()
+            };
+            let invalid = if may_create || view.auto_create.validates_names {
+                ErrorCode::INVALID_TOPIC_EXCEPTION
+            } else {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
             };
             // Existing topics first, then the others; when auto-creating,
             // the ones that cannot be created before the ones being created
@@ -326,7 +336,7 @@ pub fn handle(req: &MetadataRequest, version: i16, view: &ClusterView) -> Metada
                 let (group, code) = match known.get(name) {
                     Some(_) if created.contains(name) => (2, view.auto_create.first_answer),
                     Some(t) => return (0, topic_entry(t, include_ops)),
-                    None if !is_valid_topic_name(name) => (1, ErrorCode::INVALID_TOPIC_EXCEPTION),
+                    None if !is_valid_topic_name(name) => (1, invalid),
                     None => (1, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
                 };
                 (group, missing(Some(name.to_owned()), [0; 16], code))
