@@ -1127,3 +1127,95 @@ async fn metadata_v0_to_v3_always_allow_auto_creation() {
     let next = metadata_round_trip(&mut s, 2, 0, &MetadataRequest::for_topics(["fresh"])).await;
     assert_eq!(names(&next), [("fresh".into(), 0)]);
 }
+
+// ---------------------------------------------------------------------------------------
+// ApiVersions v3+: the KIP-584 tagged fields (data/features.csv)
+// ---------------------------------------------------------------------------------------
+
+async fn api_versions_reply(release: Release, mode: Mode, version: i16) -> (Vec<u8>, ApiVersionsResponse) {
+    let emu = start(release, mode, seeded()).await;
+    let mut s = connect(&emu).await;
+    send(&mut s, &api_versions_frame(7, version, SOFTWARE_NAME, SOFTWARE_VERSION)).await;
+    let frame = expect_frame(&mut s).await;
+    let (_, resp) = decode_api_versions(&frame, version);
+    (frame, resp)
+}
+
+#[tokio::test]
+async fn kafka_3_8_kraft_v3_ends_with_kafkas_feature_tags_exactly() {
+    let (frame, resp) = api_versions_reply(Release::new(3, 8), Mode::Kraft, 3).await;
+    #[rustfmt::skip]
+    let tail: &[u8] = &[
+        0, 0, 0, 0,                                   // throttle_time_ms
+        3,                                            // three tagged fields, in tag order
+        0, 23, 2, 17, b'm', b'e', b't', b'a', b'd', b'a', b't', b'a', b'.', b'v', b'e', b'r', b's', b'i', b'o', b'n',
+        0, 1, 0, 20, 0,                               // tag 0, 23 bytes, SupportedFeatures: metadata.version 1-20
+        1, 8, 0, 0, 0, 0, 0, 0, 0, 10,                // FinalizedFeaturesEpoch 10
+        2, 23, 2, 17, b'm', b'e', b't', b'a', b'd', b'a', b't', b'a', b'.', b'v', b'e', b'r', b's', b'i', b'o', b'n',
+        0, 20, 0, 20, 0,                              // FinalizedFeatures: metadata.version level 20 (max, then min)
+    ];
+    // The body ends with the tagged-field section.
+    assert!(
+        frame.ends_with(tail),
+        "tail {:02x?}",
+        &frame[frame.len().saturating_sub(tail.len())..]
+    );
+    assert_eq!(resp.finalized_features_epoch, 10);
+}
+
+#[rstest]
+#[case::kafka_2_6_zk_none(Release::new(2, 6), Mode::Zk, 2, None)]
+#[case::kafka_2_7_zk_epoch_0(Release::new(2, 7), Mode::Zk, 2, Some(0))]
+#[case::kafka_3_9_zk_epoch_0(Release::new(3, 9), Mode::Zk, 3, Some(0))]
+#[case::kafka_3_2_kraft_none(Release::new(3, 2), Mode::Kraft, 3, None)]
+#[case::kafka_4_3_kraft_v3(Release::new(4, 3), Mode::Kraft, 3, Some(10))]
+#[tokio::test]
+async fn feature_epoch_per_release(
+    #[case] release: Release,
+    #[case] mode: Mode,
+    #[case] version: i16,
+    #[case] epoch: Option<i64>,
+) {
+    let (_, resp) = api_versions_reply(release, mode, version).await;
+    let want = if version >= 3 { epoch.unwrap_or(-1) } else { -1 };
+    assert_eq!(resp.finalized_features_epoch, want, "{release} {mode} v{version}");
+    if mode == Mode::Zk {
+        assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn kafka_4_0_hides_min_0_features_below_v4() {
+    // KAFKA-17492: from 3.9, a request below v4 gets no supported feature with min 0.
+    let names = |r: &ApiVersionsResponse| r.supported_features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let (_, v3) = api_versions_reply(Release::new(4, 0), Mode::Kraft, 3).await;
+    assert_eq!(names(&v3), ["metadata.version"]);
+    let (_, v4) = api_versions_reply(Release::new(4, 0), Mode::Kraft, 4).await;
+    assert_eq!(
+        names(&v4),
+        [
+            "group.version",
+            "kraft.version",
+            "metadata.version",
+            "transaction.version",
+            "eligible.leader.replicas.version"
+        ]
+    );
+    let finalized: Vec<_> = v4
+        .finalized_features
+        .iter()
+        .map(|f| (f.name.as_str(), f.max_version_level))
+        .collect();
+    assert_eq!(
+        finalized,
+        [
+            ("group.version", 1),
+            ("transaction.version", 2),
+            ("metadata.version", 25)
+        ]
+    );
+    assert_eq!(
+        v3.finalized_features, v4.finalized_features,
+        "finalized features do not depend on the version"
+    );
+}

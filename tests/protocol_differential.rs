@@ -1010,7 +1010,10 @@ fn difference_long_compact_strings() {
         // kafka-protocol writes it; a Kafka broker refuses to read it, and so do we.
         let kp_bytes = kp_encode(&kp_req, v);
         assert!(
-            matches!(ApiVersionsRequest::dec(&kp_bytes, v), Err(DecodeError::StringTooLong { length: 40_000, .. })),
+            matches!(
+                ApiVersionsRequest::dec(&kp_bytes, v),
+                Err(DecodeError::StringTooLong { length: 40_000, .. })
+            ),
             "v{v}"
         );
     }

@@ -234,8 +234,15 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         p.notes
             .push(format!("client command: `{cmd}` (timeout {} s)", args.client_timeout));
     }
+    if !args.clients.is_empty() {
+        plan_clients(args, &mut p).await?;
+    }
     if args.backend.includes(Backend::Embedded) {
-        let cells = plan_scenarios(&releases, &args.modes, Backend::Embedded, &scenarios);
+        let cells = with_clients(
+            plan_scenarios(&releases, &args.modes, Backend::Embedded, &scenarios),
+            args,
+            &p.ctx,
+        );
         p.notes.push(format!(
             "embedded: {} cells on the in-process emulator (emulated, not real Kafka)",
             cells.len()
@@ -249,8 +256,8 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         match &args.bootstrap {
             Some(Brokers(brokers)) => {
                 for b in brokers {
-                    p.cells
-                        .extend(cells_with(&Target::External(b.clone()), Backend::External, &scenarios));
+                    let cells = cells_with(&Target::External(b.clone()), Backend::External, &scenarios);
+                    p.cells.extend(with_clients(cells, args, &p.ctx));
                 }
                 p.notes.push(format!(
                     "external: {} broker(s) by address; what they are is not verified",
@@ -268,14 +275,10 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
             }),
         }
     }
-    if !args.clients.is_empty() {
-        plan_clients(args, &mut p).await?;
-    }
     Ok(p)
 }
 
-/// Sets up the corpus clients of `--client` and gives each command cell one
-/// copy per client (the `--client-cmd` cell stays, when given).
+/// Sets up the corpus clients of `--client` (see [`with_clients`]).
 async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError> {
     let dir = corpus::clients_dir();
     let all = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
@@ -305,22 +308,28 @@ async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError
             }
         }
     }
-    let names: Vec<String> = p.ctx.corpus.keys().cloned().collect();
-    let keep_custom = args.client_cmd.is_some();
-    p.cells = std::mem::take(&mut p.cells)
+    Ok(())
+}
+
+/// Each `command` cell once per corpus client of `--client` (and once for
+/// `--client-cmd`, when given); other cells as they are.
+fn with_clients(cells: Vec<Cell>, args: &MatrixArgs, ctx: &RunContext) -> Vec<Cell> {
+    if args.clients.is_empty() {
+        return cells;
+    }
+    cells
         .into_iter()
         .flat_map(|cell| {
             if cell.scenario != Scenario::Command {
                 return vec![cell];
             }
-            let mut out: Vec<Cell> = names.iter().map(|n| cell.clone().with_client(n)).collect();
-            if keep_custom {
+            let mut out: Vec<Cell> = ctx.corpus.keys().map(|n| cell.clone().with_client(n)).collect();
+            if args.client_cmd.is_some() {
                 out.insert(0, cell);
             }
             out
         })
-        .collect();
-    Ok(())
+        .collect()
 }
 
 #[cfg(not(feature = "containers"))]
@@ -374,7 +383,12 @@ async fn plan_containers(
     p.notes
         .push(format!("container images: {} ({}){flavor}", run.source(), run.why()));
     let mut cells = 0;
-    for cell in plan_scenarios(releases, &args.modes, Backend::Container, scenarios) {
+    let planned = with_clients(
+        plan_scenarios(releases, &args.modes, Backend::Container, scenarios),
+        args,
+        &p.ctx,
+    );
+    for cell in planned {
         let Some((release, mode)) = cell.target.release() else {
             continue;
         };
@@ -383,22 +397,23 @@ async fn plan_containers(
                 p.cells.push(cell);
                 cells += 1;
             }
-            Err(reason) if Some(&cell.scenario) == scenarios.first() => p.not_run.push(NotRun {
-                what: format!("{release} {mode} container"),
-                reason,
-            }),
-            Err(_) => {}
+            Err(reason) => {
+                let what = format!("{release} {mode} container");
+                if !p.not_run.iter().any(|n| n.what == what) {
+                    p.not_run.push(NotRun { what, reason });
+                }
+            }
         }
     }
     if !args.no_tansu {
         match run.tansu() {
             Ok((_, version)) => {
-                p.cells
-                    .extend(cells_with(&Target::Tansu, Backend::Container, scenarios));
+                let tansu = with_clients(cells_with(&Target::Tansu, Backend::Container, scenarios), args, &p.ctx);
+                cells += tansu.len();
+                p.cells.extend(tansu);
                 p.notes.push(format!(
                     "tansu {version}: an independent Kafka-compatible broker (not Apache Kafka), locally built image"
                 ));
-                cells += scenarios.len();
             }
             Err(e) => {
                 eprintln!("SKIPPED tansu: {e}");

@@ -9,7 +9,7 @@ use crate::client::{Client, ClientConfig, ClusterMetadata};
 use crate::negotiate::{Attempt, ClientApis};
 use crate::protocol::VersionRange;
 use crate::report;
-use crate::versions::{api_name, guess_release};
+use crate::versions::{api_name, guess_broker};
 
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
@@ -31,12 +31,55 @@ struct ApiRow {
     negotiated: Option<i16>,
 }
 
+/// The KIP-584 part of the broker's ApiVersions reply (v3+).
+#[derive(Debug, Serialize)]
+struct Features {
+    /// `name min-max`, as the broker listed them.
+    supported: Vec<String>,
+    /// `name level`.
+    finalized: Vec<String>,
+    /// -1 when the broker sent none.
+    epoch: i64,
+}
+
+impl Features {
+    fn of(reply: &crate::protocol::messages::ApiVersionsResponse) -> Self {
+        Self {
+            supported: reply
+                .supported_features
+                .iter()
+                .map(|f| format!("{} {}-{}", f.name, f.min_version, f.max_version))
+                .collect(),
+            finalized: reply
+                .finalized_features
+                .iter()
+                .map(|f| format!("{} {}", f.name, f.max_version_level))
+                .collect(),
+            epoch: reply.finalized_features_epoch,
+        }
+    }
+
+    fn text(&self) -> String {
+        if self.supported.is_empty() && self.finalized.is_empty() && self.epoch == -1 {
+            return "none".into();
+        }
+        let list = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(", ") };
+        format!(
+            "supported {}; finalized {} (epoch {})",
+            list(&self.supported),
+            list(&self.finalized),
+            self.epoch
+        )
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Probe {
     bootstrap: String,
     api_versions_version: i16,
     attempts: Vec<Attempt>,
     guessed: String,
+    features: Features,
     apis: Vec<ApiRow>,
     metadata: ClusterMetadata,
 }
@@ -65,7 +108,8 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,
         attempts: negotiated.attempts.clone(),
-        guessed: guess_release(&ranges).to_string(),
+        guessed: guess_broker(&negotiated.response, negotiated.api_versions_version).to_string(),
+        features: Features::of(&negotiated.response),
         apis: rows,
         metadata,
     };
@@ -90,6 +134,7 @@ fn text(p: &Probe) -> String {
     let _ = writeln!(s, "ApiVersions: v{} ({path})", p.api_versions_version);
     let _ = writeln!(s, "Metadata:    v{}", p.metadata.version);
     let _ = writeln!(s, "guessed:     {}", p.guessed);
+    let _ = writeln!(s, "features:    {}", p.features.text());
     let md = &p.metadata;
     let _ = writeln!(
         s,

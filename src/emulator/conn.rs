@@ -156,9 +156,14 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         Err(e) => return Step::Close(CloseReason::InvalidRequest(e.to_string())),
     };
     let response = match &body {
-        RequestBody::ApiVersions(req) => {
-            ResponseBody::ApiVersions(api_versions::handle(req, version, broker.table, broker.quirks))
-        }
+        RequestBody::ApiVersions(req) => ResponseBody::ApiVersions(api_versions::handle(
+            req,
+            version,
+            broker.release,
+            broker.table,
+            broker.features,
+            broker.quirks,
+        )),
         RequestBody::Metadata(req) => ResponseBody::Metadata(metadata::handle(req, version, &broker.view)),
     };
     match encode_response(correlation_id, version, &response) {

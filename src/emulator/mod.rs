@@ -32,7 +32,7 @@ pub use quirks::Quirks;
 pub use record::{CloseReason, ConnRecord, Recorder};
 
 use crate::protocol::DEFAULT_MAX_FRAME_BYTES;
-use crate::versions::{table, ApiTable, Mode, Release};
+use crate::versions::{features, table, ApiTable, Features, Mode, Release};
 
 /// Most connections served at once; more wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -127,6 +127,8 @@ pub struct Broker {
     pub mode: Mode,
     /// Its ApiVersions table.
     pub table: &'static ApiTable,
+    /// The KIP-584 fields of its ApiVersions v3+ reply.
+    pub features: &'static Features,
     /// Its quirks.
     pub quirks: Quirks,
     /// What Metadata describes.
@@ -157,6 +159,7 @@ impl Broker {
             release,
             mode,
             table,
+            features: features(release, mode),
             quirks,
             view: ClusterView::new(
                 advertise.0,

@@ -28,7 +28,7 @@ use crate::client::{Client, ClientConfig, Transcript};
 use crate::emulator::{Emulator, EmulatorOptions, Quirks, SeededTopic};
 use crate::negotiate::Attempt;
 use crate::protocol::{api_key, VersionRange};
-use crate::versions::{guess_release, releases, table, Mode, Release};
+use crate::versions::{guess_broker, releases, table, Mode, Release};
 
 /// The topic every cell's broker has (seeded, created, or auto-created)
 /// and Metadata is then expected to list.
@@ -477,8 +477,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     out.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
     out.attempts = negotiated.attempts.clone();
-    let ranges: Vec<_> = negotiated.broker_ranges().into_iter().collect();
-    out.guessed = Some(guess_release(&ranges).to_string());
+    out.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
     let versions = client.versions();
     out.api_versions_version = Some(versions.api_versions);
     out.metadata_version = Some(versions.metadata);

@@ -34,8 +34,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::features::features;
 use super::release::{Mode, Release};
 use super::table::{tables, variants, ApiTable, Patches};
+use crate::protocol::messages::ApiVersionsResponse;
 use crate::protocol::VersionRange;
 
 /// Keys left out of every comparison because a default broker may or may not
@@ -163,6 +165,53 @@ fn differing_keys(reply: &BTreeMap<i16, VersionRange>, table: &ApiTable) -> usiz
     changed_or_extra + missing
 }
 
+/// [`guess_release`] on a whole ApiVersions reply received at
+/// `api_versions_version`: where tables tie (3.3 and 3.4 KRaft advertise the
+/// same APIs), the KIP-584 supported features of a v3+ reply tell them apart
+/// (`metadata.version` up to 7 vs 8). Candidates whose features differ from
+/// the reply's are dropped, unless that would drop them all (a broker's
+/// features can differ from a default one's).
+pub fn guess_broker(reply: &ApiVersionsResponse, api_versions_version: i16) -> Guess {
+    let entries: Vec<(i16, VersionRange)> = reply
+        .api_keys
+        .iter()
+        .filter_map(|e| VersionRange::new(e.min_version, e.max_version).map(|r| (e.api_key, r)))
+        .collect();
+    let guess = guess_release(&entries);
+    if api_versions_version < 3 || guess.candidates().len() < 2 {
+        return guess;
+    }
+    let mut theirs: Vec<(&str, i16, i16)> = reply
+        .supported_features
+        .iter()
+        .map(|f| (f.name.as_str(), f.min_version, f.max_version))
+        .collect();
+    theirs.sort_unstable();
+    let matches = |c: &Candidate| {
+        let mut ours: Vec<(&str, i16, i16)> = features(c.release, c.mode)
+            .supported_for(c.release, api_versions_version)
+            .map(|f| (f.name, f.min, f.max))
+            .collect();
+        ours.sort_unstable();
+        ours == theirs
+    };
+    let keep = |cands: &[Candidate]| -> Option<Vec<Candidate>> {
+        let kept: Vec<Candidate> = cands.iter().copied().filter(matches).collect();
+        (!kept.is_empty()).then_some(kept)
+    };
+    match guess {
+        Guess::Exact(c) => Guess::Exact(keep(&c).unwrap_or(c)),
+        Guess::Closest {
+            candidates,
+            differing_keys,
+        } => Guess::Closest {
+            candidates: keep(&candidates).unwrap_or(candidates),
+            differing_keys,
+        },
+        Guess::Unknown => Guess::Unknown,
+    }
+}
+
 /// Guesses which catalogued (release, mode) sent an ApiVersions reply, given
 /// as its `(api_key, range)` entries in any order. See the module docs.
 pub fn guess_release(entries: &[(i16, VersionRange)]) -> Guess {
@@ -272,6 +321,40 @@ mod tests {
                 .unwrap_or_else(|| vec![me]);
             assert_eq!(guess, Guess::Exact(expected), "{me:?}");
         }
+    }
+
+    #[test]
+    fn features_tell_3_3_from_3_4_kraft() {
+        use crate::protocol::messages::SupportedFeature;
+        let reply = |release: &str, mv_max: i16| ApiVersionsResponse {
+            api_keys: table(r(release), Mode::Kraft)
+                .expect("table")
+                .iter()
+                .map(|e| crate::protocol::messages::ApiVersionEntry {
+                    api_key: e.key,
+                    min_version: e.range.min,
+                    max_version: e.range.max,
+                })
+                .collect(),
+            supported_features: vec![SupportedFeature {
+                name: "metadata.version".into(),
+                min_version: 1,
+                max_version: mv_max,
+            }],
+            ..ApiVersionsResponse::default()
+        };
+        assert_eq!(
+            guess_broker(&reply("3.3", 7), 3),
+            Guess::Exact(vec![c("3.3", Mode::Kraft)])
+        );
+        assert_eq!(
+            guess_broker(&reply("3.4", 8), 3),
+            Guess::Exact(vec![c("3.4", Mode::Kraft)])
+        );
+        // Below v3 there are no features: the tie stays.
+        assert_eq!(guess_broker(&reply("3.4", 8), 2).candidates().len(), 2);
+        // Features no default broker has: the table's answer stands.
+        assert_eq!(guess_broker(&reply("3.4", 99), 3).candidates().len(), 2);
     }
 
     #[test]

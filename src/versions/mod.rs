@@ -12,6 +12,8 @@
 //!   differences; [`table()`] gives the [`ApiTable`] a default broker of a
 //!   (release, mode) advertises at the catalog's patch, [`variants()`] the
 //!   distinct tables across its patches.
+//! - [`mod@features`]: `data/features.csv`, what a default broker puts in the
+//!   KIP-584 fields of its ApiVersions v3+ reply ([`features()`]).
 //! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.3: newest patch, modes,
 //!   [`KraftStatus`], images.
 //! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
@@ -33,13 +35,15 @@
 //! ```
 
 pub mod catalog;
+pub mod features;
 pub mod guess;
 pub mod images;
 pub mod release;
 pub mod table;
 
 pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
-pub use guess::{guess_release, Guess, IGNORED_KEYS};
+pub use features::{features, Feature, Features};
+pub use guess::{guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
 pub use images::{images, ImageFlavor, ImageRef};
 pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
 pub use table::{api_name, table, tables, variants, ApiEntry, ApiTable, Patches};
