@@ -418,3 +418,88 @@ fn serve_auto_creates_topics_unless_told_not_to() {
     assert_eq!(metadata_v1_errors(&mut s, 1, &["fresh"]), [3]);
     assert_eq!(metadata_v1_errors(&mut s, 2, &["fresh"]), [3]);
 }
+
+/// Runs the binary with `args` and asserts it failed with exactly
+/// `kafka-matrix: <expected>` on stderr and nothing on stdout.
+fn refused(args: &[&str], expected: &str) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("KAFKA_VERSIONS")
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .env_remove("KAFKA_MATRIX_BOOTSTRAP")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("kafka-matrix: {expected}\n"),
+        "{args:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `serve` takes each topic once and advertises only a host a client can
+/// use; both refusals are one line naming the bad value.
+#[test]
+fn serve_refuses_a_repeated_topic_and_a_bad_advertised_host() {
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--topic",
+            "a:1",
+            "--topic",
+            "a:2",
+        ],
+        "--topic a is given more than once",
+    );
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--advertise",
+            "bad host:1",
+        ],
+        "--advertise \"bad host:1\": host \"bad host\" is not a DNS name, an IPv4 address or a bracketed IPv6 address",
+    );
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--advertise",
+            "kafka:0",
+        ],
+        "--advertise \"kafka:0\": port \"0\" is not a number 1-65535",
+    );
+    // A good one is advertised as given.
+    let served = serve(&[
+        "--kafka",
+        "3.8",
+        "--advertise",
+        "[::1]:19092",
+        "--topic",
+        "a:1",
+        "--topic",
+        "b:2",
+    ]);
+    let out = Command::new(BIN)
+        .args(["probe", &served.addr, "--json"])
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["metadata"]["brokers"][0]["host"], "::1");
+    assert_eq!(json["metadata"]["topics"].as_array().map(Vec::len), Some(2));
+}

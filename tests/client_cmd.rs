@@ -217,3 +217,50 @@ fn bad_client_command_arguments_get_one_line() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// A `--bootstrap` (or `KAFKA_MATRIX_BOOTSTRAP`) entry carrying shell code
+/// is refused in one line before any cell runs, and the code never runs.
+#[test]
+fn an_injected_bootstrap_runs_nothing_and_is_refused_in_one_line() {
+    let dir = out_dir("injection");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let evil = "x$(touch INJECTED):9092";
+    let from_arg = Command::new(BIN)
+        .args(["matrix", "--backend", "external", "--bootstrap", evil])
+        .args(["--scenarios", "command", "--client-cmd", "echo {bootstrap} {host}"])
+        .arg("--out")
+        .arg(dir.join("report"))
+        .current_dir(&dir)
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .env_remove("KAFKA_MATRIX_BOOTSTRAP")
+        .output()
+        .expect("run");
+    let from_env = Command::new(BIN)
+        .args(["matrix", "--backend", "external"])
+        .args(["--scenarios", "command", "--client-cmd", "echo {bootstrap} {host}"])
+        .arg("--out")
+        .arg(dir.join("report"))
+        .current_dir(&dir)
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .env("KAFKA_MATRIX_BOOTSTRAP", format!("3.8=127.0.0.1:9092,{evil}"))
+        .output()
+        .expect("run");
+    for out in [from_arg, from_env] {
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr,
+            "kafka-matrix: --bootstrap (or KAFKA_MATRIX_BOOTSTRAP): \"x$(touch INJECTED):9092\": host \
+             \"x$(touch INJECTED)\" is not a DNS name, an IPv4 address or a bracketed IPv6 address\n"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "no cell ran: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(!dir.join("INJECTED").exists(), "the injected command ran");
+    assert!(!dir.join("report").exists(), "nothing was set up");
+    let _ = std::fs::remove_dir_all(&dir);
+}

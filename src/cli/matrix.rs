@@ -36,9 +36,10 @@ pub struct MatrixArgs {
     /// Registry images: apache (apache/kafka first), native (apache/kafka-native where published), confluent (cp-kafka).
     #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR")]
     image_flavor: crate::backend::container::ImagePreference,
-    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
-    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
-    bootstrap: Option<Brokers>,
+    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`; HOST is a DNS name, an IPv4 address
+    /// or a bracketed IPv6 address.
+    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_name = "LIST")]
+    bootstrap: Option<String>,
     /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
@@ -63,12 +64,15 @@ pub struct MatrixArgs {
     out: PathBuf,
 }
 
-/// A parsed `--bootstrap` list (a newtype, so clap takes it as one value).
-#[derive(Debug, Clone)]
-struct Brokers(Vec<ExternalBroker>);
-
-fn parse_brokers(s: &str) -> Result<Brokers, String> {
-    parse_bootstrap(s).map(Brokers)
+/// Parses `--bootstrap` (or `KAFKA_MATRIX_BOOTSTRAP`), when given: a bad
+/// entry is one line naming it, before anything runs.
+fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
+    args.bootstrap
+        .as_deref()
+        .map(|spec| {
+            parse_bootstrap(spec).map_err(|e| CliError(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
+        })
+        .transpose()
 }
 
 /// The cells to run and what was left out.
@@ -104,7 +108,8 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let planned = plan_run(&args).await?;
+    let brokers = brokers(&args)?;
+    let planned = plan_run(&args, brokers).await?;
     if planned.cells.is_empty() {
         return Err(CliError(format!(
             "no cells to run for releases {:?}, modes {:?}, backend {}{}",
@@ -213,7 +218,7 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
     Ok(list)
 }
 
-async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
+async fn plan_run(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Result<Planned, CliError> {
     let releases = parse_releases(&args.releases)?;
     let scenarios = scenarios(args)?;
     let mut p = Planned {
@@ -246,8 +251,8 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         plan_containers(args, &releases, &scenarios, &mut p).await?;
     }
     if args.backend.includes(Backend::External) {
-        match &args.bootstrap {
-            Some(Brokers(brokers)) => {
+        match &brokers {
+            Some(brokers) => {
                 for b in brokers {
                     p.cells
                         .extend(cells_with(&Target::External(b.clone()), Backend::External, &scenarios));
