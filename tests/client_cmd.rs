@@ -264,3 +264,26 @@ fn an_injected_bootstrap_runs_nothing_and_is_refused_in_one_line() {
     assert!(!dir.join("report").exists(), "nothing was set up");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Placeholder values are shell-quoted: a value with a quote, spaces and
+/// `$(...)` arrives as one argument, and nothing in it runs.
+#[test]
+fn a_placeholder_value_with_a_quote_is_one_argument() {
+    use kafka_matrix::matrix::command::{fill, run};
+    let marker = out_dir("quoted-marker");
+    let _ = std::fs::remove_file(&marker);
+    let host = format!("it's a $(touch {})", marker.display());
+    let line = fill(
+        "printf '<%s>\\n' {host} {port} {release} {mode}",
+        &format!("{host}:9092"),
+        "3.8",
+        "",
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let got = rt
+        .block_on(run(line, std::time::Duration::from_secs(30)))
+        .expect("runs");
+    assert!(got.passed(), "{got:?}");
+    assert_eq!(got.stdout, format!("<{host}>\n<9092>\n<3.8>\n<>\n"));
+    assert!(!marker.exists(), "the value ran as shell code");
+}

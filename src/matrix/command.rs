@@ -4,6 +4,14 @@
 //! (empty for tansu and unclaimed external brokers). The cell passes when the
 //! command exits 0 within its timeout; exit status, duration and output go
 //! into the report.
+//!
+//! # Placeholders are quoted
+//!
+//! Each placeholder becomes exactly one shell word ([`fill`]): a value made
+//! only of letters, digits and `_ . : / , -` as it is, anything else POSIX
+//! single-quoted (`'…'`, with `'\''` for a quote inside), an empty value `''`.
+//! A value can never run as shell code, whatever the broker or the user's
+//! `--bootstrap` says. (Do not quote placeholders in the template yourself.)
 
 use std::time::{Duration, Instant};
 
@@ -91,15 +99,50 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// Fills in the placeholders.
+/// `value` as one shell word: as it is when it is made only of characters no
+/// shell treats specially (letters, digits, `_ . : / , -`), else
+/// [`shell_quote`]d (so an empty value is `''`).
+pub fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:/,-".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        shell_quote(value)
+    }
+}
+
+/// Fills in the placeholders, each as one shell word ([`shell_word`]), in a
+/// single pass: text a value brings in is never read as a placeholder.
 pub fn fill(template: &str, bootstrap: &str, release: &str, mode: &str) -> String {
     let (host, port) = bootstrap.rsplit_once(':').unwrap_or((bootstrap, ""));
-    template
-        .replace("{bootstrap}", bootstrap)
-        .replace("{host}", host)
-        .replace("{port}", port)
-        .replace("{release}", release)
-        .replace("{mode}", mode)
+    let values = [
+        ("{bootstrap}", bootstrap),
+        ("{host}", host),
+        ("{port}", port),
+        ("{release}", release),
+        ("{mode}", mode),
+    ];
+    let mut out = String::with_capacity(template.len() + bootstrap.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match values.iter().find(|(name, _)| rest.starts_with(name)) {
+            Some((name, value)) => {
+                out.push_str(&shell_word(value));
+                rest = &rest[name.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn tail(bytes: &[u8]) -> String {
@@ -175,5 +218,21 @@ mod tests {
         let slow = run("sleep 5".into(), Duration::from_millis(200)).await.expect("runs");
         assert!(slow.timed_out && !slow.passed());
         assert!(slow.duration_ms < 5000, "killed at the timeout, not after the sleep");
+    }
+
+    #[test]
+    fn placeholder_values_are_one_shell_word_each() {
+        assert_eq!(shell_word("127.0.0.1:9092"), "127.0.0.1:9092");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("x$(touch F)"), "'x$(touch F)'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("[::1]:9092"), "'[::1]:9092'");
+        assert_eq!(
+            fill("c {bootstrap} {host} {port} {release}{mode}", "a b:1", "", ""),
+            "c 'a b:1' 'a b' 1 ''''"
+        );
+        // One pass: a value that looks like a placeholder stays text.
+        assert_eq!(fill("{host}/{mode}", "{mode}:1", "3.8", "zk"), "'{mode}'/zk");
+        assert_eq!(fill("{x} {{bootstrap}}", "h:1", "", ""), "{x} {h:1}");
     }
 }
