@@ -43,7 +43,8 @@ pub struct MatrixArgs {
     /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
-    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode}.
+    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode},
+    /// each filled in as one shell-quoted word. All of its output goes to transcripts/NNN-<cell>.out.
     #[arg(long, value_name = "COMMAND")]
     client_cmd: Option<String>,
     /// Real clients from the interop corpus (clients/): NAME[,NAME...], `all`, or `list` (show them and exit).
@@ -232,6 +233,7 @@ async fn plan_run(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Re
                 template: template.clone(),
                 timeout: std::time::Duration::from_secs(args.client_timeout),
             }),
+            report_dir: Some(args.out.clone()),
             ..RunContext::default()
         },
     };
