@@ -503,3 +503,21 @@ fn serve_refuses_a_repeated_topic_and_a_bad_advertised_host() {
     assert_eq!(json["metadata"]["brokers"][0]["host"], "::1");
     assert_eq!(json["metadata"]["topics"].as_array().map(Vec::len), Some(2));
 }
+
+/// An `--out` the report cannot be written to is one line before any cell
+/// runs (nothing on stdout: not even "running N cells").
+#[test]
+fn matrix_checks_out_is_writable_before_running_any_cell() {
+    refused(
+        &["matrix", "--releases", "3.8", "--out", "/proc/x"],
+        "--out /proc/x: cannot write the report there: No such file or directory (os error 2)",
+    );
+    let file = report_dir("out-is-a-file");
+    std::fs::write(&file, "").expect("file");
+    let out = file.to_string_lossy().into_owned();
+    refused(
+        &["matrix", "--releases", "3.8", "--out", &out],
+        &format!("--out {out}: cannot write the report there: File exists (os error 17)"),
+    );
+    let _ = std::fs::remove_file(&file);
+}

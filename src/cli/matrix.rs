@@ -1,7 +1,7 @@
 //! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--backend B]
 //! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -60,7 +60,7 @@ pub struct MatrixArgs {
     /// Cells run at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
-    /// Directory for report.json and report.md.
+    /// Directory for report.json, report.md and transcripts/ (checked to be writable before any cell runs).
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
 }
@@ -74,6 +74,21 @@ fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
             parse_bootstrap(spec).map_err(|e| CliError(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
         })
         .transpose()
+}
+
+/// Makes sure the report can be written to `dir`: creates it and its
+/// `transcripts/`, and writes and removes a file in each.
+fn check_out(dir: &Path) -> Result<(), CliError> {
+    let check = |d: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(d)?;
+        let probe = d.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
+        std::fs::write(&probe, b"")?;
+        std::fs::remove_file(&probe)
+    };
+    for d in [dir.to_owned(), dir.join("transcripts")] {
+        check(&d).map_err(|e| CliError(format!("--out {}: cannot write the report there: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 /// The cells to run and what was left out.
@@ -110,6 +125,7 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let brokers = brokers(&args)?;
+    check_out(&args.out)?;
     let planned = plan_run(&args, brokers).await?;
     if planned.cells.is_empty() {
         return Err(CliError(format!(
