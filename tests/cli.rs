@@ -521,3 +521,46 @@ fn matrix_checks_out_is_writable_before_running_any_cell() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// A broker with 1,000 topics: the text is a bounded summary (counts, the
+/// first 20 topics, how many more), `--json` has every topic.
+#[test]
+fn probe_text_summarises_a_big_metadata_reply_and_json_has_it_all() {
+    use kafka_matrix::emulator::{Emulator, EmulatorOptions, SeededTopic};
+    use kafka_matrix::versions::{Mode, Release};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let topics = (0..1000)
+        .map(|i| SeededTopic::new(format!("topic-{i:04}"), 2))
+        .collect();
+    let emulator = rt
+        .block_on(Emulator::start(
+            Release::new(4, 3),
+            Mode::Kraft,
+            EmulatorOptions {
+                topics,
+                ..EmulatorOptions::default()
+            },
+        ))
+        .expect("emulator");
+    let addr = emulator.bootstrap();
+    let text = Command::new(BIN).args(["probe", &addr]).output().expect("probe");
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("\ntopics:      1000\n"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("topic:")).count(), 20, "{text}");
+    assert!(text.contains("\n… 980 more (use --json for all)\n"), "{text}");
+    assert!(text.contains("\nbrokers:     1\n"), "{text}");
+    assert!(
+        text.contains("\nAPIs (75):\n"),
+        "every API of a real 4.3 is listed: {text}"
+    );
+    assert!(text.len() < 16 * 1024, "{} bytes of text", text.len());
+    let json = Command::new(BIN)
+        .args(["probe", &addr, "--json"])
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let names = json["metadata"]["topics"].as_array().expect("topics");
+    assert_eq!(names.len(), 1000);
+    drop(emulator);
+}
