@@ -1,7 +1,7 @@
 //! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--backend B]
 //! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -36,13 +36,15 @@ pub struct MatrixArgs {
     /// Registry images: apache (apache/kafka first), native (apache/kafka-native where published), confluent (cp-kafka).
     #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR")]
     image_flavor: crate::backend::container::ImagePreference,
-    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
-    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
-    bootstrap: Option<Brokers>,
+    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`; HOST is a DNS name, an IPv4 address
+    /// or a bracketed IPv6 address.
+    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_name = "LIST")]
+    bootstrap: Option<String>,
     /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
-    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode}.
+    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode},
+    /// each filled in as one shell-quoted word. All of its output goes to transcripts/NNN-<cell>.out.
     #[arg(long, value_name = "COMMAND")]
     client_cmd: Option<String>,
     /// Real clients from the interop corpus (clients/): NAME[,NAME...], `all`, or `list` (show them and exit).
@@ -58,17 +60,35 @@ pub struct MatrixArgs {
     /// Cells run at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
-    /// Directory for report.json and report.md.
+    /// Directory for report.json, report.md and transcripts/ (checked to be writable before any cell runs).
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
 }
 
-/// A parsed `--bootstrap` list (a newtype, so clap takes it as one value).
-#[derive(Debug, Clone)]
-struct Brokers(Vec<ExternalBroker>);
+/// Parses `--bootstrap` (or `KAFKA_MATRIX_BOOTSTRAP`), when given: a bad
+/// entry is one line naming it, before anything runs.
+fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
+    args.bootstrap
+        .as_deref()
+        .map(|spec| {
+            parse_bootstrap(spec).map_err(|e| CliError(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
+        })
+        .transpose()
+}
 
-fn parse_brokers(s: &str) -> Result<Brokers, String> {
-    parse_bootstrap(s).map(Brokers)
+/// Makes sure the report can be written to `dir`: creates it and its
+/// `transcripts/`, and writes and removes a file in each.
+fn check_out(dir: &Path) -> Result<(), CliError> {
+    let check = |d: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(d)?;
+        let probe = d.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
+        std::fs::write(&probe, b"")?;
+        std::fs::remove_file(&probe)
+    };
+    for d in [dir.to_owned(), dir.join("transcripts")] {
+        check(&d).map_err(|e| CliError(format!("--out {}: cannot write the report there: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 /// The cells to run and what was left out.
@@ -104,7 +124,9 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let planned = plan_run(&args).await?;
+    let brokers = brokers(&args)?;
+    check_out(&args.out)?;
+    let planned = plan_run(&args, brokers).await?;
     if planned.cells.is_empty() {
         return Err(CliError(format!(
             "no cells to run for releases {:?}, modes {:?}, backend {}{}",
@@ -213,7 +235,7 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
     Ok(list)
 }
 
-async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
+async fn plan_run(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Result<Planned, CliError> {
     let releases = parse_releases(&args.releases)?;
     let scenarios = scenarios(args)?;
     let mut p = Planned {
@@ -227,6 +249,7 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
                 template: template.clone(),
                 timeout: std::time::Duration::from_secs(args.client_timeout),
             }),
+            report_dir: Some(args.out.clone()),
             ..RunContext::default()
         },
     };
@@ -253,8 +276,8 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         plan_containers(args, &releases, &scenarios, &mut p).await?;
     }
     if args.backend.includes(Backend::External) {
-        match &args.bootstrap {
-            Some(Brokers(brokers)) => {
+        match &brokers {
+            Some(brokers) => {
                 for b in brokers {
                     let cells = cells_with(&Target::External(b.clone()), Backend::External, &scenarios);
                     p.cells.extend(with_clients(cells, args, &p.ctx));

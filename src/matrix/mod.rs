@@ -308,6 +308,10 @@ pub struct RunContext {
     pub client_cmd: Option<ClientCommand>,
     /// The commands of corpus clients, by name (`--client`).
     pub corpus: std::collections::BTreeMap<String, ClientCommand>,
+    /// The report directory: a command cell streams all of its output to
+    /// `transcripts/NNN-<cell>.out` there (see [`command`]). Without one,
+    /// only the tails of the output are kept.
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for RunContext {
@@ -319,6 +323,7 @@ impl Default for RunContext {
             containers: None,
             client_cmd: None,
             corpus: std::collections::BTreeMap::new(),
+            report_dir: None,
         }
     }
 }
@@ -452,7 +457,14 @@ async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut C
         .release()
         .map_or((String::new(), String::new()), |(r, m)| (r.to_string(), m.to_string()));
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
-    let outcome = command::run(line, cmd.timeout).await?;
+    // All of the output goes next to the transcript, `NNN-<cell>.out`.
+    let output_file = ctx.report_dir.as_ref().map(|dir| {
+        let name = out.transcript_file.strip_suffix(".txt").unwrap_or(&out.transcript_file);
+        let name = format!("{name}.out");
+        (dir.join(&name), name)
+    });
+    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path())).await?;
+    outcome.output_file = output_file.map(|(_, name)| name);
     out.transcript = outcome.render();
     out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
     let passed = outcome.passed();
