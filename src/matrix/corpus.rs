@@ -93,7 +93,7 @@ impl CorpusClient {
         ClientCommand {
             template: format!(
                 "{} {{bootstrap}}",
-                super::command::shell_quote(&self.run.to_string_lossy())
+                super::command::shell_word(&self.run.to_string_lossy())
             ),
             timeout,
         }
