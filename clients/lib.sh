@@ -10,8 +10,14 @@ CLIENTS_OUT=${KAFKA_MATRIX_CLIENTS_OUT:-$repo/target/clients}
 # Hard limit for one probe, on top of each client's own timeouts (~15-20 s).
 CLIENT_DEADLINE=${KAFKA_MATRIX_CLIENT_DEADLINE:-25}
 
-# not_installed NAME [NOTE]: the --version / run answer when the client is missing (exit 3).
+# not_installed NAME [NOTE]: the --version / run answer when the client is missing (exit 3),
+# or, when scripts/install-clients.sh found it cannot be installed on this machine (say, its
+# registry is unreachable), that reason (exit 4: the matrix lists it as not run, even under CI).
 not_installed() {
+    if [ -f "$CLIENTS_OUT/unavailable/$1" ]; then
+        echo "unavailable here: $(cat "$CLIENTS_OUT/unavailable/$1")" >&2
+        exit 4
+    fi
     echo "not installed: bash scripts/install-clients.sh $1${2:+ ($2)}" >&2
     exit 3
 }

@@ -315,6 +315,14 @@ async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError
                 p.ctx.corpus.insert(c.name.clone(), c.command(timeout));
                 p.clients.push(c);
             }
+            ClientStatus::Unavailable { why } => {
+                // Not installable on this machine at all: a loud "not run", never a pass.
+                eprintln!("NOT RUN client {}: {why}", c.name);
+                p.not_run.push(NotRun {
+                    what: format!("client {}", c.name),
+                    reason: why.clone(),
+                });
+            }
             ClientStatus::Missing { how: why } | ClientStatus::Broken { why } => {
                 let reason = format!(
                     "client {} cannot run: {why} (scripts/install-clients.sh installs the corpus)",
