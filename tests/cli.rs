@@ -564,3 +564,39 @@ fn probe_text_summarises_a_big_metadata_reply_and_json_has_it_all() {
     assert_eq!(names.len(), 1000);
     drop(emulator);
 }
+
+#[test]
+fn serve_behave_close_after_refusal_sends_the_refusal_then_closes() {
+    let served = serve(&["--kafka", "3.8", "--behave", "close-after-refusal"]);
+    let mut s = TcpStream::connect(&served.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let req: &[u8] = &[
+        0, 0, 0, 19, 0, 18, 0, 4, 0, 0, 0, 7, 0, 1, b't', 0, 2, b'k', 4, b'1', b'.', b'0', 0,
+    ];
+    s.write_all(req).expect("write");
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).expect("reply, then EOF");
+    assert_eq!(
+        reply,
+        [0, 0, 0, 16, 0, 0, 0, 7, 0, 0x23, 0, 0, 0, 1, 0, 0x12, 0, 0, 0, 3],
+        "the KIP-511 refusal, then the close"
+    );
+}
+
+#[test]
+fn behaviours_lists_the_catalogue_with_sources() {
+    let out = Command::new(BIN)
+        .args(["behaviours", "--json"])
+        .output()
+        .expect("run behaviours");
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let entries = json.as_array().expect("a list");
+    assert!(entries.len() >= 8, "{json:#}");
+    for e in entries {
+        for field in ["name", "wire", "case", "correct", "behave"] {
+            assert!(e[field].as_str().is_some_and(|v| !v.is_empty()), "{field} of {e}");
+        }
+    }
+    assert!(entries.iter().any(|e| e["name"] == "close-after-refusal"));
+}

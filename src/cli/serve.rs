@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::{default_mode, CliError};
 use crate::emulator::handlers::metadata::is_valid_topic_name;
-use crate::emulator::{serve, Broker, EmulatorOptions, Recorder, SeededTopic};
+use crate::emulator::{behaviour, serve, Broker, EmulatorOptions, Recorder, SeededTopic};
 use crate::versions::{release_info, Mode, Release};
 
 /// Arguments of `serve`.
@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// Kafka's `auto.create.topics.enable`: Metadata naming an unknown topic creates it (1 partition).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
+    /// Misbehave on purpose: catalogue names (`kafka-matrix behaviours`) or fault knobs
+    /// (close-after=N, close-after-refusal, delay=50ms, spare=N, truncate=N, shorten=N, forge-size=N,
+    /// wrong-correlation-id, advertise=HOST:PORT), comma-separated, applied in order.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    behave: Vec<String>,
 }
 
 /// `HOST:PORT`, the host as `--bootstrap` wants it
@@ -95,14 +100,21 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let listener =
         crate::emulator::bind(args.listen).map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    let options = EmulatorOptions {
+    let mut options = EmulatorOptions {
         listen: addr,
-        advertise: advertise.clone(),
+        advertise,
         topics,
         auto_create_topics: args.auto_create_topics,
         ..EmulatorOptions::default()
     };
-    let advertise = advertise.unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
+    behaviour::apply(&args.behave, &mut options).map_err(|e| CliError(format!("--behave: {e}")))?;
+    if let Some((host, port)) = &options.advertise {
+        parse_advertise(&format!("{host}:{port}")).map_err(|e| CliError(format!("--behave advertise: {e}")))?;
+    }
+    let advertise = options
+        .advertise
+        .clone()
+        .unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
     let broker = Arc::new(Broker::new(args.release, mode, &options, advertise)?);
     let (tx, rx) = watch::channel(false);
     let server = tokio::spawn(serve(listener, broker, Recorder::default(), rx));

@@ -13,6 +13,7 @@
 //! Which release behaves how, and the Kafka source for each behaviour, is in
 //! docs/fidelity.md.
 
+pub mod behaviour;
 mod conn;
 pub mod fault;
 pub mod handlers;
