@@ -8,11 +8,9 @@ use clap::Args;
 use super::{default_out, CliError};
 use crate::backend::{parse_bootstrap, Backend, BackendChoice, ExternalBroker, ImageSource};
 use crate::matrix::corpus::{self, ClientStatus, CorpusClient};
-use crate::matrix::{
-    cells_with, parse_releases, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target,
-};
+use crate::matrix::{cells_with, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target};
 use crate::report::{progress_line, NotRun, Report};
-use crate::versions::Mode;
+use crate::versions::{parse_releases, Mode};
 
 /// Set to 1 to make a missing Docker engine an error instead of a skip.
 #[cfg(feature = "containers")]

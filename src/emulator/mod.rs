@@ -2,7 +2,7 @@
 //!
 //! - [`handlers`]: one file per API key (ApiVersions, Metadata).
 //! - `conn`: the per-connection loop, where Kafka's closes are mirrored.
-//! - [`quirks`]: per-release behaviour beyond the ApiVersions table.
+//! - `versions::Quirks`: per-release behaviour beyond the ApiVersions table.
 //! - [`fault`]: faults to inject, as data.
 //! - [`record`]: what happened on each connection.
 //!
@@ -17,7 +17,6 @@ pub mod behaviour;
 mod conn;
 pub mod fault;
 pub mod handlers;
-pub mod quirks;
 pub mod record;
 
 use std::net::SocketAddr;
@@ -27,9 +26,9 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use crate::versions::Quirks;
 pub use fault::Faults;
 pub use handlers::metadata::{AutoCreate, ClusterView, SeededTopic};
-pub use quirks::Quirks;
 pub use record::{CloseReason, ConnRecord, Recorder};
 
 use crate::protocol::DEFAULT_MAX_FRAME_BYTES;

@@ -25,10 +25,11 @@ pub use scenario::Scenario;
 
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
 use crate::client::{Client, ClientConfig, Transcript};
-use crate::emulator::{Emulator, EmulatorOptions, Quirks, SeededTopic};
+use crate::emulator::{Emulator, EmulatorOptions, SeededTopic};
 use crate::negotiate::Attempt;
-use crate::protocol::{api_key, VersionRange};
-use crate::versions::{guess_broker, releases, table, Mode, Release};
+/// Facts about releases that the matrix checks against, kept in `versions`.
+pub use crate::versions::{expected_versions, parse_releases};
+use crate::versions::{guess_broker, releases, Mode, Release};
 
 /// The topic every cell's broker has (seeded, created, or auto-created)
 /// and Metadata is then expected to list.
@@ -214,32 +215,6 @@ impl CellResult {
     }
 }
 
-/// Parses a release selection: `all`, `3.8`, `2.0..3.8` (inclusive), or a
-/// comma list of those.
-pub fn parse_releases(spec: &str) -> Result<Vec<Release>, String> {
-    let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if part == "all" {
-            out.extend(Release::ALL);
-        } else if let Some((lo, hi)) = part.split_once("..") {
-            let lo: Release = lo.parse().map_err(|e| format!("{e}"))?;
-            let hi: Release = hi.parse().map_err(|e| format!("{e}"))?;
-            if lo > hi {
-                return Err(format!("empty release range {part}: {lo} is after {hi}"));
-            }
-            out.extend(Release::ALL.into_iter().filter(|r| (lo..=hi).contains(r)));
-        } else {
-            out.push(part.parse().map_err(|e| format!("{e}"))?);
-        }
-    }
-    if out.is_empty() {
-        return Err(format!("no releases selected by {spec:?}"));
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// Every cell for `releases` × their catalog modes (filtered by `modes`) ×
 /// `backend` × `scenarios`, in catalog order.
 pub fn plan_scenarios(selected: &[Release], modes: &[Mode], backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
@@ -272,26 +247,6 @@ pub fn cells_with(target: &Target, backend: Backend, scenarios: &[Scenario]) -> 
             client: None,
         })
         .collect()
-}
-
-/// What the catalog says this client must negotiate with `release`/`mode`:
-/// `(ApiVersions, Metadata)`. ApiVersions starts at v4; a release that
-/// refuses it with a KIP-511 hint (2.4+) lands on `min(4, its max)`, one
-/// without a hint (2.0–2.3) on v0.
-pub fn expected_versions(release: Release, mode: Mode) -> Option<(i16, i16)> {
-    let t = table(release, mode)?;
-    let ours = |key, codec: VersionRange| t.get(key).and_then(|b| b.intersect(&codec)).map(|r| r.max);
-    let api_versions = ours(api_key::API_VERSIONS, crate::protocol::messages::api_versions::VERSIONS)?;
-    let start = crate::protocol::messages::api_versions::VERSIONS.max;
-    let api_versions = if api_versions == start || Quirks::of(release, mode).kip511_hint {
-        api_versions
-    } else {
-        0
-    };
-    Some((
-        api_versions,
-        ours(api_key::METADATA, crate::protocol::messages::metadata::VERSIONS)?,
-    ))
 }
 
 /// What cells share in one run.
@@ -583,32 +538,4 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
         results[index] = Some(result);
     }
     results.into_iter().flatten().collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_selection_syntax() {
-        let r = |s: &str| parse_releases(s).map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "));
-        assert_eq!(r("3.8"), Ok("3.8".into()));
-        assert_eq!(r("2.0..2.3"), Ok("2.0 2.1 2.2 2.3".into()));
-        assert_eq!(r("3.9, 2.0,3.9"), Ok("2.0 3.9".into()));
-        assert_eq!(r("all").map(|s| s.split(' ').count()), Ok(Release::ALL.len()));
-        assert_eq!(
-            parse_releases("3.8..2.0"),
-            Err("empty release range 3.8..2.0: 3.8 is after 2.0".into())
-        );
-        assert!(parse_releases("3.10").is_err());
-        assert!(parse_releases("").is_err());
-    }
-
-    #[test]
-    fn expected_versions_follow_the_catalog() {
-        assert_eq!(expected_versions(Release::new(3, 8), Mode::Zk), Some((3, 12)));
-        assert_eq!(expected_versions(Release::new(2, 3), Mode::Zk), Some((0, 8)));
-        assert_eq!(expected_versions(Release::new(3, 9), Mode::Kraft), Some((4, 12)));
-        assert_eq!(expected_versions(Release::new(4, 0), Mode::Zk), None);
-    }
 }

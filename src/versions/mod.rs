@@ -18,6 +18,9 @@
 //!   [`KraftStatus`], images.
 //! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
 //!   published container images for a (release, mode), preferred first.
+//! - [`quirks`]: [`Quirks`], per-release behaviour beyond the table (with its
+//!   Kafka source), and [`expected_versions`], what this crate's client
+//!   negotiates with each release.
 //! - [`guess`]: [`guess_release`], the inverse of the table:
 //!   [`Guess::Exact`] / [`Guess::Closest`] / [`Guess::Unknown`].
 //!
@@ -38,6 +41,7 @@ pub mod catalog;
 pub mod features;
 pub mod guess;
 pub mod images;
+pub mod quirks;
 pub mod release;
 pub mod table;
 
@@ -45,5 +49,6 @@ pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStat
 pub use features::{features, Feature, Features};
 pub use guess::{guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
 pub use images::{images, ImageFlavor, ImageRef};
-pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
+pub use quirks::{expected_versions, Quirks};
+pub use release::{parse_releases, Mode, ParseModeError, ParseReleaseError, Release};
 pub use table::{api_name, table, tables, variants, ApiEntry, ApiTable, Patches};

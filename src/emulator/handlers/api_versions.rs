@@ -22,12 +22,11 @@
 //! `ApiVersionsRequest.getErrorResponse` and `isValid`, at tags 2.0.0, 2.3.0,
 //! 2.4.0, 3.8.0, 3.9.0, 4.0.0. See docs/fidelity.md.
 
-use crate::emulator::quirks::Quirks;
 use crate::protocol::messages::{
     ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature,
 };
 use crate::protocol::{api_key, ErrorCode};
-use crate::versions::{ApiTable, Features, Release};
+use crate::versions::{ApiTable, Features, Quirks, Release};
 
 /// The reply to a version the release does not support (always encoded as v0).
 pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
