@@ -258,8 +258,9 @@ fn parse_i16(line: usize, field: &'static str, value: &str) -> Result<i16, Catal
     }
 }
 
-/// Parses and validates the whole CSV. Pure, so the tests can feed it defects.
-fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
+/// The data rows of one of the bundled CSVs, with their 1-based line numbers:
+/// the header checked, blank lines skipped, six fields each.
+fn csv_rows(text: &'static str) -> Result<Vec<(usize, [&'static str; 6])>, CatalogError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     match lines.next() {
         Some((_, h)) if h.trim_end() == HEADER => {}
@@ -269,21 +270,34 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
             })
         }
     }
-    let mut tables: BTreeMap<(Release, Mode), ApiTable> = BTreeMap::new();
-    let mut first_line: BTreeMap<(Release, Mode, i16), usize> = BTreeMap::new();
-    let mut names: BTreeMap<i16, (Release, &'static str)> = BTreeMap::new();
+    let mut rows = Vec::new();
     for (line, raw) in lines {
         let raw = raw.trim_end_matches('\r');
         if raw.is_empty() {
             continue;
         }
         let fields: Vec<&'static str> = raw.split(',').collect();
-        let [release, mode, key, name, min, max] = fields[..] else {
-            return Err(CatalogError::FieldCount {
-                line,
-                found: fields.len(),
-            });
-        };
+        let fields: [&'static str; 6] = fields
+            .try_into()
+            .map_err(|f: Vec<_>| CatalogError::FieldCount { line, found: f.len() })?;
+        rows.push((line, fields));
+    }
+    Ok(rows)
+}
+
+/// `min_version`/`max_version` as a range (`min <= max`).
+fn parse_range(line: usize, min: &str, max: &str) -> Result<VersionRange, CatalogError> {
+    let min = parse_i16(line, "min_version", min)?;
+    let max = parse_i16(line, "max_version", max)?;
+    VersionRange::new(min, max).ok_or(CatalogError::Flipped { line, min, max })
+}
+
+/// Parses and validates the whole CSV. Pure, so the tests can feed it defects.
+fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
+    let mut tables: BTreeMap<(Release, Mode), ApiTable> = BTreeMap::new();
+    let mut first_line: BTreeMap<(Release, Mode, i16), usize> = BTreeMap::new();
+    let mut names: BTreeMap<i16, (Release, &'static str)> = BTreeMap::new();
+    for (line, [release, mode, key, name, min, max]) in csv_rows(text)? {
         let release = parse_release_tag(release).ok_or_else(|| CatalogError::Release {
             line,
             value: release.to_owned(),
@@ -293,9 +307,7 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
         if name.is_empty() {
             return Err(CatalogError::EmptyName { line });
         }
-        let min = parse_i16(line, "min_version", min)?;
-        let max = parse_i16(line, "max_version", max)?;
-        let range = VersionRange::new(min, max).ok_or(CatalogError::Flipped { line, min, max })?;
+        let range = parse_range(line, min, max)?;
         if let Some(&first) = first_line.get(&(release, mode, key)) {
             return Err(CatalogError::Duplicate {
                 line,
@@ -330,29 +342,9 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
 /// `x.y.z` with `z >= 1` of a known minor; `-` in both version columns means
 /// the key is not advertised in that patch.
 fn parse_patches(text: &'static str) -> Result<Vec<PatchRow>, CatalogError> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    match lines.next() {
-        Some((_, h)) if h.trim_end() == HEADER => {}
-        other => {
-            return Err(CatalogError::Header {
-                found: other.map(|(_, h)| h.to_owned()).unwrap_or_default(),
-            })
-        }
-    }
     let mut rows: Vec<PatchRow> = Vec::new();
     let mut first_line: BTreeMap<(Release, u8, Mode, i16), usize> = BTreeMap::new();
-    for (line, raw) in lines {
-        let raw = raw.trim_end_matches('\r');
-        if raw.is_empty() {
-            continue;
-        }
-        let fields: Vec<&'static str> = raw.split(',').collect();
-        let [version, mode, key, name, min, max] = fields[..] else {
-            return Err(CatalogError::FieldCount {
-                line,
-                found: fields.len(),
-            });
-        };
+    for (line, [version, mode, key, name, min, max]) in csv_rows(text)? {
         let bad_release = || CatalogError::Release {
             line,
             value: version.to_owned(),
@@ -371,10 +363,11 @@ fn parse_patches(text: &'static str) -> Result<Vec<PatchRow>, CatalogError> {
         let entry = if (min, max) == ("-", "-") {
             None
         } else {
-            let min = parse_i16(line, "min_version", min)?;
-            let max = parse_i16(line, "max_version", max)?;
-            let range = VersionRange::new(min, max).ok_or(CatalogError::Flipped { line, min, max })?;
-            Some(ApiEntry { key, name, range })
+            Some(ApiEntry {
+                key,
+                name,
+                range: parse_range(line, min, max)?,
+            })
         };
         if let Some(&first) = first_line.get(&(release, patch, mode, key)) {
             return Err(CatalogError::Duplicate {
