@@ -83,6 +83,11 @@ bench-baseline NAME:
 fuzz:
     PROPTEST_CASES=${FUZZ_CASES:-1000000} cargo test --release --test protocol_fuzz --test protocol_alloc -- --nocapture
 
+# Soak and abuse (release mode): every row of docs/robustness.md replayed against a `kafka-matrix serve`
+# child, each figure printed beside its target (100 MiB requests, 5,000 idle connections; ~3 min + build).
+soak:
+    ulimit -n $(ulimit -Hn) && SOAK_FULL=1 cargo test --release --test emulator_soak -- --nocapture --test-threads=1
+
 # The emulator under load and abuse at 5x the default test: 5,000 clients plus 200 abusers, release mode (LOAD_CLIENTS=N to change).
 load:
     LOAD_CLIENTS=${LOAD_CLIENTS:-5000} cargo test --release --test emulator_load -- --nocapture

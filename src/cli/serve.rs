@@ -1,5 +1,6 @@
 //! `kafka-matrix serve --kafka 3.8 [--mode zk|kraft] [--listen ADDR]
-//! [--advertise HOST:PORT] [--topic NAME:PARTITIONS]...`
+//! [--advertise HOST:PORT] [--topic NAME:PARTITIONS]... [--memory-budget SIZE]
+//! [--idle-timeout MS] [--max-connections N]`
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -40,6 +41,16 @@ pub struct ServeArgs {
     /// wrong-correlation-id, advertise=HOST:PORT), comma-separated, applied in order.
     #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
     behave: Vec<String>,
+    /// Request memory (Kafka's `queued.max.request.bytes`): past it, sockets are not read until replies free it. K/M/G suffixes.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::emulator::pool::parse_budget)]
+    memory_budget: usize,
+    /// Kafka's `connections.max.idle.ms`: close a connection with no read or write for this long; -1 never.
+    #[arg(long, value_name = "MS", default_value = "600000", allow_negative_numbers = true,
+          value_parser = crate::emulator::pool::parse_idle_ms)]
+    idle_timeout: i64,
+    /// Kafka's `max.connections`: past N open connections, new ones wait in the accept queue (default unlimited).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
 }
 
 /// `HOST:PORT`, the host as `--bootstrap` wants it
@@ -105,6 +116,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         advertise,
         topics,
         auto_create_topics: args.auto_create_topics,
+        memory_budget: args.memory_budget,
+        idle_timeout: crate::emulator::pool::idle_timeout_ms(args.idle_timeout),
+        max_connections: args.max_connections.map(|n| n as usize),
         ..EmulatorOptions::default()
     };
     behaviour::apply(&args.behave, &mut options).map_err(|e| CliError(format!("--behave: {e}")))?;

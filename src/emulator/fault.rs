@@ -63,6 +63,25 @@ pub struct Faulted {
 }
 
 impl Faults {
+    /// Whether any fault rewrites reply bytes (then every reply is built
+    /// whole, so that [`Faults::apply`] can rewrite it).
+    pub fn rewrites(&self) -> bool {
+        self.wrong_correlation_id
+            || self.shorten_response_to.is_some()
+            || self.forge_response_size.is_some()
+            || self.truncate_response_to.is_some()
+    }
+
+    /// The delay before response number `index` (0-based), as
+    /// [`Faults::apply`] gives it: for a reply written in chunks.
+    pub fn delay_for(&self, index: u32) -> Option<std::time::Duration> {
+        if index < self.spare_responses {
+            None
+        } else {
+            self.response_delay
+        }
+    }
+
     /// Applies the response faults to `reply`, a whole encoded response frame
     /// (size prefix included), which is the connection's response number
     /// `index` (0-based). Responses before [`Faults::spare_responses`] pass
@@ -74,10 +93,7 @@ impl Faults {
             delay: None,
         };
         // `reply` is kept for the rewrite below; cloning `Bytes` copies no data.
-        let rewrites = self.wrong_correlation_id
-            || self.shorten_response_to.is_some()
-            || self.forge_response_size.is_some()
-            || self.truncate_response_to.is_some();
+        let rewrites = self.rewrites();
         if index < self.spare_responses || reply.len() < 4 {
             return untouched;
         }

@@ -5,6 +5,15 @@
 //! - `versions::Quirks`: per-release behaviour beyond the ApiVersions table.
 //! - [`fault`]: faults to inject, as data.
 //! - [`record`]: what happened on each connection.
+//! - [`pool`]: the request memory pool (Kafka's `queued.max.request.bytes`).
+//!
+//! Robustness (docs/robustness.md): request memory comes from a [`MemoryPool`]
+//! (a connection whose frame does not fit stops being read until it does);
+//! large Metadata work runs off the async workers and its reply is streamed
+//! in chunks; connections idle for [`EmulatorOptions::idle_timeout`] are
+//! closed (Kafka's `connections.max.idle.ms`); [`EmulatorOptions::max_connections`]
+//! is Kafka's `max.connections` (unlimited by default); running out of file
+//! descriptors pauses accepting until a connection closes.
 //!
 //! [`Emulator::start`] binds (by default `127.0.0.1:0`, with [`bind`]'s long
 //! accept queue) and serves in the background until [`Emulator::shutdown`] or
@@ -17,25 +26,32 @@ pub mod behaviour;
 mod conn;
 pub mod fault;
 pub mod handlers;
+pub mod pool;
 pub mod record;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 pub use crate::versions::Quirks;
 pub use fault::Faults;
 pub use handlers::metadata::{AutoCreate, ClusterView, SeededTopic};
+pub use pool::{MemoryPool, DEFAULT_MEMORY_BUDGET};
 pub use record::{CloseReason, ConnRecord, Recorder};
 
 use crate::protocol::DEFAULT_MAX_FRAME_BYTES;
 use crate::versions::{features, table, ApiTable, Features, Mode, Release};
 
-/// Most connections served at once; more wait in the accept queue.
-pub const MAX_CONNECTIONS: usize = 4096;
+/// Kafka's `connections.max.idle.ms` default: 10 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long the accept loop waits for a connection to close when the
+/// process is out of file descriptors before it tries again anyway.
+const FD_EXHAUSTED_WAIT: Duration = Duration::from_secs(1);
 
 /// Accept queue length asked of the kernel by [`bind`] (Linux caps it at
 /// `net.core.somaxconn`, 4096 by default since 5.4). Kafka's
@@ -102,6 +118,17 @@ pub struct EmulatorOptions {
     /// Kafka's `auto.create.topics.enable` (default true): Metadata naming
     /// an unknown topic creates it, as a default-configured broker does.
     pub auto_create_topics: bool,
+    /// Bytes of request memory (Kafka's `queued.max.request.bytes`, see
+    /// [`pool`]); default [`DEFAULT_MEMORY_BUDGET`] (1 GiB).
+    pub memory_budget: usize,
+    /// Kafka's `connections.max.idle.ms`: a connection on which no read or
+    /// write made progress for this long is closed. Default 10 minutes;
+    /// `None` never closes (Kafka: -1).
+    pub idle_timeout: Option<Duration>,
+    /// Kafka's `max.connections`: at most this many connections at once;
+    /// while there are as many, new ones wait in the accept queue (Kafka's
+    /// acceptor blocks). Default `None`, unlimited (Kafka: `Int.MaxValue`).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for EmulatorOptions {
@@ -114,6 +141,9 @@ impl Default for EmulatorOptions {
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             auto_create_topics: true,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_connections: None,
         }
     }
 }
@@ -137,6 +167,12 @@ pub struct Broker {
     pub faults: Faults,
     /// Largest request frame accepted.
     pub max_frame_bytes: usize,
+    /// Request memory.
+    pub pool: MemoryPool,
+    /// Idle connections are closed after this long (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// Most connections at once (`None`: unlimited).
+    pub max_connections: Option<usize>,
 }
 
 impl Broker {
@@ -170,25 +206,41 @@ impl Broker {
             ),
             faults: options.faults.clone(),
             max_frame_bytes: options.max_frame_bytes,
+            pool: MemoryPool::new(options.memory_budget),
+            idle_timeout: options.idle_timeout,
+            max_connections: options.max_connections,
         })
     }
 }
 
 /// Accepts connections on `listener` and serves each in its own task until
 /// `shutdown` turns true. Connection tasks end at shutdown too.
+///
+/// With [`Broker::max_connections`], accepting pauses while that many are
+/// open (Kafka 3.8.0 `ConnectionQuotas.waitForConnectionSlot`: "New
+/// connections are blocked if either the listener or broker limit is
+/// reached"). When the process runs out of file descriptors (EMFILE,
+/// ENFILE) or memory for sockets, accepting pauses until a connection
+/// closes (or a second passes), instead of retrying in a loop.
 pub async fn serve(
     listener: TcpListener,
     broker: Arc<Broker>,
     recorder: Recorder,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limit = broker.max_connections.map(|n| Arc::new(Semaphore::new(n.max(1))));
+    let closed = Arc::new(Notify::new());
     loop {
-        let permit = tokio::select! {
-            p = Arc::clone(&limit).acquire_owned() => p,
-            _ = shutdown.changed() => return,
+        let permit = match &limit {
+            Some(limit) => tokio::select! {
+                p = Arc::clone(limit).acquire_owned() => match p {
+                    Ok(p) => Some(p),
+                    Err(_) => return,
+                },
+                _ = shutdown.changed() => return,
+            },
+            None => None,
         };
-        let Ok(permit) = permit else { return };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
@@ -197,18 +249,34 @@ pub async fn serve(
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
                 let (broker, recorder, shutdown) = (Arc::clone(&broker), recorder.clone(), shutdown.clone());
+                let closed = Arc::clone(&closed);
                 tokio::spawn(async move {
                     conn::serve(stream, broker, recorder, shutdown).await;
                     drop(permit);
+                    closed.notify_one();
                 });
             }
+            Err(e) if out_of_descriptors(&e) => {
+                tracing::warn!(error = %e, "accept failed; waiting for a connection to close");
+                tokio::select! {
+                    _ = closed.notified() => {}
+                    _ = tokio::time::sleep(FD_EXHAUSTED_WAIT) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
             Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                // A connection that failed between SYN and accept: try the next.
+                tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
     }
+}
+
+/// EMFILE (24), ENFILE (23), ENOBUFS (105), ENOMEM (12) on Linux: the
+/// process or the system is out of something only a close gives back.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(12 | 23 | 24 | 105))
 }
 
 /// A running in-process emulator. Dropping it stops it.

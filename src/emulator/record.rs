@@ -24,6 +24,9 @@ pub enum CloseReason {
     ClientClosedMidFrame,
     /// The emulator is shutting down.
     Shutdown,
+    /// No read or write made progress for the idle timeout (Kafka's
+    /// `connections.max.idle.ms`).
+    IdleTimeout,
     /// Read or write failed.
     Io(String),
     /// A negative or oversized length prefix (Kafka: InvalidReceiveException).
@@ -70,6 +73,7 @@ impl fmt::Display for CloseReason {
             Self::ClientClosed => f.write_str("client closed"),
             Self::ClientClosedMidFrame => f.write_str("client closed mid-frame"),
             Self::Shutdown => f.write_str("emulator shut down"),
+            Self::IdleTimeout => f.write_str("closed: idle for longer than connections.max.idle.ms"),
             Self::Io(e) => write!(f, "I/O error: {e}"),
             Self::InvalidFrame(e) => write!(f, "closed: {e}"),
             Self::UnparsableHeader => f.write_str("closed: unparsable request header"),

@@ -34,6 +34,17 @@
 //! off, and a warning is logged (a long-running `serve` must not grow
 //! without bound on client input).
 //!
+//! One logic, two ways in: [`handle`] answers a decoded [`MetadataRequest`]
+//! with a whole [`MetadataResponse`]; [`Plan::for_view`] answers a
+//! [`MetadataRequestView`] (the topic list left in the request frame) and
+//! [`MetadataReply`] encodes that answer in chunks, so that a legal 100 MiB
+//! request (52 million topic names) needs neither an owned entry per name nor
+//! its whole reply in memory. Both go through [`Plan`]: names are
+//! de-duplicated in a hash table of offsets into the request (4 bytes a slot,
+//! presized from a length histogram so that it never grows), and each entry
+//! carries two bits (first occurrence; answer group), so the answer is
+//! produced by walking the request once per group.
+//!
 //! Sources (Apache Kafka 3.8.0 unless noted): `KafkaApis.handleTopicMetadataRequest`
 //! (`metadataRequest.topics.asScala.toSet`) and `getTopicMetadata`,
 //! `AutoTopicCreationManager.createTopicsInZk` (`TOPIC_ALREADY_EXISTS |
@@ -42,13 +53,22 @@
 //! `KafkaApis.createTopic` (LEADER_NOT_AVAILABLE), `MetadataRequest.getErrorResponse`,
 //! `MetadataResponse.json`, `KRaftMetadataCache.getRandomAliveBrokerId`.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, RwLock};
 
+use bytes::{BufMut, Bytes, BytesMut};
+use hashbrown::HashTable;
+
+use crate::protocol::header::{response_header_version, ResponseHeader};
 use crate::protocol::messages::metadata::AUTHORIZED_OPERATIONS_OMITTED;
-use crate::protocol::messages::{MetadataBroker, MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic};
+use crate::protocol::messages::{
+    MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataRequestView, MetadataResponse,
+    MetadataTopic, TopicCursor,
+};
 use crate::protocol::primitives::Uuid;
-use crate::protocol::ErrorCode;
+use crate::protocol::{api_key, EncodeError, ErrorCode};
 
 /// The broker id of the single emulated broker.
 pub const NODE_ID: i32 = 1;
@@ -102,11 +122,13 @@ pub struct AutoCreate {
     pub validates_names: bool,
 }
 
-/// The topics a broker has: seeded ones, then auto-created ones, by name.
-#[derive(Debug, Default)]
-struct Topics {
+/// The topics a broker has: seeded ones, then auto-created ones, by name
+/// and by id (the first topic with an id wins, as a scan of the list would).
+#[derive(Debug, Default, Clone)]
+pub struct Topics {
     list: Vec<SeededTopic>,
     by_name: HashMap<String, usize>,
+    by_id: HashMap<Uuid, usize>,
     created: usize,
 }
 
@@ -114,6 +136,7 @@ impl Topics {
     fn insert(&mut self, topic: SeededTopic) {
         if !self.by_name.contains_key(&topic.name) {
             self.by_name.insert(topic.name.clone(), self.list.len());
+            self.by_id.entry(topic.id).or_insert(self.list.len());
             self.list.push(topic);
         }
     }
@@ -121,10 +144,16 @@ impl Topics {
     fn get(&self, name: &str) -> Option<&SeededTopic> {
         self.by_name.get(name).map(|&i| &self.list[i])
     }
+
+    fn get_id(&self, id: &Uuid) -> Option<&SeededTopic> {
+        self.by_id.get(id).map(|&i| &self.list[i])
+    }
 }
 
 /// What Metadata describes. Auto-created topics are added as requests
-/// arrive, so the topic list sits behind a lock.
+/// arrive, so the topic list sits behind a lock; readers take a snapshot
+/// (an `Arc`, copied on write), so an answer being streamed to a slow
+/// client holds no lock.
 #[derive(Debug)]
 pub struct ClusterView {
     /// Advertised host.
@@ -135,7 +164,7 @@ pub struct ClusterView {
     pub cluster_id: String,
     /// Auto-creation.
     pub auto_create: AutoCreate,
-    topics: RwLock<Topics>,
+    topics: RwLock<Arc<Topics>>,
 }
 
 impl ClusterView {
@@ -150,48 +179,70 @@ impl ClusterView {
             port,
             cluster_id,
             auto_create,
-            topics: RwLock::new(all),
+            topics: RwLock::new(Arc::new(all)),
         }
     }
 
     /// Every topic now served, seeded first, then auto-created in order.
     pub fn topics(&self) -> Vec<SeededTopic> {
-        self.read().list.clone()
+        self.snapshot().list.clone()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Topics> {
+    /// The topics as they are now.
+    fn snapshot(&self) -> Arc<Topics> {
         // A panic while holding the lock cannot leave `Topics` half-written
         // (each insert is one push), so a poisoned lock is still usable.
-        self.topics.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Arc::clone(&self.topics.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// Creates those of `names` that do not exist and may be auto-created,
-    /// up to [`AUTO_CREATE_LIMIT`] over the emulator's life; returns the
-    /// names created now.
-    fn auto_create<'n>(&self, names: &[&'n str]) -> HashSet<&'n str> {
-        let mut created = HashSet::new();
+    /// Creates those of `names` (distinct, in the order asked; `names` is
+    /// called again when another request created topics meanwhile) that do
+    /// not exist and may be auto-created, up to [`AUTO_CREATE_LIMIT`] over
+    /// the emulator's life; returns the names created now.
+    ///
+    /// The names are scanned under no lock (on a snapshot); the write lock is
+    /// held only to insert the (at most [`AUTO_CREATE_LIMIT`]) candidates, so
+    /// a request naming millions of topics does not stall other connections.
+    fn auto_create<'n, I: Iterator<Item = Cow<'n, str>>>(&self, names: impl Fn() -> I) -> HashSet<String> {
         let creatable = |t: &Topics, n: &str| t.get(n).is_none() && is_valid_topic_name(n) && !is_internal(n);
-        if !names.iter().any(|n| creatable(&self.read(), n)) {
+        loop {
+            let seen = self.snapshot();
+            let room = AUTO_CREATE_LIMIT.saturating_sub(seen.created);
+            let mut candidates = Vec::new();
+            let mut refused = 0usize;
+            for name in names() {
+                if creatable(&seen, &name) {
+                    if candidates.len() < room {
+                        candidates.push(name.into_owned());
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+            if candidates.is_empty() && refused == 0 {
+                return HashSet::new();
+            }
+            let mut guard = self.topics.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if guard.list.len() != seen.list.len() {
+                // Another request created topics since the scan: scan again.
+                continue;
+            }
+            let topics = Arc::make_mut(&mut guard);
+            let mut created = HashSet::new();
+            for name in candidates {
+                topics.created += 1;
+                topics.insert(SeededTopic::new(name.as_str(), self.auto_create.partitions));
+                created.insert(name);
+            }
+            if refused > 0 {
+                tracing::warn!(
+                    refused,
+                    limit = AUTO_CREATE_LIMIT,
+                    "auto-creation limit reached; topics not created"
+                );
+            }
             return created;
         }
-        let mut topics = self.topics.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for name in names {
-            if !creatable(&topics, name) {
-                continue;
-            }
-            if topics.created >= AUTO_CREATE_LIMIT {
-                tracing::warn!(
-                    topic = name,
-                    limit = AUTO_CREATE_LIMIT,
-                    "auto-creation limit reached; not created"
-                );
-                continue;
-            }
-            topics.created += 1;
-            topics.insert(SeededTopic::new(*name, self.auto_create.partitions));
-            created.insert(*name);
-        }
-        created
     }
 }
 
@@ -260,104 +311,743 @@ fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataTopic {
     }
 }
 
-/// Kafka answers named topics in groups (see `handle`); within a group its
-/// order is that of a Scala `Set` (insertion order up to four elements, hash
-/// order beyond), which no client may rely on: here it is the order asked.
-fn in_kafka_order(entries: impl Iterator<Item = (u8, MetadataTopic)>) -> Vec<MetadataTopic> {
-    let mut entries: Vec<_> = entries.collect();
-    entries.sort_by_key(|(group, _)| *group);
-    entries.into_iter().map(|(_, t)| t).collect()
+/// What a Metadata request asks, as it matters to the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags {
+    /// v4+ `allow_auto_topic_creation` (true before).
+    pub allow_auto_topic_creation: bool,
+    /// v8–v10 `include_cluster_authorized_operations`.
+    pub include_cluster_authorized_operations: bool,
+    /// v8+ `include_topic_authorized_operations`.
+    pub include_topic_authorized_operations: bool,
+}
+
+/// One topic as a request names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked<'a> {
+    /// A stable handle for [`AskedTopics::at`].
+    pub key: u32,
+    /// The topic id; zeroes when asked by name.
+    pub topic_id: Uuid,
+    /// The raw name (decoded leniently when used); `None` is null.
+    pub name: Option<&'a [u8]>,
+}
+
+/// The topic list of a Metadata request, wherever it lives: decoded
+/// (`&[MetadataRequestTopic]`, key = index) or still in the request frame
+/// ([`MetadataRequestView`], key = byte offset).
+pub trait AskedTopics {
+    /// A position in the list.
+    type Cursor: Clone + std::fmt::Debug;
+    /// The first position.
+    fn start(&self) -> Self::Cursor;
+    /// The topic at `cursor`, moving past it; `None` at the end.
+    fn next(&self, cursor: &mut Self::Cursor) -> Option<Asked<'_>>;
+    /// The topic whose key is `key`.
+    fn at(&self, key: u32) -> Option<Asked<'_>>;
+}
+
+impl AskedTopics for &[MetadataRequestTopic] {
+    type Cursor = usize;
+
+    fn start(&self) -> usize {
+        0
+    }
+
+    fn next(&self, cursor: &mut usize) -> Option<Asked<'_>> {
+        let a = self.at(u32::try_from(*cursor).ok()?)?;
+        *cursor += 1;
+        Some(a)
+    }
+
+    fn at(&self, key: u32) -> Option<Asked<'_>> {
+        self.get(key as usize).map(|t| Asked {
+            key,
+            topic_id: t.topic_id,
+            name: t.name.as_deref().map(str::as_bytes),
+        })
+    }
+}
+
+impl AskedTopics for MetadataRequestView {
+    type Cursor = Option<TopicCursor>;
+
+    fn start(&self) -> Option<TopicCursor> {
+        self.topic_cursor()
+    }
+
+    fn next(&self, cursor: &mut Option<TopicCursor>) -> Option<Asked<'_>> {
+        let t = self.next_topic(cursor.as_mut()?)?;
+        Some(Asked {
+            key: t.offset,
+            topic_id: t.topic_id,
+            name: t.name,
+        })
+    }
+
+    fn at(&self, key: u32) -> Option<Asked<'_>> {
+        let t = self.topic_at(key)?;
+        Some(Asked {
+            key: t.offset,
+            topic_id: t.topic_id,
+            name: t.name,
+        })
+    }
+}
+
+/// Which answer a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// All topics (v0 empty list, v1+ null).
+    All,
+    /// v10/v11 by id or null name: Kafka's error response, every topic as asked.
+    Invalid,
+    /// v12+ by id: unknown ids (group 0), then known ones (group 1).
+    ById,
+    /// By name: existing (0), uncreatable (1), being created (2).
+    ByName,
+}
+
+impl Kind {
+    fn groups(self) -> u8 {
+        match self {
+            Self::All | Self::Invalid => 1,
+            Self::ById => 2,
+            Self::ByName => 3,
+        }
+    }
+}
+
+/// Two bits per asked entry: 0 = not answered (a repeat, or a zero id),
+/// `g + 1` = answered in group `g`; [`PENDING`] = first occurrence, group
+/// not yet known.
+#[derive(Debug, Default)]
+struct Marks(Vec<u8>);
+
+const PENDING: u8 = 3;
+
+impl Marks {
+    fn with_len(n: usize) -> Self {
+        Self(vec![0; n.div_ceil(4)])
+    }
+
+    fn get(&self, i: usize) -> u8 {
+        (self.0.get(i / 4).copied().unwrap_or(0) >> ((i % 4) * 2)) & 3
+    }
+
+    fn set(&mut self, i: usize, v: u8) {
+        if let Some(b) = self.0.get_mut(i / 4) {
+            let shift = (i % 4) * 2;
+            *b = (*b & !(3 << shift)) | ((v & 3) << shift);
+        }
+    }
+}
+
+/// The answer to one Metadata request, decided but not yet written out:
+/// the topics to answer are marks over the request's own list.
+#[derive(Debug)]
+pub struct Plan<A> {
+    asked: A,
+    kind: Kind,
+    version: i16,
+    include_ops: bool,
+    first_answer: ErrorCode,
+    /// The answer to an invalid name: 17, or 3 on 2.0–2.7 when no creation
+    /// is attempted (`Quirks::validates_unknown_topic_names`).
+    invalid_answer: ErrorCode,
+    snapshot: Arc<Topics>,
+    head: MetadataResponse,
+    marks: Marks,
+    count: usize,
+    /// Entries answered in each group: a walk for a group stops at its last.
+    per_group: [usize; 3],
+    /// First occurrences (entries marked [`PENDING`] before grouping).
+    distinct: usize,
+}
+
+/// Where an answer's topic entries have got to.
+#[derive(Debug, Clone)]
+pub struct EntryCursor<C> {
+    group: u8,
+    index: usize,
+    emitted: usize,
+    asked: Option<C>,
+}
+
+impl<A: AskedTopics> Plan<A> {
+    /// Decides the answer to a request naming `asked` (`named` false: all
+    /// topics), auto-creating topics as the broker would.
+    pub fn new(asked: A, named: bool, flags: Flags, version: i16, view: &ClusterView) -> Self {
+        let mut plan = Self {
+            asked,
+            kind: Kind::All,
+            version,
+            include_ops: flags.include_topic_authorized_operations,
+            first_answer: view.auto_create.first_answer,
+            invalid_answer: if (view.auto_create.enabled && flags.allow_auto_topic_creation)
+                || view.auto_create.validates_names
+            {
+                ErrorCode::INVALID_TOPIC_EXCEPTION
+            } else {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            },
+            snapshot: Arc::default(),
+            head: MetadataResponse {
+                brokers: vec![MetadataBroker {
+                    node_id: NODE_ID,
+                    host: view.host.clone(),
+                    port: view.port,
+                    rack: None,
+                }],
+                cluster_id: Some(view.cluster_id.clone()),
+                controller_id: NODE_ID,
+                cluster_authorized_operations: if flags.include_cluster_authorized_operations {
+                    CLUSTER_OPERATIONS
+                } else {
+                    AUTHORIZED_OPERATIONS_OMITTED
+                },
+                ..MetadataResponse::default()
+            },
+            marks: Marks::default(),
+            count: 0,
+            per_group: [0; 3],
+            distinct: 0,
+        };
+        if !named {
+            plan.snapshot = view.snapshot();
+            plan.count = plan.snapshot.list.len();
+            return plan;
+        }
+        let (mut entries, mut by_id) = (0usize, false);
+        let mut c = plan.asked.start();
+        while let Some(a) = plan.asked.next(&mut c) {
+            entries += 1;
+            by_id |= a.topic_id != [0; 16] || a.name.is_none();
+        }
+        if by_id && version < 12 {
+            // MetadataRequest.getErrorResponse: brokers empty, no cluster id,
+            // controller -1, INVALID_REQUEST for each topic as asked.
+            plan.kind = Kind::Invalid;
+            plan.count = entries;
+            plan.per_group[0] = entries;
+            plan.head = MetadataResponse {
+                error_code: ErrorCode::INVALID_REQUEST.0,
+                ..MetadataResponse::default()
+            };
+            return plan;
+        }
+        plan.marks = Marks::with_len(entries);
+        if by_id {
+            // Unknown ids first, then the topics found (Kafka:
+            // `unknownTopicIdsTopicMetadataResponse ++ topicMetadata`).
+            plan.kind = Kind::ById;
+            plan.mark_first_occurrences(entries, |a| (a.topic_id != [0; 16]).then_some(Key::Id(a.topic_id)));
+            plan.snapshot = view.snapshot();
+            plan.group_pending(|plan, a| u8::from(plan.snapshot.get_id(&a.topic_id).is_some()));
+            return plan;
+        }
+        plan.kind = Kind::ByName;
+        plan.mark_first_occurrences(entries, |a| a.name.map(|n| Key::Name(lossy_bytes(n))));
+        let created = if view.auto_create.enabled && flags.allow_auto_topic_creation {
+            view.auto_create(|| {
+                walk(&plan.asked)
+                    .filter(|(i, _)| plan.marks.get(*i) == PENDING)
+                    .take(plan.distinct)
+                    .filter_map(|(_, a)| a.name.map(String::from_utf8_lossy))
+            })
+        } else {
+            HashSet::new()
+        };
+        // Existing topics first, then the others; when auto-creating, the
+        // ones that cannot be created before the ones being created (Kafka:
+        // `topicResponses ++ nonExistingTopicResponses`, and
+        // `uncreatableTopicResponses ++ creatableTopicResponses`).
+        plan.snapshot = view.snapshot();
+        plan.group_pending(|plan, a| {
+            let name = String::from_utf8_lossy(a.name.unwrap_or_default());
+            match plan.snapshot.get(&name) {
+                Some(_) if created.contains(name.as_ref()) => 2,
+                Some(_) => 0,
+                None => 1,
+            }
+        });
+        plan
+    }
+
+    /// Marks [`PENDING`] each entry whose key (`None`: not answered) was not
+    /// seen before. The table holds entry keys and hashes the bytes they
+    /// refer to; it is presized to a bound on the distinct keys (at most
+    /// 256^L distinct keys of L bytes), so that it never grows: growing
+    /// would hold the old and the new table at once.
+    fn mark_first_occurrences(&mut self, entries: usize, key: impl for<'a> Fn(&Asked<'a>) -> Option<Key<'a>>) {
+        let mut by_len = [0usize; 4];
+        let mut longer = 0usize;
+        for (_, a) in walk(&self.asked) {
+            match key(&a).map(|k| k.len()) {
+                Some(l) if l < 4 => by_len[l] += 1,
+                Some(_) => longer += 1,
+                None => {}
+            }
+        }
+        let bound = by_len
+            .iter()
+            .enumerate()
+            .map(|(l, &n)| n.min(1 << (8 * l)))
+            .sum::<usize>()
+            + longer;
+        let state = RandomState::new();
+        let mut seen: HashTable<u32> = HashTable::with_capacity(bound.min(entries));
+        let asked = &self.asked;
+        let hash_of = |k: u32| {
+            asked
+                .at(k)
+                .and_then(|a| key(&a).map(|b| state.hash_one(&*b)))
+                .unwrap_or(0)
+        };
+        // The entry before, when it had a key: a run of one name repeated (the
+        // cheapest attack) is recognised without hashing.
+        let mut before: Option<Key<'_>> = None;
+        for (i, a) in walk(asked) {
+            let Some(k) = key(&a) else { continue };
+            if before.as_deref() == Some(&*k) {
+                continue;
+            }
+            let hash = state.hash_one(&*k);
+            let same = |&other: &u32| asked.at(other).and_then(|o| key(&o)).is_some_and(|o| *o == *k);
+            if seen.find(hash, same).is_none() {
+                seen.insert_unique(hash, a.key, |&other| hash_of(other));
+                self.marks.set(i, PENDING);
+                self.distinct += 1;
+            }
+            before = Some(k);
+        }
+    }
+
+    /// Gives each [`PENDING`] entry its group (`group(plan, entry)`).
+    fn group_pending(&mut self, group: impl Fn(&Self, &Asked<'_>) -> u8) {
+        let mut decided = Vec::new();
+        let mut c = self.asked.start();
+        let mut i = 0usize;
+        let mut left = self.distinct;
+        loop {
+            // In batches: the group is decided on `&self`, then written.
+            while decided.len() < 1 << 16 && left > decided.len() {
+                let Some(a) = self.asked.next(&mut c) else { break };
+                if self.marks.get(i) == PENDING {
+                    decided.push((i, group(self, &a) + 1));
+                }
+                i += 1;
+            }
+            if decided.is_empty() {
+                return;
+            }
+            for &(j, m) in &decided {
+                self.marks.set(j, m);
+                self.count += 1;
+                self.per_group[usize::from(m - 1)] += 1;
+            }
+            left -= decided.len();
+            decided.clear();
+        }
+    }
+
+    /// How many topics the answer lists.
+    pub fn topic_count(&self) -> usize {
+        self.count
+    }
+
+    /// The version answered.
+    pub fn version(&self) -> i16 {
+        self.version
+    }
+
+    /// The answer without its topics.
+    pub fn head(&self) -> &MetadataResponse {
+        &self.head
+    }
+
+    /// The entry for asked topic `a` answered in `group`.
+    fn entry(&self, group: u8, a: &Asked<'_>) -> MetadataTopic {
+        let name = || String::from_utf8_lossy(a.name.unwrap_or_default());
+        match (self.kind, group) {
+            (Kind::Invalid, _) => MetadataTopic {
+                name: Some(name().into_owned()),
+                ..missing(None, a.topic_id, ErrorCode::INVALID_REQUEST)
+            },
+            (Kind::ById, 0) => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
+            (Kind::ById, _) => match self.snapshot.get_id(&a.topic_id) {
+                Some(t) => topic_entry(t, self.include_ops),
+                None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
+            },
+            (_, 0) => match self.snapshot.get(&name()) {
+                Some(t) => topic_entry(t, self.include_ops),
+                None => missing(
+                    Some(name().into_owned()),
+                    [0; 16],
+                    ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                ),
+            },
+            (_, 1) if !is_valid_topic_name(&name()) => missing(Some(name().into_owned()), [0; 16], self.invalid_answer),
+            (_, 1) => missing(
+                Some(name().into_owned()),
+                [0; 16],
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ),
+            (_, _) => missing(Some(name().into_owned()), [0; 16], self.first_answer),
+        }
+    }
+
+    /// A cursor at the first entry of the answer.
+    pub fn entries(&self) -> EntryCursor<A::Cursor> {
+        EntryCursor {
+            group: 0,
+            index: 0,
+            emitted: 0,
+            asked: None,
+        }
+    }
+
+    /// Whether `cursor` has passed the last entry.
+    pub fn entries_done(&self, cursor: &EntryCursor<A::Cursor>) -> bool {
+        cursor.group >= self.kind.groups()
+    }
+
+    /// Hands the answer's entries from `cursor` on to `sink`, in Kafka's
+    /// group order, until `sink` returns true (pause), the list ends, or
+    /// `work` request entries have been looked at (so that a caller on an
+    /// async worker can yield). Entries are made one at a time.
+    pub fn next_entries<E>(
+        &self,
+        cursor: &mut EntryCursor<A::Cursor>,
+        mut work: usize,
+        mut sink: impl FnMut(&MetadataTopic) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        while cursor.group < self.kind.groups() {
+            if self.kind == Kind::All {
+                while let Some(t) = self.snapshot.list.get(cursor.index) {
+                    if work == 0 {
+                        return Ok(());
+                    }
+                    work -= 1;
+                    cursor.index += 1;
+                    if sink(&topic_entry(t, self.include_ops))? {
+                        return Ok(());
+                    }
+                }
+            } else {
+                // The walk for a group ends at its last entry answered.
+                let quota = self.per_group[usize::from(cursor.group)];
+                let mut c = cursor.asked.take().unwrap_or_else(|| self.asked.start());
+                while cursor.emitted < quota {
+                    if work == 0 {
+                        cursor.asked = Some(c);
+                        return Ok(());
+                    }
+                    work -= 1;
+                    let Some(a) = self.asked.next(&mut c) else { break };
+                    let i = cursor.index;
+                    cursor.index += 1;
+                    if self.kind == Kind::Invalid || self.marks.get(i) == cursor.group + 1 {
+                        cursor.emitted += 1;
+                        if sink(&self.entry(cursor.group, &a))? {
+                            cursor.asked = Some(c);
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            cursor.group += 1;
+            cursor.index = 0;
+            cursor.emitted = 0;
+            cursor.asked = None;
+        }
+        Ok(())
+    }
+
+    /// The whole answer.
+    pub fn into_response(self) -> MetadataResponse {
+        let mut topics = Vec::with_capacity(self.count);
+        let mut cursor = self.entries();
+        let _ = self.next_entries::<()>(&mut cursor, usize::MAX, |t| {
+            topics.push(t.clone());
+            Ok(false)
+        });
+        MetadataResponse { topics, ..self.head }
+    }
+}
+
+impl Plan<MetadataRequestView> {
+    /// Decides the answer to a request read as a view (see the module docs).
+    pub fn for_view(req: MetadataRequestView, view: &ClusterView) -> Self {
+        let flags = Flags {
+            allow_auto_topic_creation: req.allow_auto_topic_creation,
+            include_cluster_authorized_operations: req.include_cluster_authorized_operations,
+            include_topic_authorized_operations: req.include_topic_authorized_operations,
+        };
+        let (version, named) = (req.version(), req.topic_count().is_some());
+        Self::new(req, named, flags, version, view)
+    }
+}
+
+/// Every asked entry with its index.
+fn walk<A: AskedTopics>(asked: &A) -> impl Iterator<Item = (usize, Asked<'_>)> {
+    let mut c = asked.start();
+    std::iter::from_fn(move || asked.next(&mut c)).enumerate()
+}
+
+/// What de-duplication compares: a name as decoded, or an id.
+enum Key<'a> {
+    Name(Cow<'a, [u8]>),
+    Id(Uuid),
+}
+
+impl std::ops::Deref for Key<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Name(n) => n,
+            Self::Id(id) => id,
+        }
+    }
+}
+
+/// A name's bytes as Kafka's lenient decode gives them (see docs/fidelity.md,
+/// "Parsing"): two names are the same topic when these are equal.
+fn lossy_bytes(name: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(name) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
 }
 
 /// Answers a Metadata request at `version`, auto-creating topics as the
 /// broker would.
 pub fn handle(req: &MetadataRequest, version: i16, view: &ClusterView) -> MetadataResponse {
-    let include_ops = req.include_topic_authorized_operations;
-    let requested = req.topics.as_deref();
-    let by_id = requested.is_some_and(|ts| ts.iter().any(|t| t.topic_id != [0; 16] || t.name.is_none()));
-    if by_id && version < 12 {
-        // MetadataRequest.getErrorResponse: brokers empty, no cluster id,
-        // controller -1, INVALID_REQUEST for each topic as asked.
-        let topics = requested
-            .unwrap_or_default()
-            .iter()
-            .map(|t| MetadataTopic {
-                name: Some(t.name.clone().unwrap_or_default()),
-                ..missing(None, t.topic_id, ErrorCode::INVALID_REQUEST)
-            })
-            .collect();
-        return MetadataResponse {
-            topics,
-            error_code: ErrorCode::INVALID_REQUEST.0,
-            ..MetadataResponse::default()
-        };
-    }
-    let topics = match requested {
-        None => view.read().list.iter().map(|t| topic_entry(t, include_ops)).collect(),
-        Some(asked) if by_id => {
-            // Unknown ids first, then the topics found (Kafka:
-            // `unknownTopicIdsTopicMetadataResponse ++ topicMetadata`).
-            let known = view.read();
-            let mut seen = HashSet::new();
-            in_kafka_order(
-                asked
-                    .iter()
-                    .filter(|a| a.topic_id != [0; 16] && seen.insert(a.topic_id))
-                    .map(|a| match known.list.iter().find(|t| t.id == a.topic_id) {
-                        Some(t) => (1, topic_entry(t, include_ops)),
-                        None => (0, missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID)),
-                    }),
-            )
-        }
-        Some(asked) => {
-            let mut seen = HashSet::new();
-            let names: Vec<&str> = asked
-                .iter()
-                .filter_map(|a| a.name.as_deref())
-                .filter(|name| seen.insert(*name))
-                .collect();
-            let may_create = view.auto_create.enabled && req.allow_auto_topic_creation;
-            let created = if may_create {
-                view.auto_create(&names)
-            } else {
-                HashSet::new()
-            };
-            let invalid = if may_create || view.auto_create.validates_names {
-                ErrorCode::INVALID_TOPIC_EXCEPTION
-            } else {
-                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-            };
-            // Existing topics first, then the others; when auto-creating,
-            // the ones that cannot be created before the ones being created
-            // (Kafka: `topicResponses ++ nonExistingTopicResponses`, and
-            // `uncreatableTopicResponses ++ creatableTopicResponses`).
-            let known = view.read();
-            in_kafka_order(names.iter().map(|&name| {
-                let (group, code) = match known.get(name) {
-                    Some(_) if created.contains(name) => (2, view.auto_create.first_answer),
-                    Some(t) => return (0, topic_entry(t, include_ops)),
-                    None if !is_valid_topic_name(name) => (1, invalid),
-                    None => (1, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
-                };
-                (group, missing(Some(name.to_owned()), [0; 16], code))
-            }))
-        }
+    let flags = Flags {
+        allow_auto_topic_creation: req.allow_auto_topic_creation,
+        include_cluster_authorized_operations: req.include_cluster_authorized_operations,
+        include_topic_authorized_operations: req.include_topic_authorized_operations,
     };
-    MetadataResponse {
-        brokers: vec![MetadataBroker {
-            node_id: NODE_ID,
-            host: view.host.clone(),
-            port: view.port,
-            rack: None,
-        }],
-        cluster_id: Some(view.cluster_id.clone()),
-        controller_id: NODE_ID,
-        topics,
-        cluster_authorized_operations: if req.include_cluster_authorized_operations {
-            CLUSTER_OPERATIONS
-        } else {
-            AUTHORIZED_OPERATIONS_OMITTED
-        },
-        ..MetadataResponse::default()
+    let asked = req.topics.as_deref();
+    Plan::new(asked.unwrap_or_default(), asked.is_some(), flags, version, view).into_response()
+}
+
+/// Most bytes of reply one [`MetadataReply::fill`] adds (about).
+pub const REPLY_CHUNK: usize = 64 * 1024;
+
+/// Most request entries one [`MetadataReply::fill`] looks at: a bound on
+/// the time one step takes (a few milliseconds), even when a long stretch
+/// of the request holds only repeats.
+pub const REPLY_WORK: usize = 1 << 20;
+
+#[derive(Debug)]
+enum Stage<C> {
+    Head,
+    Topics(EntryCursor<C>),
+    Tail,
+    Done,
+}
+
+/// A Metadata reply frame encoded in chunks from a [`Plan`]: its exact size
+/// is known first (every entry is encoded once into a scratch buffer), so
+/// the size prefix goes out before the body is made. The bytes are exactly
+/// those of `encode_response` on the whole answer.
+#[derive(Debug)]
+pub struct MetadataReply<A: AskedTopics> {
+    plan: Plan<A>,
+    correlation_id: i32,
+    stage: Stage<A::Cursor>,
+    body_len: usize,
+}
+
+impl<A: AskedTopics> MetadataReply<A> {
+    /// Sizes the reply to request `correlation_id` (work proportional to the
+    /// request; run it off the async workers for a large one).
+    pub fn new(plan: Plan<A>, correlation_id: i32) -> Result<Self, EncodeError> {
+        let version = plan.version;
+        let mut scratch = BytesMut::new();
+        Self::header(&mut scratch, correlation_id, version)?;
+        plan.head.encode_head(&mut scratch, version, plan.count)?;
+        plan.head.encode_tail(&mut scratch, version)?;
+        let mut body_len = scratch.len();
+        let mut cursor = plan.entries();
+        while !plan.entries_done(&cursor) {
+            plan.next_entries(&mut cursor, usize::MAX, |t| {
+                scratch.clear();
+                MetadataResponse::encode_topic(t, &mut scratch, version)?;
+                body_len += scratch.len();
+                Ok::<_, EncodeError>(false)
+            })?;
+        }
+        if i32::try_from(body_len).is_err() {
+            return Err(EncodeError::TooLong {
+                what: "Metadata response",
+                len: body_len,
+            });
+        }
+        Ok(Self {
+            plan,
+            correlation_id,
+            stage: Stage::Head,
+            body_len,
+        })
+    }
+
+    fn header(buf: &mut BytesMut, correlation_id: i32, version: i16) -> Result<(), EncodeError> {
+        let hv = response_header_version(api_key::METADATA, version).ok_or(EncodeError::UnsupportedVersion {
+            api: "Metadata",
+            version,
+        })?;
+        ResponseHeader { correlation_id }.encode(buf, hv);
+        Ok(())
+    }
+
+    /// Bytes of the whole frame, size prefix included.
+    pub fn frame_len(&self) -> usize {
+        4 + self.body_len
+    }
+
+    /// Whether every byte has been handed out.
+    pub fn is_done(&self) -> bool {
+        matches!(self.stage, Stage::Done)
+    }
+
+    /// Appends the next bytes of the frame to `out`: until `out` holds about
+    /// `chunk` bytes, or `work` request entries have been looked at, or the
+    /// frame is complete.
+    pub fn fill(&mut self, out: &mut BytesMut, chunk: usize, work: usize) -> Result<(), EncodeError> {
+        let version = self.plan.version;
+        loop {
+            match &mut self.stage {
+                Stage::Head => {
+                    // The size was checked to fit an i32 in `new`.
+                    out.put_i32(i32::try_from(self.body_len).unwrap_or(i32::MAX));
+                    Self::header(out, self.correlation_id, version)?;
+                    self.plan.head.encode_head(out, version, self.plan.count)?;
+                    self.stage = Stage::Topics(self.plan.entries());
+                }
+                Stage::Topics(cursor) => {
+                    self.plan.next_entries(cursor, work, |t| {
+                        MetadataResponse::encode_topic(t, out, version)?;
+                        Ok::<_, EncodeError>(out.len() >= chunk)
+                    })?;
+                    if !self.plan.entries_done(cursor) {
+                        return Ok(());
+                    }
+                    self.stage = Stage::Tail;
+                }
+                Stage::Tail => {
+                    self.plan.head.encode_tail(out, version)?;
+                    self.stage = Stage::Done;
+                }
+                Stage::Done => return Ok(()),
+            }
+            if out.len() >= chunk {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The whole frame in one buffer (for the response faults, which rewrite
+    /// a whole reply).
+    pub fn into_bytes(mut self) -> Result<Bytes, EncodeError> {
+        let mut out = BytesMut::with_capacity(self.frame_len());
+        while !self.is_done() {
+            self.fill(&mut out, usize::MAX, usize::MAX)?;
+        }
+        Ok(out.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{encode_request, encode_response, RequestBody, ResponseBody};
+
+    fn cluster(auto: bool) -> ClusterView {
+        let auto_create = AutoCreate {
+            enabled: auto,
+            first_answer: ErrorCode::LEADER_NOT_AVAILABLE,
+            partitions: 1,
+            validates_names: true,
+        };
+        ClusterView::new(
+            "h".into(),
+            9092,
+            "c".into(),
+            &[SeededTopic::new("orders", 3), SeededTopic::new("audit", 1)],
+            auto_create,
+        )
+    }
+
+    /// The streamed reply to a request read in place is byte for byte the
+    /// whole reply `handle` gives to the same request decoded, for every
+    /// version, and both views of the cluster end up the same.
+    #[test]
+    fn streamed_reply_equals_the_whole_reply() {
+        let by_id = |ids: &[(u8, Option<&str>)]| MetadataRequest {
+            topics: Some(
+                ids.iter()
+                    .map(|&(b, n)| MetadataRequestTopic {
+                        topic_id: [b; 16],
+                        name: n.map(str::to_owned),
+                    })
+                    .collect(),
+            ),
+            ..MetadataRequest::default()
+        };
+        let orders_id = SeededTopic::new("orders", 3).id;
+        let mut known_id = by_id(&[(0, None)]);
+        if let Some(ts) = known_id.topics.as_mut() {
+            ts[0].topic_id = orders_id;
+            ts.push(MetadataRequestTopic {
+                topic_id: [9; 16],
+                name: None,
+            });
+            ts.push(ts[0].clone());
+        }
+        let many: Vec<String> = (0..5000).map(|i| format!("t{}", i % 1500)).collect();
+        let requests = [
+            MetadataRequest::default(),
+            MetadataRequest::for_topics(Vec::<String>::new()),
+            MetadataRequest::for_topics([
+                "nope", "orders", "nope", "orders", "bad name", "bad name", "audit", "fresh",
+            ]),
+            MetadataRequest::for_topics(["", "", "", "__consumer_offsets", "a\u{fffd}"]),
+            MetadataRequest::for_topics(many),
+            MetadataRequest {
+                include_topic_authorized_operations: true,
+                include_cluster_authorized_operations: true,
+                ..MetadataRequest::for_topics(["orders", "x"])
+            },
+            by_id(&[(1, None), (2, Some("n")), (1, None)]),
+            known_id,
+        ];
+        for version in 0..=13i16 {
+            for (i, req) in requests.iter().enumerate() {
+                for auto in [true, false] {
+                    let Ok(frame) = encode_request(7, Some("c"), version, &RequestBody::Metadata(req.clone())) else {
+                        continue;
+                    };
+                    let (whole_view, streamed_view) = (cluster(auto), cluster(auto));
+                    let whole = encode_response(7, version, &ResponseBody::Metadata(handle(req, version, &whole_view)));
+                    // Body after the size prefix and the header v1/v2 (client id "c").
+                    let at = if version >= 9 { 4 + 8 + 3 + 1 } else { 4 + 8 + 3 };
+                    let frame = frame.slice(4..);
+                    let view = MetadataRequestView::decode(frame, at - 4, version, false).expect("decodes");
+                    let mut reply = MetadataReply::new(Plan::for_view(view, &streamed_view), 7).expect("sizes");
+                    let len = reply.frame_len();
+                    let mut out = BytesMut::new();
+                    while !reply.is_done() {
+                        reply.fill(&mut out, 100, 7).expect("fills");
+                    }
+                    let what = format!("request {i} v{version} auto {auto}");
+                    assert_eq!(len, out.len(), "{what}: the size announced");
+                    assert_eq!(Some(out.freeze()), whole.ok(), "{what}");
+                    assert_eq!(whole_view.topics(), streamed_view.topics(), "{what}");
+                }
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@
 //! silently dropping it would change what is asked. Response fields the
 //! version lacks are dropped, as Kafka's broker does for ignorable fields.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::primitives::{
@@ -204,6 +204,188 @@ impl MetadataRequest {
     }
 }
 
+/// A Metadata request read without copying its topic list.
+///
+/// [`MetadataRequest::decode`] makes an owned [`MetadataRequestTopic`] (about
+/// 40 bytes of heap and struct) for every entry, and a legal 100 MiB request
+/// of empty names has 52 million of them. This view checks the body exactly
+/// as `decode` does (the same reads in the same order, so the same errors)
+/// but keeps only the frame and where its topic array starts;
+/// [`MetadataRequestView::next_topic`] walks the entries in place, each name
+/// borrowed as raw bytes. Decode a name with `String::from_utf8_lossy`, as
+/// `decode` does, to get the same string.
+///
+/// Offsets are `u32`: a frame comes behind an `int32` size prefix.
+#[derive(Debug, Clone)]
+pub struct MetadataRequestView {
+    frame: Bytes,
+    version: i16,
+    /// Where the first topic entry starts in `frame`, and how many there are;
+    /// `None` asks for all topics (as [`MetadataRequest::topics`]).
+    topics: Option<(usize, usize)>,
+    /// v4+; default true.
+    pub allow_auto_topic_creation: bool,
+    /// v8–v10.
+    pub include_cluster_authorized_operations: bool,
+    /// v8+.
+    pub include_topic_authorized_operations: bool,
+}
+
+/// One entry of a request's topic array, borrowed from the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTopicRef<'a> {
+    /// Where the entry starts in the frame: a stable handle for
+    /// [`MetadataRequestView::topic_at`].
+    pub offset: u32,
+    /// v10+: the topic id; all zeroes when asking by name.
+    pub topic_id: Uuid,
+    /// The raw bytes of the name; `None` for a null name (v10+).
+    pub name: Option<&'a [u8]>,
+}
+
+/// A position in a view's topic array (see [`MetadataRequestView::next_topic`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicCursor {
+    pos: usize,
+    left: usize,
+}
+
+impl MetadataRequestView {
+    /// Reads the body that starts at `offset` of `frame` (after the request
+    /// header) at `version`, failing exactly where [`MetadataRequest::decode`]
+    /// fails.
+    ///
+    /// `strict_tag_order` refuses tagged fields out of order, as Kafka 2.4–2.7
+    /// read request bodies (see `decode_request_with`).
+    pub fn decode(frame: Bytes, offset: usize, version: i16, strict_tag_order: bool) -> Result<Self, DecodeError> {
+        unsupported_decode(version)?;
+        let flex = flexible(version);
+        let body = frame.get(offset..).ok_or(DecodeError::Truncated {
+            what: "topics",
+            needed: offset,
+            available: frame.len(),
+        })?;
+        let mut r = Reader::new(body);
+        r.set_strict_tag_order(strict_tag_order);
+        let topics = match r.array_len(flex, 2, "topics")? {
+            None if version == 0 => return Err(DecodeError::UnexpectedNull { what: "topics" }),
+            None => None,
+            Some(n) => {
+                let start = offset + r.position();
+                if u32::try_from(frame.len()).is_err() {
+                    return Err(DecodeError::CountTooLarge {
+                        what: "topics",
+                        count: n,
+                        remaining: r.remaining(),
+                    });
+                }
+                for _ in 0..n {
+                    read_topic(&mut r, version, 0)?;
+                }
+                // v0: an empty array asks for all topics.
+                (n > 0 || version > 0).then_some((start, n))
+            }
+        };
+        let mut out = Self {
+            frame: frame.clone(),
+            version,
+            topics,
+            allow_auto_topic_creation: true,
+            include_cluster_authorized_operations: false,
+            include_topic_authorized_operations: false,
+        };
+        if version >= 4 {
+            out.allow_auto_topic_creation = r.bool("allow_auto_topic_creation")?;
+        }
+        if (8..=10).contains(&version) {
+            out.include_cluster_authorized_operations = r.bool("include_cluster_authorized_operations")?;
+        }
+        if version >= 8 {
+            out.include_topic_authorized_operations = r.bool("include_topic_authorized_operations")?;
+        }
+        if flex {
+            r.skip_tagged_fields()?;
+        }
+        Ok(out)
+    }
+
+    /// The version the body was read at.
+    pub fn version(&self) -> i16 {
+        self.version
+    }
+
+    /// The frame the view reads from.
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+
+    /// How many topics are named; `None` asks for all topics.
+    pub fn topic_count(&self) -> Option<usize> {
+        self.topics.map(|(_, n)| n)
+    }
+
+    /// A cursor at the first topic entry; `None` asks for all topics.
+    pub fn topic_cursor(&self) -> Option<TopicCursor> {
+        self.topics.map(|(pos, left)| TopicCursor { pos, left })
+    }
+
+    /// The entry at `cursor`, moving the cursor past it; `None` at the end.
+    pub fn next_topic(&self, cursor: &mut TopicCursor) -> Option<RequestTopicRef<'_>> {
+        if cursor.left == 0 {
+            return None;
+        }
+        let mut r = Reader::new(self.frame.get(cursor.pos..)?);
+        // Checked by `decode`: cannot fail on the entries it walked.
+        let topic = read_topic(&mut r, self.version, cursor.pos).ok()?;
+        cursor.pos += r.position();
+        cursor.left -= 1;
+        Some(topic)
+    }
+
+    /// The entry that starts at `offset` (a [`RequestTopicRef::offset`]).
+    pub fn topic_at(&self, offset: u32) -> Option<RequestTopicRef<'_>> {
+        let pos = offset as usize;
+        read_topic(&mut Reader::new(self.frame.get(pos..)?), self.version, pos).ok()
+    }
+
+    /// The owned request [`MetadataRequest::decode`] gives for the same bytes.
+    pub fn to_request(&self) -> MetadataRequest {
+        let topics = self.topic_cursor().map(|mut c| {
+            let mut out = Vec::new();
+            while let Some(t) = self.next_topic(&mut c) {
+                out.push(MetadataRequestTopic {
+                    topic_id: t.topic_id,
+                    name: t.name.map(|n| String::from_utf8_lossy(n).into_owned()),
+                });
+            }
+            out
+        });
+        MetadataRequest {
+            topics,
+            allow_auto_topic_creation: self.allow_auto_topic_creation,
+            include_cluster_authorized_operations: self.include_cluster_authorized_operations,
+            include_topic_authorized_operations: self.include_topic_authorized_operations,
+        }
+    }
+}
+
+/// One request topic entry, as `MetadataRequest::decode` reads it; `base` is
+/// the reader's offset in the frame.
+fn read_topic<'a>(r: &mut Reader<'a>, version: i16, base: usize) -> Result<RequestTopicRef<'a>, DecodeError> {
+    let flex = flexible(version);
+    // The frame fits an i32 (checked by the caller of `decode`), so this fits a u32.
+    let offset = u32::try_from(base + r.position()).unwrap_or(u32::MAX);
+    let topic_id = if version >= 10 { r.uuid("topic_id")? } else { [0; 16] };
+    let name = r.nullable_bytes_of_string(flex, "topic name")?;
+    if name.is_none() && version < 10 {
+        return Err(DecodeError::UnexpectedNull { what: "topic name" });
+    }
+    if flex {
+        r.skip_tagged_fields()?;
+    }
+    Ok(RequestTopicRef { offset, topic_id, name })
+}
+
 /// A broker in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataBroker {
@@ -289,6 +471,20 @@ impl Default for MetadataResponse {
 impl MetadataResponse {
     /// Writes the body at `version`; fields the version lacks are dropped.
     pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        self.encode_head(buf, version, self.topics.len())?;
+        for t in &self.topics {
+            Self::encode_topic(t, buf, version)?;
+        }
+        self.encode_tail(buf, version)
+    }
+
+    /// Writes the part of the body before the topic entries, ending with a
+    /// topic array length of `topic_count` (`self.topics` is not looked at).
+    /// With [`MetadataResponse::encode_topic`] for each entry and then
+    /// [`MetadataResponse::encode_tail`], this writes exactly what
+    /// [`MetadataResponse::encode`] writes, so that a reply with millions of
+    /// topics can be encoded piece by piece without holding them all.
+    pub fn encode_head(&self, buf: &mut BytesMut, version: i16, topic_count: usize) -> Result<(), EncodeError> {
         unsupported_encode(version)?;
         let flex = flexible(version);
         if version >= 3 {
@@ -312,50 +508,61 @@ impl MetadataResponse {
         if version >= 1 {
             buf.put_i32(self.controller_id);
         }
-        put_vec(buf, flex, &self.topics, "topics", |b, t| {
-            b.put_i16(t.error_code);
-            match (&t.name, version >= 12) {
-                (None, false) => return Err(refuse("a null topic name", version)),
-                (name, _) => put_nullable_string(b, flex, name.as_deref(), "topic name")?,
+        put_array_len(buf, flex, Some(topic_count), "topics")
+    }
+
+    /// Writes one topic entry at `version` (see [`MetadataResponse::encode_head`]).
+    pub fn encode_topic(t: &MetadataTopic, b: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        unsupported_encode(version)?;
+        let flex = flexible(version);
+        b.put_i16(t.error_code);
+        match (&t.name, version >= 12) {
+            (None, false) => return Err(refuse("a null topic name", version)),
+            (name, _) => put_nullable_string(b, flex, name.as_deref(), "topic name")?,
+        }
+        if version >= 10 {
+            b.put_slice(&t.topic_id);
+        }
+        if version >= 1 {
+            b.put_u8(u8::from(t.is_internal));
+        }
+        put_vec(b, flex, &t.partitions, "partitions", |b, p| {
+            b.put_i16(p.error_code);
+            b.put_i32(p.partition_index);
+            b.put_i32(p.leader_id);
+            if version >= 7 {
+                b.put_i32(p.leader_epoch);
             }
-            if version >= 10 {
-                b.put_slice(&t.topic_id);
-            }
-            if version >= 1 {
-                b.put_u8(u8::from(t.is_internal));
-            }
-            put_vec(b, flex, &t.partitions, "partitions", |b, p| {
-                b.put_i16(p.error_code);
-                b.put_i32(p.partition_index);
-                b.put_i32(p.leader_id);
-                if version >= 7 {
-                    b.put_i32(p.leader_epoch);
-                }
-                put_i32_vec(b, flex, &p.replica_nodes, "replica_nodes")?;
-                put_i32_vec(b, flex, &p.isr_nodes, "isr_nodes")?;
-                if version >= 5 {
-                    put_i32_vec(b, flex, &p.offline_replicas, "offline_replicas")?;
-                }
-                if flex {
-                    put_empty_tagged_fields(b);
-                }
-                Ok(())
-            })?;
-            if version >= 8 {
-                b.put_i32(t.topic_authorized_operations);
+            put_i32_vec(b, flex, &p.replica_nodes, "replica_nodes")?;
+            put_i32_vec(b, flex, &p.isr_nodes, "isr_nodes")?;
+            if version >= 5 {
+                put_i32_vec(b, flex, &p.offline_replicas, "offline_replicas")?;
             }
             if flex {
                 put_empty_tagged_fields(b);
             }
             Ok(())
         })?;
+        if version >= 8 {
+            b.put_i32(t.topic_authorized_operations);
+        }
+        if flex {
+            put_empty_tagged_fields(b);
+        }
+        Ok(())
+    }
+
+    /// Writes the part of the body after the topic entries (see
+    /// [`MetadataResponse::encode_head`]).
+    pub fn encode_tail(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        unsupported_encode(version)?;
         if (8..=10).contains(&version) {
             buf.put_i32(self.cluster_authorized_operations);
         }
         if version >= 13 {
             buf.put_i16(self.error_code);
         }
-        if flex {
+        if flexible(version) {
             put_empty_tagged_fields(buf);
         }
         Ok(())
@@ -560,5 +767,81 @@ mod tests {
         ];
         assert_eq!(&b[..], want);
         assert_eq!(MetadataResponse::decode(&mut Reader::new(&b), 0), Ok(resp));
+    }
+
+    /// The view accepts and refuses exactly what `decode` does, and sees the same request.
+    fn same_as_decode(bytes: &[u8], version: i16) {
+        let owned = MetadataRequest::decode(&mut Reader::new(bytes), version);
+        // Behind a few header bytes, so offsets are exercised.
+        let mut frame = vec![9u8; 3];
+        frame.extend_from_slice(bytes);
+        let view = MetadataRequestView::decode(Bytes::from(frame), 3, version, false);
+        assert_eq!(
+            view.map(|v| v.to_request()),
+            owned,
+            "version {version}, bytes {bytes:?}"
+        );
+    }
+
+    #[test]
+    fn view_matches_decode_on_every_version() {
+        let named = MetadataRequest {
+            include_topic_authorized_operations: true,
+            ..MetadataRequest::for_topics(["a", "", "orders", "a"])
+        };
+        let by_id = MetadataRequest {
+            topics: Some(vec![
+                MetadataRequestTopic {
+                    topic_id: [3; 16],
+                    name: None,
+                },
+                MetadataRequestTopic {
+                    topic_id: [0; 16],
+                    name: Some("x".into()),
+                },
+            ]),
+            ..MetadataRequest::default()
+        };
+        for version in 0..=13 {
+            for req in [&MetadataRequest::default(), &named, &by_id] {
+                let Ok(bytes) = encode_req(req, version) else { continue };
+                same_as_decode(&bytes, version);
+                // Every truncation, and trailing bytes.
+                for cut in 0..bytes.len() {
+                    same_as_decode(&bytes[..cut], version);
+                }
+                let mut longer = bytes.clone();
+                longer.extend_from_slice(&[1, 2, 3]);
+                same_as_decode(&longer, version);
+            }
+        }
+        // v0 null array; invalid UTF-8 (decoded leniently by both).
+        same_as_decode(&[0xff, 0xff, 0xff, 0xff], 0);
+        same_as_decode(&[0, 0, 0, 1, 0, 2, 0x80, b'a'], 1);
+        same_as_decode(&[0, 0, 0, 1, 0xff, 0xff], 1);
+    }
+
+    #[test]
+    fn view_walks_entries_in_place_and_finds_them_by_offset() {
+        let bytes = encode_req(&MetadataRequest::for_topics(["ab", "", "c"]), 1).expect("encodes");
+        let view = MetadataRequestView::decode(Bytes::from(bytes), 0, 1, false).expect("decodes");
+        let mut c = view.topic_cursor().expect("named");
+        let mut seen = vec![];
+        while let Some(t) = view.next_topic(&mut c) {
+            assert_eq!(view.topic_at(t.offset), Some(t));
+            seen.push((t.offset, t.name.map(<[u8]>::to_vec)));
+        }
+        assert_eq!(
+            seen,
+            vec![(4, Some(b"ab".to_vec())), (8, Some(vec![])), (10, Some(b"c".to_vec()))]
+        );
+        assert_eq!(view.topic_count(), Some(3));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn view_matches_decode_on_random_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), version in 0i16..=14) {
+            same_as_decode(&bytes, version);
+        }
     }
 }

@@ -7,5 +7,6 @@ pub mod metadata;
 
 pub use api_versions::{ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature};
 pub use metadata::{
-    MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataTopic,
+    MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataRequestView, MetadataResponse,
+    MetadataTopic, RequestTopicRef, TopicCursor,
 };
