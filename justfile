@@ -12,12 +12,19 @@ test:
     cargo clippy --no-default-features --lib --bins -- -D warnings
     cargo test --workspace --all-targets
     bash scripts/test-matrix.sh BACKEND=all IMAGE_SOURCE=local
+    just interop-corpus
 
 # The release matrix: a line per cell, a summary, report files in target/kafka-matrix/report.
 # Default: the embedded emulator. `just test-matrix BACKEND=container IMAGE_SOURCE=local`,
 # `BACKEND=external [BOOTSTRAP=3.8=host:port,...]`, `BACKEND=all`, `KAFKA_VERSIONS=2.0..3.8`.
 test-matrix *ARGS:
     bash scripts/test-matrix.sh {{ARGS}}
+
+# Every client of the interop corpus (clients/) lists metadata from every emulated release: the
+# compatibility grid in target/kafka-matrix/corpus/report.md. A client that is not installed fails
+# under CI (`bash scripts/install-clients.sh` installs them); `--client list` shows them.
+interop-corpus *ARGS:
+    cargo run --quiet -- matrix --client all --jobs 2 --out target/kafka-matrix/corpus {{ARGS}}
 
 # Run an emulated broker of one release on 127.0.0.1:9092 until Ctrl-C.
 serve VERSION *ARGS:

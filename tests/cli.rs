@@ -418,3 +418,185 @@ fn serve_auto_creates_topics_unless_told_not_to() {
     assert_eq!(metadata_v1_errors(&mut s, 1, &["fresh"]), [3]);
     assert_eq!(metadata_v1_errors(&mut s, 2, &["fresh"]), [3]);
 }
+
+/// Runs the binary with `args` and asserts it failed with exactly
+/// `kafka-matrix: <expected>` on stderr and nothing on stdout.
+fn refused(args: &[&str], expected: &str) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("KAFKA_VERSIONS")
+        .env_remove("KAFKA_MATRIX_BACKEND")
+        .env_remove("KAFKA_MATRIX_BOOTSTRAP")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("kafka-matrix: {expected}\n"),
+        "{args:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `serve` takes each topic once and advertises only a host a client can
+/// use; both refusals are one line naming the bad value.
+#[test]
+fn serve_refuses_a_repeated_topic_and_a_bad_advertised_host() {
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--topic",
+            "a:1",
+            "--topic",
+            "a:2",
+        ],
+        "--topic a is given more than once",
+    );
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--advertise",
+            "bad host:1",
+        ],
+        "--advertise \"bad host:1\": host \"bad host\" is not a DNS name, an IPv4 address or a bracketed IPv6 address",
+    );
+    refused(
+        &[
+            "serve",
+            "--kafka",
+            "3.8",
+            "--listen",
+            "127.0.0.1:0",
+            "--advertise",
+            "kafka:0",
+        ],
+        "--advertise \"kafka:0\": port \"0\" is not a number 1-65535",
+    );
+    // A good one is advertised as given.
+    let served = serve(&[
+        "--kafka",
+        "3.8",
+        "--advertise",
+        "[::1]:19092",
+        "--topic",
+        "a:1",
+        "--topic",
+        "b:2",
+    ]);
+    let out = Command::new(BIN)
+        .args(["probe", &served.addr, "--json"])
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["metadata"]["brokers"][0]["host"], "::1");
+    assert_eq!(json["metadata"]["topics"].as_array().map(Vec::len), Some(2));
+}
+
+/// An `--out` the report cannot be written to is one line before any cell
+/// runs (nothing on stdout: not even "running N cells").
+#[test]
+fn matrix_checks_out_is_writable_before_running_any_cell() {
+    refused(
+        &["matrix", "--releases", "3.8", "--out", "/proc/x"],
+        "--out /proc/x: cannot write the report there: No such file or directory (os error 2)",
+    );
+    let file = report_dir("out-is-a-file");
+    std::fs::write(&file, "").expect("file");
+    let out = file.to_string_lossy().into_owned();
+    refused(
+        &["matrix", "--releases", "3.8", "--out", &out],
+        &format!("--out {out}: cannot write the report there: File exists (os error 17)"),
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+/// A broker with 1,000 topics: the text is a bounded summary (counts, the
+/// first 20 topics, how many more), `--json` has every topic.
+#[test]
+fn probe_text_summarises_a_big_metadata_reply_and_json_has_it_all() {
+    use kafka_matrix::emulator::{Emulator, EmulatorOptions, SeededTopic};
+    use kafka_matrix::versions::{Mode, Release};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let topics = (0..1000)
+        .map(|i| SeededTopic::new(format!("topic-{i:04}"), 2))
+        .collect();
+    let emulator = rt
+        .block_on(Emulator::start(
+            Release::new(4, 3),
+            Mode::Kraft,
+            EmulatorOptions {
+                topics,
+                ..EmulatorOptions::default()
+            },
+        ))
+        .expect("emulator");
+    let addr = emulator.bootstrap();
+    let text = Command::new(BIN).args(["probe", &addr]).output().expect("probe");
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("\ntopics:      1000\n"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("topic:")).count(), 20, "{text}");
+    assert!(text.contains("\n… 980 more (use --json for all)\n"), "{text}");
+    assert!(text.contains("\nbrokers:     1\n"), "{text}");
+    assert!(
+        text.contains("\nAPIs (75):\n"),
+        "every API of a real 4.3 is listed: {text}"
+    );
+    assert!(text.len() < 16 * 1024, "{} bytes of text", text.len());
+    let json = Command::new(BIN)
+        .args(["probe", &addr, "--json"])
+        .output()
+        .expect("probe");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let names = json["metadata"]["topics"].as_array().expect("topics");
+    assert_eq!(names.len(), 1000);
+    drop(emulator);
+}
+
+#[test]
+fn serve_behave_close_after_refusal_sends_the_refusal_then_closes() {
+    let served = serve(&["--kafka", "3.8", "--behave", "close-after-refusal"]);
+    let mut s = TcpStream::connect(&served.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let req: &[u8] = &[
+        0, 0, 0, 19, 0, 18, 0, 4, 0, 0, 0, 7, 0, 1, b't', 0, 2, b'k', 4, b'1', b'.', b'0', 0,
+    ];
+    s.write_all(req).expect("write");
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).expect("reply, then EOF");
+    assert_eq!(
+        reply,
+        [0, 0, 0, 16, 0, 0, 0, 7, 0, 0x23, 0, 0, 0, 1, 0, 0x12, 0, 0, 0, 3],
+        "the KIP-511 refusal, then the close"
+    );
+}
+
+#[test]
+fn behaviours_lists_the_catalogue_with_sources() {
+    let out = Command::new(BIN)
+        .args(["behaviours", "--json"])
+        .output()
+        .expect("run behaviours");
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let entries = json.as_array().expect("a list");
+    assert!(entries.len() >= 8, "{json:#}");
+    for e in entries {
+        for field in ["name", "wire", "case", "correct", "behave"] {
+            assert!(e[field].as_str().is_some_and(|v| !v.is_empty()), "{field} of {e}");
+        }
+    }
+    assert!(entries.iter().any(|e| e["name"] == "close-after-refusal"));
+}

@@ -185,10 +185,10 @@ async fn kafka_2_3_negotiates_v0_after_a_hintless_refusal() {
 }
 
 #[rstest]
-#[case((3, 9), Mode::Zk, 12)]
-#[case((3, 9), Mode::Kraft, 12)]
-#[case((4, 0), Mode::Kraft, 13)]
-#[case((4, 3), Mode::Kraft, 13)]
+#[case::kafka_3_9_zk((3, 9), Mode::Zk, 12)]
+#[case::kafka_3_9_kraft((3, 9), Mode::Kraft, 12)]
+#[case::kafka_4_0_kraft((4, 0), Mode::Kraft, 13)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, 13)]
 #[tokio::test]
 async fn releases_with_api_versions_v4_need_one_attempt(
     #[case] (major, minor): (u8, u8),
@@ -253,10 +253,10 @@ async fn every_catalog_release_negotiates_and_answers() {
 // ---------------------------------------------------------------------------------------
 
 #[rstest]
-#[case((3, 8), Mode::Zk, 3)]
-#[case((3, 8), Mode::Kraft, 3)]
-#[case((2, 4), Mode::Zk, 3)]
-#[case((2, 3), Mode::Zk, 0)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, 3)]
+#[case::kafka_3_8_kraft((3, 8), Mode::Kraft, 3)]
+#[case::kafka_2_4_zk((2, 4), Mode::Zk, 3)]
+#[case::kafka_2_3_zk((2, 3), Mode::Zk, 0)]
 #[tokio::test]
 async fn close_after_unsupported_api_versions_reconnects_without_writing_on_the_dead_connection(
     #[case] (major, minor): (u8, u8),
@@ -369,9 +369,9 @@ async fn close_after_one_response_then_ping_is_closed_then_dead(
 }
 
 #[rstest]
-#[case((3, 9), Mode::Kraft)]
-#[case((3, 8), Mode::Zk)]
-#[case((2, 0), Mode::Zk)]
+#[case::kafka_3_9_kraft((3, 9), Mode::Kraft)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk)]
+#[case::kafka_2_0_zk((2, 0), Mode::Zk)]
 #[tokio::test]
 async fn truncated_response_fails_connect_as_closed(#[case] (major, minor): (u8, u8), #[case] mode: Mode) {
     let faults = Faults {
@@ -397,8 +397,8 @@ async fn truncated_response_fails_connect_as_closed(#[case] (major, minor): (u8,
 }
 
 #[rstest]
-#[case((3, 9), Mode::Zk)]
-#[case((3, 8), Mode::Zk)]
+#[case::kafka_3_9_zk((3, 9), Mode::Zk)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk)]
 #[tokio::test]
 async fn wrong_correlation_id_is_a_negotiation_mismatch(#[case] (major, minor): (u8, u8), #[case] mode: Mode) {
     let faults = Faults {

@@ -329,10 +329,10 @@ async fn api_versions_max_plus_one_for_every_release_keeps_the_connection() {
 }
 
 #[rstest]
-#[case((2, 3), Mode::Zk, 3)]
-#[case((3, 8), Mode::Zk, 4)]
-#[case((3, 9), Mode::Kraft, 5)]
-#[case((4, 3), Mode::Kraft, 5)]
+#[case::kafka_2_3_zk((2, 3), Mode::Zk, 3)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, 4)]
+#[case::kafka_3_9_kraft((3, 9), Mode::Kraft, 5)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, 5)]
 #[tokio::test]
 async fn close_after_unsupported_api_versions_fault_sends_the_reply_then_eof(
     #[case] (major, minor): (u8, u8),
@@ -364,12 +364,12 @@ async fn close_after_unsupported_api_versions_fault_sends_the_reply_then_eof(
 }
 
 #[rstest]
-#[case((2, 4), Mode::Zk, 3)]
-#[case((3, 8), Mode::Zk, 3)]
-#[case((3, 8), Mode::Kraft, 3)]
-#[case((3, 9), Mode::Zk, 4)]
-#[case((4, 0), Mode::Kraft, 3)]
-#[case((4, 3), Mode::Kraft, 4)]
+#[case::kafka_2_4_zk((2, 4), Mode::Zk, 3)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, 3)]
+#[case::kafka_3_8_kraft((3, 8), Mode::Kraft, 3)]
+#[case::kafka_3_9_zk((3, 9), Mode::Zk, 4)]
+#[case::kafka_4_0_kraft((4, 0), Mode::Kraft, 3)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, 4)]
 #[tokio::test]
 async fn invalid_client_software_name_is_invalid_request_and_stays_open(
     #[case] (major, minor): (u8, u8),
@@ -487,13 +487,15 @@ async fn check_metadata_all_versions(release: Release, mode: Mode, options: Emul
         check_orders(&all, version, &format!("{what} all topics"));
 
         // Named: one that exists, one that does not, one Kafka's
-        // Topic.validate refuses (INVALID_TOPIC_EXCEPTION, 17).
+        // Topic.validate refuses: INVALID_TOPIC_EXCEPTION (17) from 2.8; with
+        // no creation attempted, 2.0–2.7 never validate it and answer 3.
         corr += 1;
         let asked = MetadataRequest::for_topics(["orders", "nope", "bad name"]);
         let named = metadata_round_trip(&mut s, corr, version, &asked).await;
         check_metadata(&named, version, &host, port, &format!("{what} named"));
         assert_eq!(named.topics.len(), 3, "{what} named");
-        assert_eq!(named.topics[2].error_code, 17, "{what}: INVALID_TOPIC_EXCEPTION");
+        let invalid = if release >= Release::new(2, 8) { 17 } else { 3 };
+        assert_eq!(named.topics[2].error_code, invalid, "{what}: the invalid name");
         check_orders(&named, version, &format!("{what} named"));
         let nope = &named.topics[1];
         assert_eq!(nope.name.as_deref(), Some("nope"), "{what}");
@@ -531,9 +533,9 @@ async fn metadata_at_every_supported_version_for_every_release() {
 }
 
 #[rstest]
-#[case((3, 8), Mode::Zk)]
-#[case((2, 0), Mode::Zk)]
-#[case((4, 0), Mode::Kraft)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk)]
+#[case::kafka_2_0_zk((2, 0), Mode::Zk)]
+#[case::kafka_4_0_kraft((4, 0), Mode::Kraft)]
 #[tokio::test]
 async fn metadata_reports_the_advertised_address(#[case] (major, minor): (u8, u8), #[case] mode: Mode) {
     let options = EmulatorOptions {
@@ -789,11 +791,11 @@ async fn a_request_split_across_writes_is_reassembled() {
 /// parse every header as v1, never read the body of a version they do not
 /// know, and answer UNSUPPORTED_VERSION.
 #[rstest]
-#[case((2, 0), Mode::Zk, true)]
-#[case((2, 3), Mode::Zk, true)]
-#[case((2, 4), Mode::Zk, false)]
-#[case((3, 8), Mode::Zk, false)]
-#[case((4, 3), Mode::Kraft, false)]
+#[case::kafka_2_0_zk((2, 0), Mode::Zk, true)]
+#[case::kafka_2_3_zk((2, 3), Mode::Zk, true)]
+#[case::kafka_2_4_zk((2, 4), Mode::Zk, false)]
+#[case::kafka_3_8_zk((3, 8), Mode::Zk, false)]
+#[case::kafka_4_3_kraft((4, 3), Mode::Kraft, false)]
 #[tokio::test]
 async fn api_versions_v3_with_a_v1_header(#[case] (major, minor): (u8, u8), #[case] mode: Mode, #[case] answers: bool) {
     let release = Release::new(major, minor);
@@ -835,9 +837,13 @@ fn raw_header(key: i16, version: i16, corr: i32, client_id: &[u8], tags: Option<
     h
 }
 
-/// Sends a raw Metadata request and returns the decoded answer; the
-/// connection must stay open.
+/// Sends a raw Metadata request (correlation id 7) and returns the decoded
+/// answer; the connection must stay open.
 async fn raw_metadata(emu: &Emulator, version: i16, header_and_body: &[u8]) -> MetadataResponse {
+    raw_metadata_at(emu, version, 7, header_and_body).await
+}
+
+async fn raw_metadata_at(emu: &Emulator, version: i16, corr: i32, header_and_body: &[u8]) -> MetadataResponse {
     let mut s = connect(emu).await;
     send(&mut s, &raw_frame(header_and_body)).await;
     let frame = read_frame(&mut s).await.unwrap_or_else(|| {
@@ -846,9 +852,9 @@ async fn raw_metadata(emu: &Emulator, version: i16, header_and_body: &[u8]) -> M
             emu.records()
         )
     });
-    let (corr, resp) = decode_metadata(&frame, version);
-    assert_eq!(corr, 7, "Metadata v{version} correlation id");
-    assert_still_serving(&mut s, 8, &format!("after Metadata v{version}")).await;
+    let (got, resp) = decode_metadata(&frame, version);
+    assert_eq!(got, corr, "Metadata v{version} correlation id");
+    assert_still_serving(&mut s, corr + 1000, &format!("after Metadata v{version}")).await;
     resp
 }
 
@@ -970,6 +976,55 @@ async fn unknown_tagged_fields_in_any_order_are_skipped() {
     assert_eq!((corr, resp.error_code), (7, 0), "ApiVersions v3 with unknown tags");
 }
 
+#[rstest]
+#[case::kafka_2_4_strict(Release::new(2, 4), false)]
+#[case::kafka_2_7_strict(Release::new(2, 7), false)]
+#[case::kafka_2_8_lenient(Release::new(2, 8), true)]
+#[case::kafka_3_8_lenient(Release::new(3, 8), true)]
+#[tokio::test]
+async fn out_of_order_body_tags_close_on_2_4_to_2_7_only(#[case] release: Release, #[case] answers: bool) {
+    // 2.4–2.7 read request bodies through the Struct schemas, whose
+    // TaggedFields.read throws "Invalid or out-of-order tag"; the header's
+    // tags were already read by generated code and never checked.
+    let emu = start(release, Mode::Zk, seeded()).await;
+    let out_of_order: &[u8] = &[2, 9, 0, 3, 0];
+    let mut req = raw_header(3, 9, 7, b"tags", Some(out_of_order));
+    req.extend_from_slice(&[2, 7, b'o', b'r', b'd', b'e', b'r', b's', 0]); // one topic, no tags
+    req.extend_from_slice(&[1, 0, 0]); // allow_auto_topic_creation, include_{cluster,topic}_authorized_operations
+    req.extend_from_slice(out_of_order); // body tags
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    if answers {
+        let (corr, resp) = decode_metadata(&expect_frame(&mut s).await, 9);
+        assert_eq!(corr, 7);
+        check_orders(&resp, 9, &format!("{release}: out-of-order tags"));
+    } else {
+        expect_eof(&mut s, &format!("{release}: out-of-order body tags")).await;
+    }
+    // Ordered tags in the body are fine everywhere, out of order in the header too.
+    let mut req = raw_header(3, 9, 8, b"tags", Some(out_of_order));
+    req.extend_from_slice(&[2, 7, b'o', b'r', b'd', b'e', b'r', b's', 0, 1, 0, 0]);
+    req.extend_from_slice(&[2, 3, 0, 9, 0]);
+    let resp = raw_metadata_at(&emu, 9, 8, &req).await;
+    check_orders(&resp, 9, &format!("{release}: ordered body tags"));
+}
+
+#[tokio::test]
+async fn a_negative_length_is_null_and_null_where_not_allowed_closes() {
+    // Kafka reads any negative length as null: -2 for the (nullable) client
+    // id is fine; -2 for a topic name (not nullable before v10) closes.
+    let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
+    let mut req = Vec::from(&[0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xfe][..]); // Metadata v1, client id length -2
+    req.extend_from_slice(&[0, 0, 0, 1, 0, 6, b'o', b'r', b'd', b'e', b'r', b's']);
+    let resp = raw_metadata(&emu, 1, &req).await;
+    check_orders(&resp, 1, "client id length -2");
+
+    let req = [0, 3, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 1, 0xff, 0xfe];
+    let mut s = connect(&emu).await;
+    send(&mut s, &raw_frame(&req)).await;
+    expect_eof(&mut s, "a topic name of length -2").await;
+}
+
 #[tokio::test]
 async fn duplicate_topics_get_one_entry_each() {
     let emu = start(Release::new(3, 8), Mode::Zk, seeded()).await;
@@ -1071,4 +1126,96 @@ async fn metadata_v0_to_v3_always_allow_auto_creation() {
     assert_eq!(names(&first), [("fresh".into(), 5)]);
     let next = metadata_round_trip(&mut s, 2, 0, &MetadataRequest::for_topics(["fresh"])).await;
     assert_eq!(names(&next), [("fresh".into(), 0)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// ApiVersions v3+: the KIP-584 tagged fields (data/features.csv)
+// ---------------------------------------------------------------------------------------
+
+async fn api_versions_reply(release: Release, mode: Mode, version: i16) -> (Vec<u8>, ApiVersionsResponse) {
+    let emu = start(release, mode, seeded()).await;
+    let mut s = connect(&emu).await;
+    send(&mut s, &api_versions_frame(7, version, SOFTWARE_NAME, SOFTWARE_VERSION)).await;
+    let frame = expect_frame(&mut s).await;
+    let (_, resp) = decode_api_versions(&frame, version);
+    (frame, resp)
+}
+
+#[tokio::test]
+async fn kafka_3_8_kraft_v3_ends_with_kafkas_feature_tags_exactly() {
+    let (frame, resp) = api_versions_reply(Release::new(3, 8), Mode::Kraft, 3).await;
+    #[rustfmt::skip]
+    let tail: &[u8] = &[
+        0, 0, 0, 0,                                   // throttle_time_ms
+        3,                                            // three tagged fields, in tag order
+        0, 23, 2, 17, b'm', b'e', b't', b'a', b'd', b'a', b't', b'a', b'.', b'v', b'e', b'r', b's', b'i', b'o', b'n',
+        0, 1, 0, 20, 0,                               // tag 0, 23 bytes, SupportedFeatures: metadata.version 1-20
+        1, 8, 0, 0, 0, 0, 0, 0, 0, 10,                // FinalizedFeaturesEpoch 10
+        2, 23, 2, 17, b'm', b'e', b't', b'a', b'd', b'a', b't', b'a', b'.', b'v', b'e', b'r', b's', b'i', b'o', b'n',
+        0, 20, 0, 20, 0,                              // FinalizedFeatures: metadata.version level 20 (max, then min)
+    ];
+    // The body ends with the tagged-field section.
+    assert!(
+        frame.ends_with(tail),
+        "tail {:02x?}",
+        &frame[frame.len().saturating_sub(tail.len())..]
+    );
+    assert_eq!(resp.finalized_features_epoch, 10);
+}
+
+#[rstest]
+#[case::kafka_2_6_zk_none(Release::new(2, 6), Mode::Zk, 2, None)]
+#[case::kafka_2_7_zk_epoch_0(Release::new(2, 7), Mode::Zk, 2, Some(0))]
+#[case::kafka_3_9_zk_epoch_0(Release::new(3, 9), Mode::Zk, 3, Some(0))]
+#[case::kafka_3_2_kraft_none(Release::new(3, 2), Mode::Kraft, 3, None)]
+#[case::kafka_4_3_kraft_v3(Release::new(4, 3), Mode::Kraft, 3, Some(10))]
+#[tokio::test]
+async fn feature_epoch_per_release(
+    #[case] release: Release,
+    #[case] mode: Mode,
+    #[case] version: i16,
+    #[case] epoch: Option<i64>,
+) {
+    let (_, resp) = api_versions_reply(release, mode, version).await;
+    let want = if version >= 3 { epoch.unwrap_or(-1) } else { -1 };
+    assert_eq!(resp.finalized_features_epoch, want, "{release} {mode} v{version}");
+    if mode == Mode::Zk {
+        assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn kafka_4_0_hides_min_0_features_below_v4() {
+    // KAFKA-17492: from 3.9, a request below v4 gets no supported feature with min 0.
+    let names = |r: &ApiVersionsResponse| r.supported_features.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let (_, v3) = api_versions_reply(Release::new(4, 0), Mode::Kraft, 3).await;
+    assert_eq!(names(&v3), ["metadata.version"]);
+    let (_, v4) = api_versions_reply(Release::new(4, 0), Mode::Kraft, 4).await;
+    assert_eq!(
+        names(&v4),
+        [
+            "group.version",
+            "kraft.version",
+            "metadata.version",
+            "transaction.version",
+            "eligible.leader.replicas.version"
+        ]
+    );
+    let finalized: Vec<_> = v4
+        .finalized_features
+        .iter()
+        .map(|f| (f.name.as_str(), f.max_version_level))
+        .collect();
+    assert_eq!(
+        finalized,
+        [
+            ("group.version", 1),
+            ("transaction.version", 2),
+            ("metadata.version", 25)
+        ]
+    );
+    assert_eq!(
+        v3.finalized_features, v4.finalized_features,
+        "finalized features do not depend on the version"
+    );
 }

@@ -1,6 +1,7 @@
 //! The release matrix on the embedded backend: every catalog release × mode
 //! × {ping, metadata}, one test per cell with the release in its name
-//! (`cargo test --test matrix_embedded kafka_3_8` runs 3.8's cells).
+//! (`cargo test --test matrix_embedded kafka_3_8` runs 3.8's cells), all
+//! from one list that a test holds to the catalog.
 //!
 //! Each cell starts the emulator for that release, connects this crate's
 //! client, and checks the negotiated versions against the catalog and the
@@ -14,43 +15,67 @@ use kafka_matrix::protocol::VersionRange;
 use kafka_matrix::versions::{releases, Mode, Release};
 use rstest::rstest;
 
-/// The cases below, as (release, mode); a test checks they cover the catalog.
-const CASES: &[(&str, Mode)] = &[
-    ("2.0", Mode::Zk),
-    ("2.1", Mode::Zk),
-    ("2.2", Mode::Zk),
-    ("2.3", Mode::Zk),
-    ("2.4", Mode::Zk),
-    ("2.5", Mode::Zk),
-    ("2.6", Mode::Zk),
-    ("2.7", Mode::Zk),
-    ("2.8", Mode::Zk),
-    ("2.8", Mode::Kraft),
-    ("3.0", Mode::Zk),
-    ("3.0", Mode::Kraft),
-    ("3.1", Mode::Zk),
-    ("3.1", Mode::Kraft),
-    ("3.2", Mode::Zk),
-    ("3.2", Mode::Kraft),
-    ("3.3", Mode::Zk),
-    ("3.3", Mode::Kraft),
-    ("3.4", Mode::Zk),
-    ("3.4", Mode::Kraft),
-    ("3.5", Mode::Zk),
-    ("3.5", Mode::Kraft),
-    ("3.6", Mode::Zk),
-    ("3.6", Mode::Kraft),
-    ("3.7", Mode::Zk),
-    ("3.7", Mode::Kraft),
-    ("3.8", Mode::Zk),
-    ("3.8", Mode::Kraft),
-    ("3.9", Mode::Zk),
-    ("3.9", Mode::Kraft),
-    ("4.0", Mode::Kraft),
-    ("4.1", Mode::Kraft),
-    ("4.2", Mode::Kraft),
-    ("4.3", Mode::Kraft),
-];
+/// One list of (release, mode) cells: it makes the `CASES` const that a test
+/// checks against the catalog, and one test module per cell named by its
+/// release (`cargo test --test matrix_embedded kafka_3_8` runs 3.8's cells),
+/// each with a ping and a metadata test.
+macro_rules! cells {
+    ($($name:ident: $release:literal $mode:ident,)*) => {
+        const CASES: &[(&str, Mode)] = &[$(($release, Mode::$mode)),*];
+        $(
+            mod $name {
+                use super::*;
+
+                #[tokio::test]
+                async fn ping() {
+                    check_cell($release, Mode::$mode, Scenario::Ping).await;
+                }
+
+                #[tokio::test]
+                async fn metadata() {
+                    check_cell($release, Mode::$mode, Scenario::Metadata).await;
+                }
+            }
+        )*
+    };
+}
+
+cells! {
+    kafka_2_0_zk: "2.0" Zk,
+    kafka_2_1_zk: "2.1" Zk,
+    kafka_2_2_zk: "2.2" Zk,
+    kafka_2_3_zk: "2.3" Zk,
+    kafka_2_4_zk: "2.4" Zk,
+    kafka_2_5_zk: "2.5" Zk,
+    kafka_2_6_zk: "2.6" Zk,
+    kafka_2_7_zk: "2.7" Zk,
+    kafka_2_8_zk: "2.8" Zk,
+    kafka_2_8_kraft: "2.8" Kraft,
+    kafka_3_0_zk: "3.0" Zk,
+    kafka_3_0_kraft: "3.0" Kraft,
+    kafka_3_1_zk: "3.1" Zk,
+    kafka_3_1_kraft: "3.1" Kraft,
+    kafka_3_2_zk: "3.2" Zk,
+    kafka_3_2_kraft: "3.2" Kraft,
+    kafka_3_3_zk: "3.3" Zk,
+    kafka_3_3_kraft: "3.3" Kraft,
+    kafka_3_4_zk: "3.4" Zk,
+    kafka_3_4_kraft: "3.4" Kraft,
+    kafka_3_5_zk: "3.5" Zk,
+    kafka_3_5_kraft: "3.5" Kraft,
+    kafka_3_6_zk: "3.6" Zk,
+    kafka_3_6_kraft: "3.6" Kraft,
+    kafka_3_7_zk: "3.7" Zk,
+    kafka_3_7_kraft: "3.7" Kraft,
+    kafka_3_8_zk: "3.8" Zk,
+    kafka_3_8_kraft: "3.8" Kraft,
+    kafka_3_9_zk: "3.9" Zk,
+    kafka_3_9_kraft: "3.9" Kraft,
+    kafka_4_0_kraft: "4.0" Kraft,
+    kafka_4_1_kraft: "4.1" Kraft,
+    kafka_4_2_kraft: "4.2" Kraft,
+    kafka_4_3_kraft: "4.3" Kraft,
+}
 
 #[test]
 fn the_cases_cover_every_catalog_release_and_mode() {
@@ -67,47 +92,7 @@ fn the_cases_cover_every_catalog_release_and_mode() {
     assert_eq!(cases, catalog);
 }
 
-#[rstest]
-#[case::kafka_2_0_zk("2.0", Mode::Zk)]
-#[case::kafka_2_1_zk("2.1", Mode::Zk)]
-#[case::kafka_2_2_zk("2.2", Mode::Zk)]
-#[case::kafka_2_3_zk("2.3", Mode::Zk)]
-#[case::kafka_2_4_zk("2.4", Mode::Zk)]
-#[case::kafka_2_5_zk("2.5", Mode::Zk)]
-#[case::kafka_2_6_zk("2.6", Mode::Zk)]
-#[case::kafka_2_7_zk("2.7", Mode::Zk)]
-#[case::kafka_2_8_zk("2.8", Mode::Zk)]
-#[case::kafka_2_8_kraft("2.8", Mode::Kraft)]
-#[case::kafka_3_0_zk("3.0", Mode::Zk)]
-#[case::kafka_3_0_kraft("3.0", Mode::Kraft)]
-#[case::kafka_3_1_zk("3.1", Mode::Zk)]
-#[case::kafka_3_1_kraft("3.1", Mode::Kraft)]
-#[case::kafka_3_2_zk("3.2", Mode::Zk)]
-#[case::kafka_3_2_kraft("3.2", Mode::Kraft)]
-#[case::kafka_3_3_zk("3.3", Mode::Zk)]
-#[case::kafka_3_3_kraft("3.3", Mode::Kraft)]
-#[case::kafka_3_4_zk("3.4", Mode::Zk)]
-#[case::kafka_3_4_kraft("3.4", Mode::Kraft)]
-#[case::kafka_3_5_zk("3.5", Mode::Zk)]
-#[case::kafka_3_5_kraft("3.5", Mode::Kraft)]
-#[case::kafka_3_6_zk("3.6", Mode::Zk)]
-#[case::kafka_3_6_kraft("3.6", Mode::Kraft)]
-#[case::kafka_3_7_zk("3.7", Mode::Zk)]
-#[case::kafka_3_7_kraft("3.7", Mode::Kraft)]
-#[case::kafka_3_8_zk("3.8", Mode::Zk)]
-#[case::kafka_3_8_kraft("3.8", Mode::Kraft)]
-#[case::kafka_3_9_zk("3.9", Mode::Zk)]
-#[case::kafka_3_9_kraft("3.9", Mode::Kraft)]
-#[case::kafka_4_0_kraft("4.0", Mode::Kraft)]
-#[case::kafka_4_1_kraft("4.1", Mode::Kraft)]
-#[case::kafka_4_2_kraft("4.2", Mode::Kraft)]
-#[case::kafka_4_3_kraft("4.3", Mode::Kraft)]
-#[tokio::test]
-async fn cell(
-    #[case] release: &str,
-    #[case] mode: Mode,
-    #[values(Scenario::Ping, Scenario::Metadata)] scenario: Scenario,
-) {
+async fn check_cell(release: &str, mode: Mode, scenario: Scenario) {
     let release: Release = release.parse().expect("a catalog release");
     let result = run_cell(
         Cell::kafka(release, mode, Backend::Embedded, scenario),

@@ -46,3 +46,23 @@ fn workflows_pass_actionlint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The real-image jobs of `.github/workflows/matrix.yml` cover exactly the
+/// catalog's releases: a release added to one and not the other fails here.
+#[test]
+fn the_workflow_release_list_is_the_catalog() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/matrix.yml");
+    let text = std::fs::read_to_string(&path).expect("matrix.yml");
+    let start = text.find("kafka: [").expect("a `kafka: [...]` matrix list") + "kafka: [".len();
+    let end = start + text[start..].find(']').expect("the list closes");
+    let listed: Vec<String> = text[start..end]
+        .split(',')
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let catalog: Vec<String> = kafka_matrix::versions::releases()
+        .iter()
+        .map(|info| info.release.to_string())
+        .collect();
+    assert_eq!(listed, catalog, "{} release matrix vs the catalog", path.display());
+}

@@ -6,6 +6,8 @@
 //! looks like (the release guessed from its ApiVersions table) and checks
 //! only that it negotiates and answers.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use crate::versions::{release_info, Mode, Release};
 
 /// One broker given by address.
@@ -25,13 +27,7 @@ pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, String> {
             Some((c, a)) => (Some(c.trim()), a.trim()),
             None => (None, part),
         };
-        let (host, port) = addr
-            .rsplit_once(':')
-            .ok_or_else(|| format!("{addr:?} is not HOST:PORT"))?;
-        let port_ok = port.parse::<u16>().is_ok_and(|p| p != 0);
-        if host.is_empty() || !port_ok {
-            return Err(format!("{addr:?} is not HOST:PORT with a port 1-65535"));
-        }
+        parse_host_port(addr)?;
         let claimed = match claim {
             None => None,
             Some(c) => {
@@ -63,6 +59,60 @@ pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, String> {
     Ok(out)
 }
 
+/// Checks a broker address, `HOST:PORT`: the host as [`check_host`] wants
+/// it, the port 1–65535. Returns the host as written (an IPv6 address keeps
+/// its brackets) and the port.
+pub fn parse_host_port(addr: &str) -> Result<(&str, u16), String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{addr:?} is not HOST:PORT"))?;
+    if host.is_empty() {
+        return Err(format!("{addr:?} is not HOST:PORT: the host is empty"));
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("{addr:?}: port {port:?} is not a number 1-65535"))?;
+    check_host(host).map_err(|e| format!("{addr:?}: {e}"))?;
+    Ok((host, port))
+}
+
+/// A host this crate puts on a broker list or into a command line: a DNS
+/// name (letters, digits, `-`, `.` and `_`; labels of 1–63 that do not start
+/// with `-`; 253 at most, a final `.` allowed), an IPv4 address, or an IPv6
+/// address in brackets. Nothing a shell or a client's option parser reads as
+/// anything but a host.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let not = || {
+        Err(format!(
+            "host {host:?} is not a DNS name, an IPv4 address or a bracketed IPv6 address"
+        ))
+    };
+    if let Some(inner) = host.strip_prefix('[') {
+        return match inner.strip_suffix(']').map(str::parse::<Ipv6Addr>) {
+            Some(Ok(_)) => Ok(()),
+            _ => not(),
+        };
+    }
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        // All digits and dots: an IPv4 address or nothing (`1.2.3` and
+        // `300.1.1.1` are not names).
+        return host.parse::<Ipv4Addr>().map(drop).or_else(|_| not());
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if host.len() <= 253 && name.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        not()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +142,51 @@ mod tests {
             Err("\"4.0/zk=h:1\": Kafka 4.0 has no zk mode".into())
         );
         assert!(parse_bootstrap("3.10=h:1").is_err());
+    }
+
+    #[test]
+    fn hosts_are_names_or_addresses_and_nothing_else() {
+        for good in [
+            "localhost",
+            "kafka-1.example.com",
+            "broker_2",
+            "host.",
+            "127.0.0.1",
+            "[::1]",
+            "[fe80::1:2]",
+        ] {
+            assert_eq!(check_host(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "x$(touch F)",
+            "a b",
+            "it's",
+            "-oProxyCommand",
+            "a..b",
+            ".a",
+            "300.1.1.1",
+            "1.2.3",
+            "::1",
+            "[::1",
+            "[not-v6]",
+            "h;rm",
+            "h`x`",
+            "é",
+            "",
+        ] {
+            assert!(check_host(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(check_host(&"a".repeat(64)).is_err());
+        assert_eq!(check_host(&["a"; 127].join(".")), Ok(()), "253 characters");
+        assert!(check_host(&["a"; 128].join(".")).is_err(), "255 characters");
+        assert_eq!(
+            parse_bootstrap("3.8=x$(touch F):9092"),
+            Err("\"x$(touch F):9092\": host \"x$(touch F)\" is not a DNS name, an IPv4 address or a bracketed IPv6 address".into())
+        );
+        assert_eq!(
+            parse_bootstrap("h:1,h:x"),
+            Err("\"h:x\": port \"x\" is not a number 1-65535".into())
+        );
+        assert_eq!(parse_host_port("[::1]:9092"), Ok(("[::1]", 9092)));
     }
 }

@@ -8,7 +8,7 @@ use super::CliError;
 use crate::backend::container::compose::LOCAL_TAG;
 use crate::backend::container::docker::{build, engine};
 use crate::backend::container::local::{emulated_image, find_static_emulator, find_tansu, tansu_image};
-use crate::matrix::parse_releases;
+use crate::versions::parse_releases;
 
 /// Arguments of `images`.
 #[derive(Debug, Args)]

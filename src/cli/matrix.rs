@@ -1,18 +1,16 @@
 //! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--backend B]
 //! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{default_out, CliError};
 use crate::backend::{parse_bootstrap, Backend, BackendChoice, ExternalBroker, ImageSource};
 use crate::matrix::corpus::{self, ClientStatus, CorpusClient};
-use crate::matrix::{
-    cells_with, parse_releases, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target,
-};
+use crate::matrix::{cells_with, plan_scenarios, run as run_cells, Cell, ClientCommand, RunContext, Scenario, Target};
 use crate::report::{progress_line, NotRun, Report};
-use crate::versions::Mode;
+use crate::versions::{parse_releases, Mode};
 
 /// Set to 1 to make a missing Docker engine an error instead of a skip.
 #[cfg(feature = "containers")]
@@ -36,13 +34,15 @@ pub struct MatrixArgs {
     /// Registry images: apache (apache/kafka first), native (apache/kafka-native where published), confluent (cp-kafka).
     #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR")]
     image_flavor: crate::backend::container::ImagePreference,
-    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`.
-    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_parser = parse_brokers)]
-    bootstrap: Option<Brokers>,
+    /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`; HOST is a DNS name, an IPv4 address
+    /// or a bracketed IPv6 address.
+    #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_name = "LIST")]
+    bootstrap: Option<String>,
     /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
-    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode}.
+    /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode},
+    /// each filled in as one shell-quoted word. All of its output goes to transcripts/NNN-<cell>.out.
     #[arg(long, value_name = "COMMAND")]
     client_cmd: Option<String>,
     /// Real clients from the interop corpus (clients/): NAME[,NAME...], `all`, or `list` (show them and exit).
@@ -58,17 +58,35 @@ pub struct MatrixArgs {
     /// Cells run at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
-    /// Directory for report.json and report.md.
+    /// Directory for report.json, report.md and transcripts/ (checked to be writable before any cell runs).
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
 }
 
-/// A parsed `--bootstrap` list (a newtype, so clap takes it as one value).
-#[derive(Debug, Clone)]
-struct Brokers(Vec<ExternalBroker>);
+/// Parses `--bootstrap` (or `KAFKA_MATRIX_BOOTSTRAP`), when given: a bad
+/// entry is one line naming it, before anything runs.
+fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
+    args.bootstrap
+        .as_deref()
+        .map(|spec| {
+            parse_bootstrap(spec).map_err(|e| CliError(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
+        })
+        .transpose()
+}
 
-fn parse_brokers(s: &str) -> Result<Brokers, String> {
-    parse_bootstrap(s).map(Brokers)
+/// Makes sure the report can be written to `dir`: creates it and its
+/// `transcripts/`, and writes and removes a file in each.
+fn check_out(dir: &Path) -> Result<(), CliError> {
+    let check = |d: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(d)?;
+        let probe = d.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
+        std::fs::write(&probe, b"")?;
+        std::fs::remove_file(&probe)
+    };
+    for d in [dir.to_owned(), dir.join("transcripts")] {
+        check(&d).map_err(|e| CliError(format!("--out {}: cannot write the report there: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 /// The cells to run and what was left out.
@@ -104,7 +122,9 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let planned = plan_run(&args).await?;
+    let brokers = brokers(&args)?;
+    check_out(&args.out)?;
+    let planned = plan_run(&args, brokers).await?;
     if planned.cells.is_empty() {
         return Err(CliError(format!(
             "no cells to run for releases {:?}, modes {:?}, backend {}{}",
@@ -213,7 +233,7 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
     Ok(list)
 }
 
-async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
+async fn plan_run(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Result<Planned, CliError> {
     let releases = parse_releases(&args.releases)?;
     let scenarios = scenarios(args)?;
     let mut p = Planned {
@@ -227,6 +247,7 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
                 template: template.clone(),
                 timeout: std::time::Duration::from_secs(args.client_timeout),
             }),
+            report_dir: Some(args.out.clone()),
             ..RunContext::default()
         },
     };
@@ -234,8 +255,15 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         p.notes
             .push(format!("client command: `{cmd}` (timeout {} s)", args.client_timeout));
     }
+    if !args.clients.is_empty() {
+        plan_clients(args, &mut p).await?;
+    }
     if args.backend.includes(Backend::Embedded) {
-        let cells = plan_scenarios(&releases, &args.modes, Backend::Embedded, &scenarios);
+        let cells = with_clients(
+            plan_scenarios(&releases, &args.modes, Backend::Embedded, &scenarios),
+            args,
+            &p.ctx,
+        );
         p.notes.push(format!(
             "embedded: {} cells on the in-process emulator (emulated, not real Kafka)",
             cells.len()
@@ -246,11 +274,11 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
         plan_containers(args, &releases, &scenarios, &mut p).await?;
     }
     if args.backend.includes(Backend::External) {
-        match &args.bootstrap {
-            Some(Brokers(brokers)) => {
+        match &brokers {
+            Some(brokers) => {
                 for b in brokers {
-                    p.cells
-                        .extend(cells_with(&Target::External(b.clone()), Backend::External, &scenarios));
+                    let cells = cells_with(&Target::External(b.clone()), Backend::External, &scenarios);
+                    p.cells.extend(with_clients(cells, args, &p.ctx));
                 }
                 p.notes.push(format!(
                     "external: {} broker(s) by address; what they are is not verified",
@@ -268,14 +296,10 @@ async fn plan_run(args: &MatrixArgs) -> Result<Planned, CliError> {
             }),
         }
     }
-    if !args.clients.is_empty() {
-        plan_clients(args, &mut p).await?;
-    }
     Ok(p)
 }
 
-/// Sets up the corpus clients of `--client` and gives each command cell one
-/// copy per client (the `--client-cmd` cell stays, when given).
+/// Sets up the corpus clients of `--client` (see [`with_clients`]).
 async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError> {
     let dir = corpus::clients_dir();
     let all = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
@@ -288,6 +312,14 @@ async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError
                 p.notes.push(format!("client {}: {version}", c.name));
                 p.ctx.corpus.insert(c.name.clone(), c.command(timeout));
                 p.clients.push(c);
+            }
+            ClientStatus::Unavailable { why } => {
+                // Not installable on this machine at all: a loud "not run", never a pass.
+                eprintln!("NOT RUN client {}: {why}", c.name);
+                p.not_run.push(NotRun {
+                    what: format!("client {}", c.name),
+                    reason: why.clone(),
+                });
             }
             ClientStatus::Missing { how: why } | ClientStatus::Broken { why } => {
                 let reason = format!(
@@ -305,22 +337,28 @@ async fn plan_clients(args: &MatrixArgs, p: &mut Planned) -> Result<(), CliError
             }
         }
     }
-    let names: Vec<String> = p.ctx.corpus.keys().cloned().collect();
-    let keep_custom = args.client_cmd.is_some();
-    p.cells = std::mem::take(&mut p.cells)
+    Ok(())
+}
+
+/// Each `command` cell once per corpus client of `--client` (and once for
+/// `--client-cmd`, when given); other cells as they are.
+fn with_clients(cells: Vec<Cell>, args: &MatrixArgs, ctx: &RunContext) -> Vec<Cell> {
+    if args.clients.is_empty() {
+        return cells;
+    }
+    cells
         .into_iter()
         .flat_map(|cell| {
             if cell.scenario != Scenario::Command {
                 return vec![cell];
             }
-            let mut out: Vec<Cell> = names.iter().map(|n| cell.clone().with_client(n)).collect();
-            if keep_custom {
+            let mut out: Vec<Cell> = ctx.corpus.keys().map(|n| cell.clone().with_client(n)).collect();
+            if args.client_cmd.is_some() {
                 out.insert(0, cell);
             }
             out
         })
-        .collect();
-    Ok(())
+        .collect()
 }
 
 #[cfg(not(feature = "containers"))]
@@ -374,7 +412,12 @@ async fn plan_containers(
     p.notes
         .push(format!("container images: {} ({}){flavor}", run.source(), run.why()));
     let mut cells = 0;
-    for cell in plan_scenarios(releases, &args.modes, Backend::Container, scenarios) {
+    let planned = with_clients(
+        plan_scenarios(releases, &args.modes, Backend::Container, scenarios),
+        args,
+        &p.ctx,
+    );
+    for cell in planned {
         let Some((release, mode)) = cell.target.release() else {
             continue;
         };
@@ -383,22 +426,23 @@ async fn plan_containers(
                 p.cells.push(cell);
                 cells += 1;
             }
-            Err(reason) if Some(&cell.scenario) == scenarios.first() => p.not_run.push(NotRun {
-                what: format!("{release} {mode} container"),
-                reason,
-            }),
-            Err(_) => {}
+            Err(reason) => {
+                let what = format!("{release} {mode} container");
+                if !p.not_run.iter().any(|n| n.what == what) {
+                    p.not_run.push(NotRun { what, reason });
+                }
+            }
         }
     }
     if !args.no_tansu {
         match run.tansu() {
             Ok((_, version)) => {
-                p.cells
-                    .extend(cells_with(&Target::Tansu, Backend::Container, scenarios));
+                let tansu = with_clients(cells_with(&Target::Tansu, Backend::Container, scenarios), args, &p.ctx);
+                cells += tansu.len();
+                p.cells.extend(tansu);
                 p.notes.push(format!(
                     "tansu {version}: an independent Kafka-compatible broker (not Apache Kafka), locally built image"
                 ));
-                cells += scenarios.len();
             }
             Err(e) => {
                 eprintln!("SKIPPED tansu: {e}");

@@ -22,6 +22,7 @@ macro_rules! say_raw {
     }};
 }
 
+mod behaviours;
 mod catalog;
 mod compose;
 #[cfg(feature = "containers")]
@@ -54,6 +55,8 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Run ping and metadata against every selected release.
     Matrix(matrix::MatrixArgs),
+    /// List the broker behaviours `serve --behave` can put on: real cases that broke clients.
+    Behaviours(behaviours::BehavioursArgs),
     /// Print the release catalog, or check published Kafka versions against it.
     Catalog(catalog::CatalogArgs),
     /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
@@ -106,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Matrix(args) => matrix::run(args).await,
+        Command::Behaviours(args) => behaviours::run(&args),
         Command::Catalog(args) => catalog::run(args),
         Command::Compose(args) => compose::run(args),
         #[cfg(feature = "containers")]

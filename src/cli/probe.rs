@@ -1,5 +1,11 @@
 //! `kafka-matrix probe HOST:PORT [--json]`: negotiate, guess the release,
 //! fetch metadata, and say what was found.
+//!
+//! The text is a summary whatever the broker sends: counts, the first
+//! [`TEXT_ROWS`] brokers and topics (and [`TEXT_API_ROWS`] APIs, more than
+//! any Kafka release has), then `… N more (use --json for all)`; names from
+//! the broker are cut at [`TEXT_NAME_CHARS`] and their control characters
+//! escaped. `--json` prints everything.
 
 use clap::Args;
 use serde::Serialize;
@@ -9,14 +15,22 @@ use crate::client::{Client, ClientConfig, ClusterMetadata};
 use crate::negotiate::{Attempt, ClientApis};
 use crate::protocol::VersionRange;
 use crate::report;
-use crate::versions::{api_name, guess_release};
+use crate::versions::{api_name, guess_broker};
+
+/// Brokers and topics listed in the text output; the rest are counted.
+pub const TEXT_ROWS: usize = 20;
+/// APIs listed in the text output: more than any Kafka release has (75 in
+/// 4.3), far fewer than a hostile reply can claim (one per i16 key).
+pub const TEXT_API_ROWS: usize = 100;
+/// Characters of a broker-sent name (host, topic, cluster id) shown in text.
+pub const TEXT_NAME_CHARS: usize = 120;
 
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// The broker, HOST:PORT.
     bootstrap: String,
-    /// Print JSON instead of text.
+    /// Print JSON instead of text: every broker, topic and API (the text lists the first 20 brokers and topics).
     #[arg(long)]
     json: bool,
 }
@@ -31,12 +45,55 @@ struct ApiRow {
     negotiated: Option<i16>,
 }
 
+/// The KIP-584 part of the broker's ApiVersions reply (v3+).
+#[derive(Debug, Serialize)]
+struct Features {
+    /// `name min-max`, as the broker listed them.
+    supported: Vec<String>,
+    /// `name level`.
+    finalized: Vec<String>,
+    /// -1 when the broker sent none.
+    epoch: i64,
+}
+
+impl Features {
+    fn of(reply: &crate::protocol::messages::ApiVersionsResponse) -> Self {
+        Self {
+            supported: reply
+                .supported_features
+                .iter()
+                .map(|f| format!("{} {}-{}", f.name, f.min_version, f.max_version))
+                .collect(),
+            finalized: reply
+                .finalized_features
+                .iter()
+                .map(|f| format!("{} {}", f.name, f.max_version_level))
+                .collect(),
+            epoch: reply.finalized_features_epoch,
+        }
+    }
+
+    fn text(&self) -> String {
+        if self.supported.is_empty() && self.finalized.is_empty() && self.epoch == -1 {
+            return "none".into();
+        }
+        let list = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(", ") };
+        format!(
+            "supported {}; finalized {} (epoch {})",
+            list(&self.supported),
+            list(&self.finalized),
+            self.epoch
+        )
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Probe {
     bootstrap: String,
     api_versions_version: i16,
     attempts: Vec<Attempt>,
     guessed: String,
+    features: Features,
     apis: Vec<ApiRow>,
     metadata: ClusterMetadata,
 }
@@ -65,7 +122,8 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,
         attempts: negotiated.attempts.clone(),
-        guessed: guess_release(&ranges).to_string(),
+        guessed: guess_broker(&negotiated.response, negotiated.api_versions_version).to_string(),
+        features: Features::of(&negotiated.response),
         apis: rows,
         metadata,
     };
@@ -90,29 +148,73 @@ fn text(p: &Probe) -> String {
     let _ = writeln!(s, "ApiVersions: v{} ({path})", p.api_versions_version);
     let _ = writeln!(s, "Metadata:    v{}", p.metadata.version);
     let _ = writeln!(s, "guessed:     {}", p.guessed);
+    let _ = writeln!(s, "features:    {}", p.features.text());
     let md = &p.metadata;
     let _ = writeln!(
         s,
         "cluster:     {} (controller {})",
-        md.cluster_id.as_deref().unwrap_or("-"),
+        md.cluster_id.as_deref().map_or("-".into(), shown),
         md.controller_id
     );
-    for b in &md.brokers {
-        let _ = writeln!(s, "broker {}:    {}:{}", b.id, b.host, b.port);
+    let _ = writeln!(s, "brokers:     {}", md.brokers.len());
+    for b in md.brokers.iter().take(TEXT_ROWS) {
+        let _ = writeln!(s, "broker {}:    {}:{}", b.id, shown(&b.host), b.port);
     }
-    for t in &md.topics {
+    more(&mut s, md.brokers.len(), TEXT_ROWS);
+    let _ = writeln!(s, "topics:      {}", md.topics.len());
+    for t in md.topics.iter().take(TEXT_ROWS) {
         let _ = writeln!(
             s,
             "topic:       {} ({} partitions, {})",
-            t.name.as_deref().unwrap_or("<null>"),
+            t.name.as_deref().map_or("<null>".into(), shown),
             t.partitions.len(),
             t.error
         );
     }
+    more(&mut s, md.topics.len(), TEXT_ROWS);
     let _ = writeln!(s, "APIs ({}):", p.apis.len());
-    for a in &p.apis {
+    for a in p.apis.iter().take(TEXT_API_ROWS) {
         let used = a.negotiated.map(|v| format!("  → using v{v}")).unwrap_or_default();
         let _ = writeln!(s, "  {:>3} {:<32} {}{used}", a.key, a.name, a.broker);
     }
+    more(&mut s, p.apis.len(), TEXT_API_ROWS);
     s
+}
+
+/// `… N more (use --json for all)` when `total` rows did not all fit in `shown`.
+fn more(s: &mut String, total: usize, shown: usize) {
+    if total > shown {
+        s.push_str(&format!("… {} more (use --json for all)\n", total - shown));
+    }
+}
+
+/// A name the broker sent, safe to print: control characters escaped, cut
+/// at [`TEXT_NAME_CHARS`] characters.
+fn shown(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if i == TEXT_NAME_CHARS {
+            out.push_str(&format!("… ({} bytes)", name.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_names_are_shown_escaped_and_cut() {
+        assert_eq!(shown("orders"), "orders");
+        assert_eq!(shown("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let long = "x".repeat(5000);
+        assert_eq!(shown(&long), format!("{}… (5000 bytes)", "x".repeat(TEXT_NAME_CHARS)));
+    }
 }

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::{default_mode, CliError};
 use crate::emulator::handlers::metadata::is_valid_topic_name;
-use crate::emulator::{serve, Broker, EmulatorOptions, Recorder, SeededTopic};
+use crate::emulator::{behaviour, serve, Broker, EmulatorOptions, Recorder, SeededTopic};
 use crate::versions::{release_info, Mode, Release};
 
 /// Arguments of `serve`.
@@ -26,15 +26,21 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9092")]
     listen: SocketAddr,
-    /// Host and port to advertise in Metadata (default: the listen address).
-    #[arg(long, value_name = "HOST:PORT", value_parser = parse_advertise)]
-    advertise: Option<(String, u16)>,
-    /// A topic to serve, NAME:PARTITIONS; repeatable.
+    /// Host and port to advertise in Metadata (default: the listen address); HOST is a DNS name, an IPv4
+    /// address or a bracketed IPv6 address.
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+    /// A topic to serve, NAME:PARTITIONS; repeatable, each name once.
     #[arg(long = "topic", value_name = "NAME:PARTITIONS", value_parser = parse_topic)]
     topics: Vec<SeededTopic>,
     /// Kafka's `auto.create.topics.enable`: Metadata naming an unknown topic creates it (1 partition).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
+    /// Misbehave on purpose: catalogue names (`kafka-matrix behaviours`) or fault knobs
+    /// (close-after=N, close-after-refusal, delay=50ms, spare=N, truncate=N, shorten=N, forge-size=N,
+    /// wrong-correlation-id, advertise=HOST:PORT), comma-separated, applied in order.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    behave: Vec<String>,
     /// Request memory (Kafka's `queued.max.request.bytes`): past it, sockets are not read until replies free it. K/M/G suffixes.
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::emulator::pool::parse_budget)]
     memory_budget: usize,
@@ -47,16 +53,23 @@ pub struct ServeArgs {
     max_connections: Option<u32>,
 }
 
-/// `HOST:PORT` with a non-empty host and a port 1–65535.
+/// `HOST:PORT`, the host as `--bootstrap` wants it
+/// ([`check_host`](crate::backend::external::check_host)) and a port
+/// 1–65535; an IPv6 address loses its brackets.
 pub(crate) fn parse_advertise(s: &str) -> Result<(String, u16), String> {
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("{s:?} is not HOST:PORT"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("{s:?}: port {port:?} is not a number 1-65535"))?;
-    if host.is_empty() || port == 0 {
-        return Err(format!("{s:?} is not HOST:PORT with a host and a port 1-65535"));
-    }
+    let (host, port) = crate::backend::external::parse_host_port(s)?;
     Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+/// The topics, each name once: a repeated name is an error naming it.
+fn unique_topics(topics: Vec<SeededTopic>) -> Result<Vec<SeededTopic>, String> {
+    let mut seen = std::collections::HashSet::new();
+    for t in &topics {
+        if !seen.insert(t.name.as_str()) {
+            return Err(format!("--topic {} is given more than once", t.name));
+        }
+    }
+    Ok(topics)
 }
 
 /// `NAME:PARTITIONS` with a valid Kafka topic name and 1–10000 partitions.
@@ -78,6 +91,12 @@ pub(crate) fn parse_topic(s: &str) -> Result<SeededTopic, String> {
 }
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let advertise = args
+        .advertise
+        .as_deref()
+        .map(|a| parse_advertise(a).map_err(|e| CliError(format!("--advertise {e}"))))
+        .transpose()?;
+    let topics = unique_topics(args.topics)?;
     let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
     let info = release_info(args.release).ok_or_else(|| CliError(format!("unknown release {}", args.release)))?;
     if !info.modes.contains(&mode) {
@@ -92,17 +111,30 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let listener =
         crate::emulator::bind(args.listen).map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    let options = EmulatorOptions {
+    let mut options = EmulatorOptions {
         listen: addr,
-        advertise: args.advertise.clone(),
-        topics: args.topics,
+        advertise,
+        topics,
         auto_create_topics: args.auto_create_topics,
         memory_budget: args.memory_budget,
         idle_timeout: crate::emulator::pool::idle_timeout_ms(args.idle_timeout),
         max_connections: args.max_connections.map(|n| n as usize),
         ..EmulatorOptions::default()
     };
-    let advertise = args.advertise.unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
+    behaviour::apply(&args.behave, &mut options).map_err(|e| CliError(format!("--behave: {e}")))?;
+    if let Some((host, port)) = &options.advertise {
+        // The same host rule as --advertise (an IPv6 host is held without its brackets).
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        parse_advertise(&format!("{host}:{port}")).map_err(|e| CliError(format!("--behave advertise: {e}")))?;
+    }
+    let advertise = options
+        .advertise
+        .clone()
+        .unwrap_or_else(|| (addr.ip().to_string(), addr.port()));
     let broker = Arc::new(Broker::new(args.release, mode, &options, advertise)?);
     let (tx, rx) = watch::channel(false);
     let server = tokio::spawn(serve(listener, broker, Recorder::default(), rx));
@@ -149,5 +181,24 @@ mod tests {
         assert!(parse_advertise("kafka").is_err());
         assert!(parse_advertise(":9092").is_err());
         assert!(parse_advertise("h:0").is_err());
+    }
+
+    #[test]
+    fn advertised_hosts_follow_the_bootstrap_rule_and_topics_are_unique() {
+        assert_eq!(
+            parse_advertise("bad host:1"),
+            Err(
+                "\"bad host:1\": host \"bad host\" is not a DNS name, an IPv4 address or a bracketed IPv6 address"
+                    .into()
+            )
+        );
+        assert!(parse_advertise("::1:9092").is_err(), "IPv6 needs brackets");
+        assert_eq!(parse_advertise("10.0.0.7:19092"), Ok(("10.0.0.7".into(), 19092)));
+        let topics = |names: &[&str]| names.iter().map(|&n| SeededTopic::new(n, 1)).collect::<Vec<_>>();
+        assert_eq!(unique_topics(topics(&["a", "b"])).map(|t| t.len()), Ok(2));
+        assert_eq!(
+            unique_topics(topics(&["a", "b", "a"])).map(|t| t.len()),
+            Err("--topic a is given more than once".into())
+        );
     }
 }

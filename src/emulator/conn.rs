@@ -26,7 +26,7 @@ use crate::protocol::frame::{body_len, split_frame};
 use crate::protocol::header::{request_header_version, RequestHeader};
 use crate::protocol::messages::MetadataRequestView;
 use crate::protocol::primitives::Reader;
-use crate::protocol::{api_key, decode_request, encode_response, DecodeError, RequestBody, ResponseBody};
+use crate::protocol::{api_key, decode_request_with, encode_response, DecodeError, RequestBody, ResponseBody};
 
 /// How long to keep reading after closing our side, to catch a client that
 /// writes on a connection the broker has closed.
@@ -212,7 +212,8 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             } => {
                 let b = Arc::clone(&broker);
                 let made = run_work(large, move || {
-                    let req = match MetadataRequestView::decode(frame, body_at, version) {
+                    let strict = b.quirks.strict_body_tag_order;
+                    let req = match MetadataRequestView::decode(frame, body_at, version, strict) {
                         Ok(req) => req,
                         Err(DecodeError::UnsupportedVersion { .. }) => {
                             return Err(CloseReason::NotEmulated {
@@ -376,15 +377,20 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
             correlation_id,
         };
     }
-    let body = match decode_request(frame) {
+    let body = match decode_request_with(frame, broker.quirks.strict_body_tag_order) {
         Ok((_, body)) => body,
         Err(DecodeError::UnsupportedVersion { .. }) => return Step::Close(CloseReason::NotEmulated { key, version }),
         Err(e) => return Step::Close(CloseReason::InvalidRequest(e.to_string())),
     };
     let response = match &body {
-        RequestBody::ApiVersions(req) => {
-            ResponseBody::ApiVersions(api_versions::handle(req, version, broker.table, broker.quirks))
-        }
+        RequestBody::ApiVersions(req) => ResponseBody::ApiVersions(api_versions::handle(
+            req,
+            version,
+            broker.release,
+            broker.table,
+            broker.features,
+            broker.quirks,
+        )),
         RequestBody::Metadata(req) => {
             ResponseBody::Metadata(super::handlers::metadata::handle(req, version, &broker.view))
         }

@@ -2,7 +2,7 @@
 //!
 //! - [`handlers`]: one file per API key (ApiVersions, Metadata).
 //! - `conn`: the per-connection loop, where Kafka's closes are mirrored.
-//! - [`quirks`]: per-release behaviour beyond the ApiVersions table.
+//! - `versions::Quirks`: per-release behaviour beyond the ApiVersions table.
 //! - [`fault`]: faults to inject, as data.
 //! - [`record`]: what happened on each connection.
 //! - [`pool`]: the request memory pool (Kafka's `queued.max.request.bytes`).
@@ -22,11 +22,11 @@
 //! Which release behaves how, and the Kafka source for each behaviour, is in
 //! docs/fidelity.md.
 
+pub mod behaviour;
 mod conn;
 pub mod fault;
 pub mod handlers;
 pub mod pool;
-pub mod quirks;
 pub mod record;
 
 use std::net::SocketAddr;
@@ -37,14 +37,14 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use crate::versions::Quirks;
 pub use fault::Faults;
 pub use handlers::metadata::{AutoCreate, ClusterView, SeededTopic};
 pub use pool::{MemoryPool, DEFAULT_MEMORY_BUDGET};
-pub use quirks::Quirks;
 pub use record::{CloseReason, ConnRecord, Recorder};
 
 use crate::protocol::DEFAULT_MAX_FRAME_BYTES;
-use crate::versions::{table, ApiTable, Mode, Release};
+use crate::versions::{features, table, ApiTable, Features, Mode, Release};
 
 /// Kafka's `connections.max.idle.ms` default: 10 minutes.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -157,6 +157,8 @@ pub struct Broker {
     pub mode: Mode,
     /// Its ApiVersions table.
     pub table: &'static ApiTable,
+    /// The KIP-584 fields of its ApiVersions v3+ reply.
+    pub features: &'static Features,
     /// Its quirks.
     pub quirks: Quirks,
     /// What Metadata describes.
@@ -187,11 +189,13 @@ impl Broker {
             enabled: options.auto_create_topics,
             first_answer: quirks.auto_create_answer,
             partitions: 1,
+            validates_names: quirks.validates_unknown_topic_names,
         };
         Ok(Self {
             release,
             mode,
             table,
+            features: features(release, mode),
             quirks,
             view: ClusterView::new(
                 advertise.0,

@@ -7,7 +7,9 @@
 //!   (and runs its broker-version detection where it has one); exit 0 on
 //!   success, else non-zero with one line on stderr;
 //! - `run --version` prints `<name> <version> (<library>)` and exits 0, or
-//!   prints `not installed: <how>` and exits 3.
+//!   prints `not installed: <how>` and exits 3, or — when the installer found
+//!   it cannot be installed on this machine (its registry unreachable) —
+//!   `unavailable here: <why>` and exits 4.
 //!
 //! A corpus client runs as a `command` cell: its command line is
 //! `'<dir>/<name>/run' {bootstrap}`, with the same timeout, output capture
@@ -25,6 +27,9 @@ pub const CLIENTS_DIR_ENV: &str = "KAFKA_MATRIX_CLIENTS_DIR";
 
 /// Exit status of `run --version` for a client that is not installed.
 pub const NOT_INSTALLED_STATUS: i32 = 3;
+
+/// Exit status of `run --version` for a client that cannot be installed here.
+pub const UNAVAILABLE_STATUS: i32 = 4;
 
 /// How long `run --version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -68,6 +73,11 @@ pub enum ClientStatus {
         /// The client's own one line.
         how: String,
     },
+    /// Cannot be installed on this machine (the installer said why).
+    Unavailable {
+        /// The client's own one line.
+        why: String,
+    },
     /// `run --version` failed in another way.
     Broken {
         /// What it said.
@@ -93,7 +103,7 @@ impl CorpusClient {
         ClientCommand {
             template: format!(
                 "{} {{bootstrap}}",
-                super::command::shell_quote(&self.run.to_string_lossy())
+                super::command::shell_word(&self.run.to_string_lossy())
             ),
             timeout,
         }
@@ -104,6 +114,7 @@ impl CorpusClient {
         match &self.status {
             ClientStatus::Installed { version } => format!("{:<18} installed  {version}", self.name),
             ClientStatus::Missing { how } => format!("{:<18} MISSING    {how}", self.name),
+            ClientStatus::Unavailable { why } => format!("{:<18} UNAVAILABLE {why}", self.name),
             ClientStatus::Broken { why } => format!("{:<18} BROKEN     {why}", self.name),
         }
     }
@@ -208,6 +219,9 @@ async fn status(run: &Path) -> ClientStatus {
         Ok(Ok(o)) if o.status.code() == Some(NOT_INSTALLED_STATUS) => ClientStatus::Missing {
             how: first_line(&o.stderr),
         },
+        Ok(Ok(o)) if o.status.code() == Some(UNAVAILABLE_STATUS) => ClientStatus::Unavailable {
+            why: first_line(&o.stderr),
+        },
         Ok(Ok(o)) => ClientStatus::Broken {
             why: format!("`run --version` exited with {}: {}", o.status, first_line(&o.stderr)),
         },
@@ -237,6 +251,7 @@ mod tests {
                 "#!/bin/sh\necho 'not installed: pip install gone' >&2\nexit 3\n",
             ),
             ("bad", "#!/bin/sh\necho 'boom' >&2\nexit 1\n"),
+            ("far", "#!/bin/sh\necho 'unavailable here: no registry' >&2\nexit 4\n"),
         ] {
             std::fs::create_dir_all(dir.join(name)).expect("mkdir");
             let run = dir.join(name).join("run");
@@ -257,6 +272,12 @@ mod tests {
                     "bad",
                     ClientStatus::Broken {
                         why: "`run --version` exited with exit status: 1: boom".into()
+                    }
+                ),
+                (
+                    "far",
+                    ClientStatus::Unavailable {
+                        why: "unavailable here: no registry".into()
                     }
                 ),
                 (

@@ -25,10 +25,11 @@ pub use scenario::Scenario;
 
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
 use crate::client::{Client, ClientConfig, Transcript};
-use crate::emulator::{Emulator, EmulatorOptions, Quirks, SeededTopic};
+use crate::emulator::{Emulator, EmulatorOptions, SeededTopic};
 use crate::negotiate::Attempt;
-use crate::protocol::{api_key, VersionRange};
-use crate::versions::{guess_release, releases, table, Mode, Release};
+/// Facts about releases that the matrix checks against, kept in `versions`.
+pub use crate::versions::{expected_versions, parse_releases};
+use crate::versions::{guess_broker, releases, Mode, Release};
 
 /// The topic every cell's broker has (seeded, created, or auto-created)
 /// and Metadata is then expected to list.
@@ -214,32 +215,6 @@ impl CellResult {
     }
 }
 
-/// Parses a release selection: `all`, `3.8`, `2.0..3.8` (inclusive), or a
-/// comma list of those.
-pub fn parse_releases(spec: &str) -> Result<Vec<Release>, String> {
-    let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if part == "all" {
-            out.extend(Release::ALL);
-        } else if let Some((lo, hi)) = part.split_once("..") {
-            let lo: Release = lo.parse().map_err(|e| format!("{e}"))?;
-            let hi: Release = hi.parse().map_err(|e| format!("{e}"))?;
-            if lo > hi {
-                return Err(format!("empty release range {part}: {lo} is after {hi}"));
-            }
-            out.extend(Release::ALL.into_iter().filter(|r| (lo..=hi).contains(r)));
-        } else {
-            out.push(part.parse().map_err(|e| format!("{e}"))?);
-        }
-    }
-    if out.is_empty() {
-        return Err(format!("no releases selected by {spec:?}"));
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// Every cell for `releases` × their catalog modes (filtered by `modes`) ×
 /// `backend` × `scenarios`, in catalog order.
 pub fn plan_scenarios(selected: &[Release], modes: &[Mode], backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
@@ -274,26 +249,6 @@ pub fn cells_with(target: &Target, backend: Backend, scenarios: &[Scenario]) -> 
         .collect()
 }
 
-/// What the catalog says this client must negotiate with `release`/`mode`:
-/// `(ApiVersions, Metadata)`. ApiVersions starts at v4; a release that
-/// refuses it with a KIP-511 hint (2.4+) lands on `min(4, its max)`, one
-/// without a hint (2.0–2.3) on v0.
-pub fn expected_versions(release: Release, mode: Mode) -> Option<(i16, i16)> {
-    let t = table(release, mode)?;
-    let ours = |key, codec: VersionRange| t.get(key).and_then(|b| b.intersect(&codec)).map(|r| r.max);
-    let api_versions = ours(api_key::API_VERSIONS, crate::protocol::messages::api_versions::VERSIONS)?;
-    let start = crate::protocol::messages::api_versions::VERSIONS.max;
-    let api_versions = if api_versions == start || Quirks::of(release, mode).kip511_hint {
-        api_versions
-    } else {
-        0
-    };
-    Some((
-        api_versions,
-        ours(api_key::METADATA, crate::protocol::messages::metadata::VERSIONS)?,
-    ))
-}
-
 /// What cells share in one run.
 #[derive(Debug, Clone)]
 pub struct RunContext {
@@ -308,6 +263,10 @@ pub struct RunContext {
     pub client_cmd: Option<ClientCommand>,
     /// The commands of corpus clients, by name (`--client`).
     pub corpus: std::collections::BTreeMap<String, ClientCommand>,
+    /// The report directory: a command cell streams all of its output to
+    /// `transcripts/NNN-<cell>.out` there (see [`command`]). Without one,
+    /// only the tails of the output are kept.
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for RunContext {
@@ -319,6 +278,7 @@ impl Default for RunContext {
             containers: None,
             client_cmd: None,
             corpus: std::collections::BTreeMap::new(),
+            report_dir: None,
         }
     }
 }
@@ -452,7 +412,14 @@ async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut C
         .release()
         .map_or((String::new(), String::new()), |(r, m)| (r.to_string(), m.to_string()));
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
-    let outcome = command::run(line, cmd.timeout).await?;
+    // All of the output goes next to the transcript, `NNN-<cell>.out`.
+    let output_file = ctx.report_dir.as_ref().map(|dir| {
+        let name = out.transcript_file.strip_suffix(".txt").unwrap_or(&out.transcript_file);
+        let name = format!("{name}.out");
+        (dir.join(&name), name)
+    });
+    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path())).await?;
+    outcome.output_file = output_file.map(|(_, name)| name);
     out.transcript = outcome.render();
     out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
     let passed = outcome.passed();
@@ -477,8 +444,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     out.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
     out.attempts = negotiated.attempts.clone();
-    let ranges: Vec<_> = negotiated.broker_ranges().into_iter().collect();
-    out.guessed = Some(guess_release(&ranges).to_string());
+    out.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
     let versions = client.versions();
     out.api_versions_version = Some(versions.api_versions);
     out.metadata_version = Some(versions.metadata);
@@ -572,32 +538,4 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
         results[index] = Some(result);
     }
     results.into_iter().flatten().collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_selection_syntax() {
-        let r = |s: &str| parse_releases(s).map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "));
-        assert_eq!(r("3.8"), Ok("3.8".into()));
-        assert_eq!(r("2.0..2.3"), Ok("2.0 2.1 2.2 2.3".into()));
-        assert_eq!(r("3.9, 2.0,3.9"), Ok("2.0 3.9".into()));
-        assert_eq!(r("all").map(|s| s.split(' ').count()), Ok(Release::ALL.len()));
-        assert_eq!(
-            parse_releases("3.8..2.0"),
-            Err("empty release range 3.8..2.0: 3.8 is after 2.0".into())
-        );
-        assert!(parse_releases("3.10").is_err());
-        assert!(parse_releases("").is_err());
-    }
-
-    #[test]
-    fn expected_versions_follow_the_catalog() {
-        assert_eq!(expected_versions(Release::new(3, 8), Mode::Zk), Some((3, 12)));
-        assert_eq!(expected_versions(Release::new(2, 3), Mode::Zk), Some((0, 8)));
-        assert_eq!(expected_versions(Release::new(3, 9), Mode::Kraft), Some((4, 12)));
-        assert_eq!(expected_versions(Release::new(4, 0), Mode::Zk), None);
-    }
 }

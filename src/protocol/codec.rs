@@ -80,8 +80,20 @@ pub fn encode_request(
 }
 
 /// Decodes a request frame body (without its length prefix) of an API this
-/// crate speaks, at the version its header names.
+/// crate speaks, at the version its header names. Bytes after the body's
+/// last field are left unread, as Kafka leaves them.
 pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, RequestBody), DecodeError> {
+    decode_request_with(frame, false)
+}
+
+/// [`decode_request`], refusing tagged fields out of order in the body when
+/// `strict_body_tag_order` (Kafka 2.4–2.7 read request bodies through the
+/// `Struct` schemas, whose `TaggedFields.read` refused them; headers were
+/// already read by generated code, which does not check).
+pub fn decode_request_with(
+    frame: &[u8],
+    strict_body_tag_order: bool,
+) -> Result<(RequestHeader, RequestBody), DecodeError> {
     let (key, version, _) = RequestHeader::peek_ids(frame)?;
     let unsupported = DecodeError::UnsupportedVersion {
         api: api_name(key),
@@ -90,6 +102,7 @@ pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, RequestBody), Deco
     let hv = request_header_version(key, version).ok_or(unsupported)?;
     let mut r = Reader::new(frame);
     let header = RequestHeader::decode(&mut r, hv)?;
+    r.set_strict_tag_order(strict_body_tag_order);
     let body = match key {
         api_key::API_VERSIONS => RequestBody::ApiVersions(ApiVersionsRequest::decode(&mut r, version)?),
         _ => RequestBody::Metadata(MetadataRequest::decode(&mut r, version)?),

@@ -14,15 +14,22 @@ pub enum DecodeError {
         /// Bytes that were left.
         available: usize,
     },
-    /// A length below -1 (or -1 where the field cannot be null).
-    #[error("negative length {length} for {what}")]
-    NegativeLength {
+    /// A compact string longer than Kafka's limit (`Short.MAX_VALUE` bytes).
+    #[error("{what} of {length} bytes is longer than the maximum string length 32767")]
+    StringTooLong {
         /// The field being read.
         what: &'static str,
         /// The length on the wire.
-        length: i64,
+        length: usize,
     },
-    /// A null where the version does not allow one.
+    /// Tags out of ascending order, or repeated, where the reader is strict
+    /// (Kafka 2.4–2.7 request bodies).
+    #[error("invalid or out-of-order tag {tag}")]
+    TagOrder {
+        /// The offending tag.
+        tag: u32,
+    },
+    /// A null (any negative length) where the version does not allow one.
     #[error("null {what} where this version does not allow null")]
     UnexpectedNull {
         /// The field being read.

@@ -20,7 +20,9 @@ pub mod messages;
 pub mod primitives;
 mod version;
 
-pub use codec::{decode_request, decode_response, encode_request, encode_response, RequestBody, ResponseBody};
+pub use codec::{
+    decode_request, decode_request_with, decode_response, encode_request, encode_response, RequestBody, ResponseBody,
+};
 pub use error::{DecodeError, EncodeError};
 pub use error_code::ErrorCode;
 pub use frame::{FrameError, DEFAULT_MAX_FRAME_BYTES};

@@ -25,12 +25,25 @@ pub type Uuid = [u8; 16];
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    strict_tag_order: bool,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            strict_tag_order: false,
+        }
+    }
+
+    /// From here on, refuse tagged fields out of ascending order or repeated,
+    /// as Kafka 2.4–2.7 did in request bodies (their `TaggedFields.read`:
+    /// "Invalid or out-of-order tag"); later readers, and every header
+    /// reader, accept any order.
+    pub fn set_strict_tag_order(&mut self, strict: bool) {
+        self.strict_tag_order = strict;
     }
 
     /// Bytes not yet read.
@@ -114,9 +127,10 @@ impl<'a> Reader<'a> {
         Err(DecodeError::VarintTooLong { what })
     }
 
-    /// A length that may be null: `int16`/`int32` with -1 for null in classic
-    /// versions, `uvarint` N+1 with 0 for null in flexible ones. Any other
-    /// negative length is an error.
+    /// A length that may be null: `int16`/`int32` in classic versions,
+    /// `uvarint` N+1 in flexible ones. Any negative length is null, as Kafka
+    /// reads it (`if (length < 0) return null`); a field that cannot be null
+    /// then fails with [`DecodeError::UnexpectedNull`].
     fn length(&mut self, flexible: bool, wide: bool, what: &'static str) -> Result<Option<usize>, DecodeError> {
         let raw: i64 = if flexible {
             i64::from(self.uvarint(what)?) - 1
@@ -125,14 +139,8 @@ impl<'a> Reader<'a> {
         } else {
             i64::from(self.i16(what)?)
         };
-        match raw {
-            -1 => Ok(None),
-            n if n < 0 => Err(DecodeError::NegativeLength { what, length: n }),
-            // `n` is at most u32::MAX, which fits usize on every target we build for.
-            n => Ok(Some(
-                usize::try_from(n).map_err(|_| DecodeError::NegativeLength { what, length: n })?,
-            )),
-        }
+        // Non-negative and at most u32::MAX, which fits usize on every target we build for.
+        Ok(usize::try_from(raw).ok())
     }
 
     /// `string` / `compact_string` (non-null).
@@ -153,12 +161,16 @@ impl<'a> Reader<'a> {
 
     /// The raw bytes of a `nullable_string` / `compact_nullable_string`,
     /// borrowed from the message (for decoders that must not copy).
+    ///
+    /// A compact string longer than 32767 bytes is refused, as Kafka's
+    /// generated readers refuse it ("string field … had invalid length").
     pub fn nullable_bytes_of_string(
         &mut self,
         flexible: bool,
         what: &'static str,
     ) -> Result<Option<&'a [u8]>, DecodeError> {
         match self.length(flexible, false, what)? {
+            Some(length) if length > i16::MAX as usize => Err(DecodeError::StringTooLong { what, length }),
             Some(len) => Ok(Some(self.take(len, what)?)),
             None => Ok(None),
         }
@@ -222,15 +234,20 @@ impl<'a> Reader<'a> {
     /// A tagged-field section. `on_tag(tag, body)` decodes the tags it knows
     /// from `body` (the field's bytes); unknown tags are skipped by their
     /// size, as Kafka's generated readers skip them. Like those readers, this
-    /// checks neither the order of tags nor that a known field used all of
-    /// its bytes.
+    /// checks neither the order of tags (unless [`Reader::set_strict_tag_order`])
+    /// nor that a known field used all of its bytes.
     pub fn tagged_fields(
         &mut self,
         mut on_tag: impl FnMut(u32, &mut Reader<'a>) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
         let count = self.uvarint("tagged field count")?;
+        let mut previous: Option<u32> = None;
         for _ in 0..count {
             let tag = self.uvarint("tag")?;
+            if self.strict_tag_order && previous.is_some_and(|p| tag <= p) {
+                return Err(DecodeError::TagOrder { tag });
+            }
+            previous = Some(tag);
             let size = self.uvarint("tagged field size")? as usize;
             let body = self.take(size, "tagged field")?;
             on_tag(tag, &mut Reader::new(body))?;
@@ -412,12 +429,35 @@ mod tests {
     }
 
     #[test]
-    fn negative_length_other_than_null_is_an_error() {
-        let mut r = Reader::new(&[0xff, 0xfe]);
+    fn any_negative_length_is_null_as_kafka_reads_it() {
+        let mut r = Reader::new(&[0xff, 0xfe, 0x80, 0x00, 0xff, 0xff, 0xff, 0xf0]);
+        assert_eq!(r.nullable_string(false, "client id"), Ok(None));
         assert_eq!(
-            r.nullable_string(false, "client id").map_err(|e| e.to_string()),
-            Err("negative length -2 for client id".to_string())
+            r.string(false, "topic").map_err(|e| e.to_string()),
+            Err("null topic where this version does not allow null".to_string())
         );
+        assert_eq!(r.nullable_vec(false, 1, "topics", |r| r.i8("x")), Ok(None));
+    }
+
+    #[test]
+    fn compact_strings_over_32767_bytes_are_refused() {
+        let mut b = BytesMut::new();
+        put_uvarint(&mut b, 32769); // length 32768
+        b.extend_from_slice(&[b'a'; 32768]);
+        assert_eq!(
+            Reader::new(&b).string(true, "topic").map_err(|e| e.to_string()),
+            Err("topic of 32768 bytes is longer than the maximum string length 32767".to_string())
+        );
+    }
+
+    #[test]
+    fn strict_tag_order_refuses_disorder_and_repeats() {
+        for bytes in [&[2u8, 7, 0, 5, 0][..], &[2, 5, 0, 5, 0]] {
+            let mut r = Reader::new(bytes);
+            r.set_strict_tag_order(true);
+            assert_eq!(r.skip_tagged_fields(), Err(DecodeError::TagOrder { tag: 5 }));
+            assert!(Reader::new(bytes).skip_tagged_fields().is_ok(), "lenient by default");
+        }
     }
 
     #[test]

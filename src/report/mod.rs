@@ -64,8 +64,25 @@ impl Report {
         std::fs::create_dir_all(dir)?;
         let transcripts = dir.join("transcripts");
         if transcripts.is_dir() {
-            // Transcripts of an earlier run would be mistaken for this one's.
-            std::fs::remove_dir_all(&transcripts)?;
+            // Transcripts of an earlier run would be mistaken for this one's;
+            // the output files this run's command cells streamed stay.
+            let keep: std::collections::HashSet<PathBuf> = self
+                .cells
+                .iter()
+                .filter_map(|c| c.command.as_ref()?.output_file.as_ref())
+                .map(|f| dir.join(f))
+                .collect();
+            for entry in std::fs::read_dir(&transcripts)? {
+                let path = entry?.path();
+                if keep.contains(&path) {
+                    continue;
+                }
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
         }
         std::fs::create_dir_all(&transcripts)?;
         for c in &self.cells {

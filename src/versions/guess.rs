@@ -34,24 +34,50 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::features::features;
 use super::release::{Mode, Release};
-use super::table::{tables, ApiTable};
+use super::table::{tables, variants, ApiTable, Patches};
+use crate::protocol::messages::ApiVersionsResponse;
 use crate::protocol::VersionRange;
 
 /// Keys left out of every comparison because a default broker may or may not
 /// advertise them: GetTelemetrySubscriptions (71) and PushTelemetry (72).
 pub const IGNORED_KEYS: [i16; 2] = [71, 72];
 
+/// One candidate of a guess: a (release, mode), and which of its patches
+/// when its patches advertise different tables (e.g. 4.0.0 vs 4.0.1–4.0.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Candidate {
+    /// The minor release.
+    pub release: Release,
+    /// Its mode.
+    pub mode: Mode,
+    /// The patches whose table this is; `None` when every patch of the
+    /// release up to the catalog's shares one table.
+    pub patches: Option<Patches>,
+}
+
+impl Candidate {
+    /// A candidate whose patches all share one table.
+    pub fn new(release: Release, mode: Mode) -> Self {
+        Self {
+            release,
+            mode,
+            patches: None,
+        }
+    }
+}
+
 /// The result of [`guess_release`]. Candidate lists are sorted by
-/// (release, mode), oldest first, and never empty.
+/// (release, mode, patches), oldest first, and never empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Guess {
-    /// Every catalogued (release, mode) whose table equals the reply.
-    Exact(Vec<(Release, Mode)>),
-    /// No exact match: the (release, mode)s with the fewest differing keys.
+    /// Every catalogued (release, mode, patches) whose table equals the reply.
+    Exact(Vec<Candidate>),
+    /// No exact match: the candidates with the fewest differing keys.
     Closest {
-        /// The rows tied for the fewest differences.
-        candidates: Vec<(Release, Mode)>,
+        /// The candidates tied for the fewest differences.
+        candidates: Vec<Candidate>,
         /// How many keys differ between the reply and each candidate (> 0).
         differing_keys: usize,
     },
@@ -60,8 +86,8 @@ pub enum Guess {
 }
 
 impl Guess {
-    /// The candidate (release, mode)s; empty for [`Guess::Unknown`].
-    pub fn candidates(&self) -> &[(Release, Mode)] {
+    /// The candidates; empty for [`Guess::Unknown`].
+    pub fn candidates(&self) -> &[Candidate] {
         match self {
             Guess::Exact(c) | Guess::Closest { candidates: c, .. } => c,
             Guess::Unknown => &[],
@@ -75,18 +101,19 @@ impl Guess {
 
     /// Whether `(release, mode)` is among the candidates.
     pub fn contains(&self, release: Release, mode: Mode) -> bool {
-        self.candidates().contains(&(release, mode))
+        self.candidates().iter().any(|c| (c.release, c.mode) == (release, mode))
     }
 }
 
 /// Writes `3.0 or 3.1 or 3.2 (zk)`; runs of the same mode share one suffix,
 /// e.g. `3.3 (zk) or 3.3 (kraft)`.
-fn write_candidates(f: &mut fmt::Formatter<'_>, cands: &[(Release, Mode)]) -> fmt::Result {
-    let mut by_mode: Vec<(Mode, Vec<Release>)> = Vec::new();
-    for &(release, mode) in cands {
-        match by_mode.iter_mut().find(|(m, _)| *m == mode) {
-            Some((_, releases)) => releases.push(release),
-            None => by_mode.push((mode, vec![release])),
+fn write_candidates(f: &mut fmt::Formatter<'_>, cands: &[Candidate]) -> fmt::Result {
+    let mut by_mode: Vec<(Mode, Vec<String>)> = Vec::new();
+    for c in cands {
+        let name = c.patches.map_or_else(|| c.release.to_string(), |p| p.to_string());
+        match by_mode.iter_mut().find(|(m, _)| *m == c.mode) {
+            Some((_, releases)) => releases.push(name),
+            None => by_mode.push((c.mode, vec![name])),
         }
     }
     for (i, (mode, releases)) in by_mode.iter().enumerate() {
@@ -138,6 +165,53 @@ fn differing_keys(reply: &BTreeMap<i16, VersionRange>, table: &ApiTable) -> usiz
     changed_or_extra + missing
 }
 
+/// [`guess_release`] on a whole ApiVersions reply received at
+/// `api_versions_version`: where tables tie (3.3 and 3.4 KRaft advertise the
+/// same APIs), the KIP-584 supported features of a v3+ reply tell them apart
+/// (`metadata.version` up to 7 vs 8). Candidates whose features differ from
+/// the reply's are dropped, unless that would drop them all (a broker's
+/// features can differ from a default one's).
+pub fn guess_broker(reply: &ApiVersionsResponse, api_versions_version: i16) -> Guess {
+    let entries: Vec<(i16, VersionRange)> = reply
+        .api_keys
+        .iter()
+        .filter_map(|e| VersionRange::new(e.min_version, e.max_version).map(|r| (e.api_key, r)))
+        .collect();
+    let guess = guess_release(&entries);
+    if api_versions_version < 3 || guess.candidates().len() < 2 {
+        return guess;
+    }
+    let mut theirs: Vec<(&str, i16, i16)> = reply
+        .supported_features
+        .iter()
+        .map(|f| (f.name.as_str(), f.min_version, f.max_version))
+        .collect();
+    theirs.sort_unstable();
+    let matches = |c: &Candidate| {
+        let mut ours: Vec<(&str, i16, i16)> = features(c.release, c.mode)
+            .supported_for(c.release, api_versions_version)
+            .map(|f| (f.name, f.min, f.max))
+            .collect();
+        ours.sort_unstable();
+        ours == theirs
+    };
+    let keep = |cands: &[Candidate]| -> Option<Vec<Candidate>> {
+        let kept: Vec<Candidate> = cands.iter().copied().filter(matches).collect();
+        (!kept.is_empty()).then_some(kept)
+    };
+    match guess {
+        Guess::Exact(c) => Guess::Exact(keep(&c).unwrap_or(c)),
+        Guess::Closest {
+            candidates,
+            differing_keys,
+        } => Guess::Closest {
+            candidates: keep(&candidates).unwrap_or(candidates),
+            differing_keys,
+        },
+        Guess::Unknown => Guess::Unknown,
+    }
+}
+
 /// Guesses which catalogued (release, mode) sent an ApiVersions reply, given
 /// as its `(api_key, range)` entries in any order. See the module docs.
 pub fn guess_release(entries: &[(i16, VersionRange)]) -> Guess {
@@ -151,14 +225,21 @@ pub fn guess_release(entries: &[(i16, VersionRange)]) -> Guess {
     }
     let mut best = usize::MAX;
     let mut candidates = Vec::new();
-    for (release, mode, table) in tables() {
-        let d = differing_keys(&reply, table);
-        if d < best {
-            best = d;
-            candidates.clear();
-        }
-        if d == best {
-            candidates.push((release, mode));
+    for (release, mode, _) in tables() {
+        let runs = variants(release, mode);
+        for (patches, table) in runs {
+            let d = differing_keys(&reply, table);
+            if d < best {
+                best = d;
+                candidates.clear();
+            }
+            if d == best {
+                candidates.push(Candidate {
+                    release,
+                    mode,
+                    patches: (runs.len() > 1).then_some(*patches),
+                });
+            }
         }
     }
     candidates.sort_unstable();
@@ -178,7 +259,6 @@ pub fn guess_release(entries: &[(i16, VersionRange)]) -> Guess {
 mod tests {
     use super::*;
     use crate::protocol::api_key::{API_VERSIONS, METADATA};
-    use crate::versions::catalog::releases;
     use crate::versions::table::table;
     use proptest::prelude::*;
 
@@ -190,44 +270,113 @@ mod tests {
         table(r(release), mode).expect("table").ranges()
     }
 
-    /// The (release, mode)s whose tables are identical, as the data has them.
+    fn c(release: &str, mode: Mode) -> Candidate {
+        Candidate::new(r(release), mode)
+    }
+
+    /// 4.0.1 and 4.0.2 advertise JoinGroup v0–9, 4.0.0 v2–9 (KAFKA-19444).
+    fn kafka_4_0(first: u8, last: u8) -> Candidate {
+        Candidate {
+            patches: Some(Patches {
+                release: r("4.0"),
+                first,
+                last,
+            }),
+            ..c("4.0", Mode::Kraft)
+        }
+    }
+
+    /// The candidates whose tables are identical, as the data has them.
     /// Everything else is uniquely identified by its ApiVersions reply.
-    fn indistinguishable_groups() -> Vec<Vec<(Release, Mode)>> {
+    fn indistinguishable_groups() -> Vec<Vec<Candidate>> {
         // 3.3 and 3.4 KRaft brokers advertise the same 49 APIs at the same
         // versions (franz-go's kversion documents the same collision).
-        vec![vec![(r("3.3"), Mode::Kraft), (r("3.4"), Mode::Kraft)]]
+        vec![vec![c("3.3", Mode::Kraft), c("3.4", Mode::Kraft)]]
+    }
+
+    /// Every table of every patch run, as the candidate that names it.
+    fn all_variants() -> Vec<(Candidate, &'static ApiTable)> {
+        tables()
+            .flat_map(|(release, mode, _)| {
+                let runs = variants(release, mode);
+                runs.iter().map(move |(p, t)| {
+                    let patches = (runs.len() > 1).then_some(*p);
+                    (Candidate { release, mode, patches }, t)
+                })
+            })
+            .collect()
     }
 
     #[test]
-    fn every_catalog_entry_guesses_back_to_itself() {
+    fn every_patch_run_guesses_back_to_itself() {
         let groups = indistinguishable_groups();
-        for info in releases() {
-            for &mode in info.modes {
-                let me = (info.release, mode);
-                let guess = guess_release(&reply(&info.release.to_string(), mode));
-                let expected = groups
-                    .iter()
-                    .find(|g| g.contains(&me))
-                    .cloned()
-                    .unwrap_or_else(|| vec![me]);
-                assert_eq!(guess, Guess::Exact(expected), "{} {mode}", info.release);
-            }
+        let all = all_variants();
+        assert_eq!(all.len(), 35, "34 release/modes, 4.0 in two patch runs");
+        for (me, table) in all {
+            let guess = guess_release(&table.ranges());
+            let expected = groups
+                .iter()
+                .find(|g| g.contains(&me))
+                .cloned()
+                .unwrap_or_else(|| vec![me]);
+            assert_eq!(guess, Guess::Exact(expected), "{me:?}");
         }
+    }
+
+    #[test]
+    fn features_tell_3_3_from_3_4_kraft() {
+        use crate::protocol::messages::SupportedFeature;
+        let reply = |release: &str, mv_max: i16| ApiVersionsResponse {
+            api_keys: table(r(release), Mode::Kraft)
+                .expect("table")
+                .iter()
+                .map(|e| crate::protocol::messages::ApiVersionEntry {
+                    api_key: e.key,
+                    min_version: e.range.min,
+                    max_version: e.range.max,
+                })
+                .collect(),
+            supported_features: vec![SupportedFeature {
+                name: "metadata.version".into(),
+                min_version: 1,
+                max_version: mv_max,
+            }],
+            ..ApiVersionsResponse::default()
+        };
+        assert_eq!(
+            guess_broker(&reply("3.3", 7), 3),
+            Guess::Exact(vec![c("3.3", Mode::Kraft)])
+        );
+        assert_eq!(
+            guess_broker(&reply("3.4", 8), 3),
+            Guess::Exact(vec![c("3.4", Mode::Kraft)])
+        );
+        // Below v3 there are no features: the tie stays.
+        assert_eq!(guess_broker(&reply("3.4", 8), 2).candidates().len(), 2);
+        // Features no default broker has: the table's answer stands.
+        assert_eq!(guess_broker(&reply("3.4", 99), 3).candidates().len(), 2);
+    }
+
+    #[test]
+    fn patches_of_4_0_are_told_apart() {
+        let (_, t400) = &variants(r("4.0"), Mode::Kraft)[0];
+        assert_eq!(guess_release(&t400.ranges()), Guess::Exact(vec![kafka_4_0(0, 0)]));
+        assert_eq!(guess_release(&t400.ranges()).to_string(), "4.0.0 (kraft)");
+        let newest = guess_release(&reply("4.0", Mode::Kraft));
+        assert_eq!(newest, Guess::Exact(vec![kafka_4_0(1, 2)]));
+        assert_eq!(newest.to_string(), "4.0.1–4.0.2 (kraft)");
+        assert!(newest.contains(r("4.0"), Mode::Kraft));
     }
 
     /// Recomputes the groups from the data, so a data change that merges or
     /// splits groups fails here with the new grouping.
     #[test]
     fn indistinguishable_groups_are_exactly_these() {
-        let mut groups: Vec<Vec<(Release, Mode)>> = Vec::new();
-        let all: Vec<_> = tables().collect();
-        for (i, &(ra, ma, ta)) in all.iter().enumerate() {
-            let same: Vec<(Release, Mode)> = all[i..]
-                .iter()
-                .filter(|(_, _, tb)| *tb == ta)
-                .map(|&(rb, mb, _)| (rb, mb))
-                .collect();
-            let already = groups.iter().any(|g| g.contains(&(ra, ma)));
+        let mut groups: Vec<Vec<Candidate>> = Vec::new();
+        let all = all_variants();
+        for (i, &(a, ta)) in all.iter().enumerate() {
+            let same: Vec<Candidate> = all[i..].iter().filter(|(_, tb)| *tb == ta).map(|&(b, _)| b).collect();
+            let already = groups.iter().any(|g| g.contains(&a));
             if same.len() > 1 && !already {
                 groups.push(same);
             }
@@ -241,15 +390,15 @@ mod tests {
         assert_eq!(one.to_string(), "3.8 (zk)");
         let group = guess_release(&reply("3.4", Mode::Kraft));
         assert_eq!(group.to_string(), "3.3 or 3.4 (kraft)");
-        let mixed = Guess::Exact(vec![(r("3.3"), Mode::Zk), (r("3.3"), Mode::Kraft)]);
+        let mixed = Guess::Exact(vec![c("3.3", Mode::Zk), c("3.3", Mode::Kraft)]);
         assert_eq!(mixed.to_string(), "3.3 (zk) or 3.3 (kraft)");
         let closest = Guess::Closest {
-            candidates: vec![(r("3.8"), Mode::Zk)],
+            candidates: vec![c("3.8", Mode::Zk)],
             differing_keys: 2,
         };
         assert_eq!(closest.to_string(), "closest: 3.8 (zk), 2 keys differ");
         let closest1 = Guess::Closest {
-            candidates: vec![(r("3.0"), Mode::Zk), (r("3.1"), Mode::Zk), (r("3.2"), Mode::Zk)],
+            candidates: vec![c("3.0", Mode::Zk), c("3.1", Mode::Zk), c("3.2", Mode::Zk)],
             differing_keys: 1,
         };
         assert_eq!(closest1.to_string(), "closest: 3.0 or 3.1 or 3.2 (zk), 1 key differs");
@@ -268,7 +417,7 @@ mod tests {
         assert_eq!(
             guess,
             Guess::Closest {
-                candidates: vec![(r("3.8"), Mode::Zk)],
+                candidates: vec![c("3.8", Mode::Zk)],
                 differing_keys: 1,
             }
         );
@@ -286,7 +435,7 @@ mod tests {
         assert_eq!(
             guess,
             Guess::Closest {
-                candidates: vec![(r("4.2"), Mode::Kraft), (r("4.3"), Mode::Kraft)],
+                candidates: vec![c("4.2", Mode::Kraft), c("4.3", Mode::Kraft)],
                 differing_keys: 2,
             }
         );
@@ -298,14 +447,14 @@ mod tests {
         let mut entries = reply("3.9", Mode::Kraft);
         entries.push((71, VersionRange { min: 0, max: 0 }));
         entries.push((72, VersionRange { min: 0, max: 0 }));
-        assert_eq!(guess_release(&entries), Guess::Exact(vec![(r("3.9"), Mode::Kraft)]));
+        assert_eq!(guess_release(&entries), Guess::Exact(vec![c("3.9", Mode::Kraft)]));
     }
 
     #[test]
     fn order_of_entries_does_not_matter() {
         let mut entries = reply("2.4", Mode::Zk);
         entries.reverse();
-        assert_eq!(guess_release(&entries), Guess::Exact(vec![(r("2.4"), Mode::Zk)]));
+        assert_eq!(guess_release(&entries), Guess::Exact(vec![c("2.4", Mode::Zk)]));
     }
 
     #[test]

@@ -8,12 +8,19 @@
 //!   parses to it) and [`Mode`] (`zk` / `kraft`), with a named parse error
 //!   that lists the valid releases.
 //! - [`mod@table`]: `data/api_versions.csv`, compiled in and loaded once, validated row
-//!   by row; [`table()`] gives the [`ApiTable`] a default broker of a
-//!   (release, mode) advertises. Tables are the `x.y.0` row sets.
+//!   by row, and `data/api_versions_patches.csv`, each later patch's
+//!   differences; [`table()`] gives the [`ApiTable`] a default broker of a
+//!   (release, mode) advertises at the catalog's patch, [`variants()`] the
+//!   distinct tables across its patches.
+//! - [`mod@features`]: `data/features.csv`, what a default broker puts in the
+//!   KIP-584 fields of its ApiVersions v3+ reply ([`features()`]).
 //! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.3: newest patch, modes,
 //!   [`KraftStatus`], images.
 //! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
 //!   published container images for a (release, mode), preferred first.
+//! - [`quirks`]: [`Quirks`], per-release behaviour beyond the table (with its
+//!   Kafka source), and [`expected_versions`], what this crate's client
+//!   negotiates with each release.
 //! - [`guess`]: [`guess_release`], the inverse of the table:
 //!   [`Guess::Exact`] / [`Guess::Closest`] / [`Guess::Unknown`].
 //!
@@ -31,13 +38,17 @@
 //! ```
 
 pub mod catalog;
+pub mod features;
 pub mod guess;
 pub mod images;
+pub mod quirks;
 pub mod release;
 pub mod table;
 
 pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
-pub use guess::{guess_release, Guess, IGNORED_KEYS};
+pub use features::{features, Feature, Features};
+pub use guess::{guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
 pub use images::{images, ImageFlavor, ImageRef};
-pub use release::{Mode, ParseModeError, ParseReleaseError, Release};
-pub use table::{api_name, table, tables, ApiEntry, ApiTable};
+pub use quirks::{expected_versions, Quirks};
+pub use release::{parse_releases, Mode, ParseModeError, ParseReleaseError, Release};
+pub use table::{api_name, table, tables, variants, ApiEntry, ApiTable, Patches};

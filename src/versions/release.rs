@@ -228,9 +228,51 @@ impl<'de> serde::Deserialize<'de> for Release {
     }
 }
 
+/// Parses a release selection: `all`, `3.8`, `2.0..3.8` (inclusive), or a
+/// comma list of those.
+pub fn parse_releases(spec: &str) -> Result<Vec<Release>, String> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part == "all" {
+            out.extend(Release::ALL);
+        } else if let Some((lo, hi)) = part.split_once("..") {
+            let lo: Release = lo.parse().map_err(|e| format!("{e}"))?;
+            let hi: Release = hi.parse().map_err(|e| format!("{e}"))?;
+            if lo > hi {
+                return Err(format!("empty release range {part}: {lo} is after {hi}"));
+            }
+            out.extend(Release::ALL.into_iter().filter(|r| (lo..=hi).contains(r)));
+        } else {
+            out.push(part.parse().map_err(|e| format!("{e}"))?);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no releases selected by {spec:?}"));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_selection_syntax() {
+        let r = |s: &str| parse_releases(s).map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "));
+        assert_eq!(r("3.8"), Ok("3.8".into()));
+        assert_eq!(r("2.0..2.3"), Ok("2.0 2.1 2.2 2.3".into()));
+        assert_eq!(r("3.9, 2.0,3.9"), Ok("2.0 3.9".into()));
+        assert_eq!(r("all").map(|s| s.split(' ').count()), Ok(Release::ALL.len()));
+        assert_eq!(
+            parse_releases("3.8..2.0"),
+            Err("empty release range 3.8..2.0: 3.8 is after 2.0".into())
+        );
+        assert!(parse_releases("3.10").is_err());
+        assert!(parse_releases("").is_err());
+    }
+
     use rstest::rstest;
 
     #[rstest]

@@ -8,8 +8,13 @@
 //! an input error, so loading panics with the line number; the unit tests load
 //! the data, so such a bug fails `cargo test` before it ships.
 //!
-//! Rows are keyed by the `x.y.0` tag. Patch releases can differ slightly from
-//! their `.0` (see `data/SOURCES.md`); `table(3.8, …)` is the 3.8.0 row set.
+//! Rows are keyed by the `x.y.0` tag. `data/api_versions_patches.csv` (same
+//! columns, full patch versions, `-` for a key a patch no longer advertises)
+//! holds each later patch's differences from its `.0`: only KAFKA-19444 so far
+//! (4.0.1 put JoinGroup v0–1 back; `docs/research/patch-tables.md`).
+//! [`table()`] is the table of the patch the catalog names (4.0.2 for 4.0),
+//! and [`variants()`] lists the distinct tables across a minor's patches, so
+//! that a guess can tell 4.0.0 from 4.0.1–4.0.2.
 //!
 //! # References
 //! - `data/SOURCES.md` (where each row comes from and the rules applied)
@@ -24,11 +29,58 @@ use crate::protocol::VersionRange;
 /// The bundled CSV, verbatim.
 const CSV: &str = include_str!("../../data/api_versions.csv");
 
+/// The bundled patch differences, verbatim.
+const PATCHES_CSV: &str = include_str!("../../data/api_versions_patches.csv");
+
 /// The exact header the loader expects.
 const HEADER: &str = "release,mode,api_key,api_name,min_version,max_version";
 
-static CATALOG: LazyLock<Catalog> =
-    LazyLock::new(|| parse_catalog(CSV).unwrap_or_else(|e| panic!("data/api_versions.csv is invalid: {e}")));
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+    let mut catalog = parse_catalog(CSV).unwrap_or_else(|e| panic!("data/api_versions.csv is invalid: {e}"));
+    let patches =
+        parse_patches(PATCHES_CSV).unwrap_or_else(|e| panic!("data/api_versions_patches.csv is invalid: {e}"));
+    catalog.apply_patches(&patches, |release| {
+        super::catalog::release_info(release).and_then(|i| patch_number(i.latest_patch))
+    });
+    catalog
+});
+
+/// The patch number of `x.y.z`.
+fn patch_number(version: &str) -> Option<u8> {
+    version.rsplit('.').next()?.parse().ok()
+}
+
+/// A run of patches of one minor release that advertise the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Patches {
+    /// The minor release.
+    pub release: Release,
+    /// First patch of the run (0 for `x.y.0`).
+    pub first: u8,
+    /// Last patch of the run.
+    pub last: u8,
+}
+
+impl std::fmt::Display for Patches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.release, self.first)?;
+        if self.last != self.first {
+            write!(f, "–{}.{}", self.release, self.last)?;
+        }
+        Ok(())
+    }
+}
+
+/// One patch's difference from its `x.y.0` row set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PatchRow {
+    release: Release,
+    patch: u8,
+    mode: Mode,
+    key: i16,
+    /// `None`: the patch does not advertise the key.
+    entry: Option<ApiEntry>,
+}
 
 /// One advertised API: key, name and supported version range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -97,9 +149,59 @@ impl<'a> IntoIterator for &'a ApiTable {
 /// Every table in the data, plus the newest name of each key.
 #[derive(Debug)]
 struct Catalog {
+    /// The table of each (release, mode) at the patch the catalog names.
     tables: BTreeMap<(Release, Mode), ApiTable>,
+    /// The distinct tables across each (release, mode)'s patches, oldest first.
+    variants: BTreeMap<(Release, Mode), Vec<(Patches, ApiTable)>>,
     /// key → (release of the newest row naming it, that name).
     names: BTreeMap<i16, (Release, &'static str)>,
+}
+
+impl Catalog {
+    /// Applies the patch rows up to each release's newest patch (`latest`),
+    /// recording where the table changes as [`Catalog::variants`].
+    fn apply_patches(&mut self, rows: &[PatchRow], latest: impl Fn(Release) -> Option<u8>) {
+        for (&(release, mode), base) in &mut self.tables {
+            let last = latest(release).unwrap_or(0);
+            let mut runs = vec![(
+                Patches {
+                    release,
+                    first: 0,
+                    last,
+                },
+                base.clone(),
+            )];
+            for patch in 1..=last {
+                let mut next = runs.last().map(|(_, t)| t.clone()).unwrap_or_default();
+                for row in rows
+                    .iter()
+                    .filter(|r| (r.release, r.patch, r.mode) == (release, patch, mode))
+                {
+                    match row.entry {
+                        Some(e) => next.entries.insert(row.key, e),
+                        None => next.entries.remove(&row.key),
+                    };
+                }
+                let Some((run, table)) = runs.last_mut() else { continue };
+                if next == *table {
+                    continue;
+                }
+                run.last = patch - 1;
+                runs.push((
+                    Patches {
+                        release,
+                        first: patch,
+                        last,
+                    },
+                    next,
+                ));
+            }
+            if let Some((_, newest)) = runs.last() {
+                *base = newest.clone();
+            }
+            self.variants.insert((release, mode), runs);
+        }
+    }
 }
 
 /// A defect in the bundled CSV, with its 1-based line number.
@@ -156,8 +258,9 @@ fn parse_i16(line: usize, field: &'static str, value: &str) -> Result<i16, Catal
     }
 }
 
-/// Parses and validates the whole CSV. Pure, so the tests can feed it defects.
-fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
+/// The data rows of one of the bundled CSVs, with their 1-based line numbers:
+/// the header checked, blank lines skipped, six fields each.
+fn csv_rows(text: &'static str) -> Result<Vec<(usize, [&'static str; 6])>, CatalogError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     match lines.next() {
         Some((_, h)) if h.trim_end() == HEADER => {}
@@ -167,21 +270,34 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
             })
         }
     }
-    let mut tables: BTreeMap<(Release, Mode), ApiTable> = BTreeMap::new();
-    let mut first_line: BTreeMap<(Release, Mode, i16), usize> = BTreeMap::new();
-    let mut names: BTreeMap<i16, (Release, &'static str)> = BTreeMap::new();
+    let mut rows = Vec::new();
     for (line, raw) in lines {
         let raw = raw.trim_end_matches('\r');
         if raw.is_empty() {
             continue;
         }
         let fields: Vec<&'static str> = raw.split(',').collect();
-        let [release, mode, key, name, min, max] = fields[..] else {
-            return Err(CatalogError::FieldCount {
-                line,
-                found: fields.len(),
-            });
-        };
+        let fields: [&'static str; 6] = fields
+            .try_into()
+            .map_err(|f: Vec<_>| CatalogError::FieldCount { line, found: f.len() })?;
+        rows.push((line, fields));
+    }
+    Ok(rows)
+}
+
+/// `min_version`/`max_version` as a range (`min <= max`).
+fn parse_range(line: usize, min: &str, max: &str) -> Result<VersionRange, CatalogError> {
+    let min = parse_i16(line, "min_version", min)?;
+    let max = parse_i16(line, "max_version", max)?;
+    VersionRange::new(min, max).ok_or(CatalogError::Flipped { line, min, max })
+}
+
+/// Parses and validates the whole CSV. Pure, so the tests can feed it defects.
+fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
+    let mut tables: BTreeMap<(Release, Mode), ApiTable> = BTreeMap::new();
+    let mut first_line: BTreeMap<(Release, Mode, i16), usize> = BTreeMap::new();
+    let mut names: BTreeMap<i16, (Release, &'static str)> = BTreeMap::new();
+    for (line, [release, mode, key, name, min, max]) in csv_rows(text)? {
         let release = parse_release_tag(release).ok_or_else(|| CatalogError::Release {
             line,
             value: release.to_owned(),
@@ -191,9 +307,7 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
         if name.is_empty() {
             return Err(CatalogError::EmptyName { line });
         }
-        let min = parse_i16(line, "min_version", min)?;
-        let max = parse_i16(line, "max_version", max)?;
-        let range = VersionRange::new(min, max).ok_or(CatalogError::Flipped { line, min, max })?;
+        let range = parse_range(line, min, max)?;
         if let Some(&first) = first_line.get(&(release, mode, key)) {
             return Err(CatalogError::Duplicate {
                 line,
@@ -217,15 +331,77 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
     if tables.is_empty() {
         return Err(CatalogError::Empty);
     }
-    Ok(Catalog { tables, names })
+    Ok(Catalog {
+        tables,
+        variants: BTreeMap::new(),
+        names,
+    })
 }
 
-/// The ApiVersions table of a default broker of `release` in `mode`, or
-/// `None` when that combination does not exist (e.g. 2.0 KRaft, 4.0 ZooKeeper).
-///
-/// This is the `x.y.0` row set; see the module docs.
+/// Parses `data/api_versions_patches.csv`: the same header; releases are
+/// `x.y.z` with `z >= 1` of a known minor; `-` in both version columns means
+/// the key is not advertised in that patch.
+fn parse_patches(text: &'static str) -> Result<Vec<PatchRow>, CatalogError> {
+    let mut rows: Vec<PatchRow> = Vec::new();
+    let mut first_line: BTreeMap<(Release, u8, Mode, i16), usize> = BTreeMap::new();
+    for (line, [version, mode, key, name, min, max]) in csv_rows(text)? {
+        let bad_release = || CatalogError::Release {
+            line,
+            value: version.to_owned(),
+        };
+        let (minor, patch) = version.rsplit_once('.').ok_or_else(bad_release)?;
+        let release: Release = minor.parse().map_err(|_| bad_release())?;
+        let patch: u8 = patch.parse().ok().filter(|p| *p >= 1).ok_or_else(bad_release)?;
+        if minor != release.to_string() {
+            return Err(bad_release());
+        }
+        let mode: Mode = mode.parse().map_err(|source| CatalogError::Mode { line, source })?;
+        let key = parse_i16(line, "api_key", key)?;
+        if name.is_empty() {
+            return Err(CatalogError::EmptyName { line });
+        }
+        let entry = if (min, max) == ("-", "-") {
+            None
+        } else {
+            Some(ApiEntry {
+                key,
+                name,
+                range: parse_range(line, min, max)?,
+            })
+        };
+        if let Some(&first) = first_line.get(&(release, patch, mode, key)) {
+            return Err(CatalogError::Duplicate {
+                line,
+                first,
+                key,
+                release,
+                mode,
+            });
+        }
+        first_line.insert((release, patch, mode, key), line);
+        rows.push(PatchRow {
+            release,
+            patch,
+            mode,
+            key,
+            entry,
+        });
+    }
+    Ok(rows)
+}
+
+/// The ApiVersions table of a default broker of `release` in `mode`, at the
+/// patch the catalog names (e.g. 4.0.2), or `None` when that combination does
+/// not exist (e.g. 2.0 KRaft, 4.0 ZooKeeper).
 pub fn table(release: Release, mode: Mode) -> Option<&'static ApiTable> {
     CATALOG.tables.get(&(release, mode))
+}
+
+/// The distinct tables of `release` in `mode` across its patches up to the
+/// catalog's, oldest first: one entry when no patch changed the table
+/// (`[(4.0.0–4.0.2, t)]` would read `[(4.0.0, t0), (4.0.1–4.0.2, t1)]`).
+pub fn variants(release: Release, mode: Mode) -> &'static [(Patches, ApiTable)] {
+    CATALOG.variants.get(&(release, mode)).map_or(&[], Vec::as_slice)
 }
 
 /// Every (release, mode) in the data with its table, in (release, mode) order.

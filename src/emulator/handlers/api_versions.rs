@@ -11,18 +11,22 @@
 //!   `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?` (2.4+): INVALID_REQUEST (42)
 //!   at the request's version, no entries, connection open.
 //!
-//! Not emulated: SupportedFeatures / FinalizedFeatures tagged fields (a KRaft
-//! broker fills them; clients under test here do not read them).
+//! - v3+: the KIP-584 tagged fields a default broker of the release fills
+//!   (`versions::features`: ZooKeeper 2.7+ epoch 0; KRaft 3.3+
+//!   `metadata.version` and, in 4.x, the group/transaction/share/streams
+//!   features), less the supported features with min 0 for a request below
+//!   v4 from 3.9 (KAFKA-17492).
 //!
 //! Sources (Apache Kafka): `RequestContext.parseRequest`
 //! (isUnsupportedApiVersionsRequest), `KafkaApis.handleApiVersionsRequest`,
 //! `ApiVersionsRequest.getErrorResponse` and `isValid`, at tags 2.0.0, 2.3.0,
 //! 2.4.0, 3.8.0, 3.9.0, 4.0.0. See docs/fidelity.md.
 
-use crate::emulator::quirks::Quirks;
-use crate::protocol::messages::{ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse};
+use crate::protocol::messages::{
+    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature,
+};
 use crate::protocol::{api_key, ErrorCode};
-use crate::versions::ApiTable;
+use crate::versions::{ApiTable, Features, Quirks, Release};
 
 /// The reply to a version the release does not support (always encoded as v0).
 pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
@@ -41,8 +45,16 @@ pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
     }
 }
 
-/// The reply to a supported version.
-pub fn handle(req: &ApiVersionsRequest, version: i16, table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
+/// The reply to a supported version by `release`, which advertises `table`
+/// and `features`.
+pub fn handle(
+    req: &ApiVersionsRequest,
+    version: i16,
+    release: Release,
+    table: &ApiTable,
+    features: &Features,
+    quirks: Quirks,
+) -> ApiVersionsResponse {
     if version >= 3
         && quirks.validates_client_software
         && !(valid_software_field(&req.client_software_name) && valid_software_field(&req.client_software_version))
@@ -52,7 +64,7 @@ pub fn handle(req: &ApiVersionsRequest, version: i16, table: &ApiTable, quirks: 
             ..ApiVersionsResponse::default()
         };
     }
-    ApiVersionsResponse {
+    let mut reply = ApiVersionsResponse {
         api_keys: table
             .iter()
             .map(|e| ApiVersionEntry {
@@ -62,7 +74,28 @@ pub fn handle(req: &ApiVersionsRequest, version: i16, table: &ApiTable, quirks: 
             })
             .collect(),
         ..ApiVersionsResponse::default()
+    };
+    if version >= 3 {
+        reply.supported_features = features
+            .supported_for(release, version)
+            .map(|f| SupportedFeature {
+                name: f.name.to_owned(),
+                min_version: f.min,
+                max_version: f.max,
+            })
+            .collect();
+        reply.finalized_features = features
+            .finalized
+            .iter()
+            .map(|f| FinalizedFeature {
+                name: f.name.to_owned(),
+                max_version_level: f.max,
+                min_version_level: f.min,
+            })
+            .collect();
+        reply.finalized_features_epoch = features.epoch.unwrap_or(-1);
     }
+    reply
 }
 
 /// Kafka's `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`, whole string.

@@ -10,7 +10,8 @@
 //!   them into a `Set`), in the order first asked;
 //! - a named topic that exists: its partitions, leader 1, replicas/ISR [1],
 //!   leader epoch 0, topic id (v10+);
-//! - an invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17);
+//! - an invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17); before
+//!   2.8 only when a creation was attempted, else UNKNOWN_TOPIC_OR_PARTITION;
 //! - a valid name that does not exist, with auto-creation allowed (the
 //!   broker's `auto.create.topics.enable`, default true, and the request's
 //!   `allow_auto_topic_creation`, v4+, always true before): the topic is
@@ -116,6 +117,9 @@ pub struct AutoCreate {
     pub first_answer: ErrorCode,
     /// Kafka's `num.partitions` (default 1).
     pub partitions: i32,
+    /// Whether an invalid name is answered INVALID_TOPIC_EXCEPTION when no
+    /// creation is attempted (2.8+; see `Quirks::validates_unknown_topic_names`).
+    pub validates_names: bool,
 }
 
 /// The topics a broker has: seeded ones, then auto-created ones, by name
@@ -448,6 +452,9 @@ pub struct Plan<A> {
     version: i16,
     include_ops: bool,
     first_answer: ErrorCode,
+    /// The answer to an invalid name: 17, or 3 on 2.0–2.7 when no creation
+    /// is attempted (`Quirks::validates_unknown_topic_names`).
+    invalid_answer: ErrorCode,
     snapshot: Arc<Topics>,
     head: MetadataResponse,
     marks: Marks,
@@ -477,6 +484,13 @@ impl<A: AskedTopics> Plan<A> {
             version,
             include_ops: flags.include_topic_authorized_operations,
             first_answer: view.auto_create.first_answer,
+            invalid_answer: if (view.auto_create.enabled && flags.allow_auto_topic_creation)
+                || view.auto_create.validates_names
+            {
+                ErrorCode::INVALID_TOPIC_EXCEPTION
+            } else {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            },
             snapshot: Arc::default(),
             head: MetadataResponse {
                 brokers: vec![MetadataBroker {
@@ -678,9 +692,7 @@ impl<A: AskedTopics> Plan<A> {
                     ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 ),
             },
-            (_, 1) if !is_valid_topic_name(&name()) => {
-                missing(Some(name().into_owned()), [0; 16], ErrorCode::INVALID_TOPIC_EXCEPTION)
-            }
+            (_, 1) if !is_valid_topic_name(&name()) => missing(Some(name().into_owned()), [0; 16], self.invalid_answer),
             (_, 1) => missing(
                 Some(name().into_owned()),
                 [0; 16],
@@ -970,6 +982,7 @@ mod tests {
             enabled: auto,
             first_answer: ErrorCode::LEADER_NOT_AVAILABLE,
             partitions: 1,
+            validates_names: true,
         };
         ClusterView::new(
             "h".into(),
@@ -1034,7 +1047,7 @@ mod tests {
                     // Body after the size prefix and the header v1/v2 (client id "c").
                     let at = if version >= 9 { 4 + 8 + 3 + 1 } else { 4 + 8 + 3 };
                     let frame = frame.slice(4..);
-                    let view = MetadataRequestView::decode(frame, at - 4, version).expect("decodes");
+                    let view = MetadataRequestView::decode(frame, at - 4, version, false).expect("decodes");
                     let mut reply = MetadataReply::new(Plan::for_view(view, &streamed_view), 7).expect("sizes");
                     let len = reply.frame_len();
                     let mut out = BytesMut::new();

@@ -254,7 +254,10 @@ impl MetadataRequestView {
     /// Reads the body that starts at `offset` of `frame` (after the request
     /// header) at `version`, failing exactly where [`MetadataRequest::decode`]
     /// fails.
-    pub fn decode(frame: Bytes, offset: usize, version: i16) -> Result<Self, DecodeError> {
+    ///
+    /// `strict_tag_order` refuses tagged fields out of order, as Kafka 2.4–2.7
+    /// read request bodies (see `decode_request_with`).
+    pub fn decode(frame: Bytes, offset: usize, version: i16, strict_tag_order: bool) -> Result<Self, DecodeError> {
         unsupported_decode(version)?;
         let flex = flexible(version);
         let body = frame.get(offset..).ok_or(DecodeError::Truncated {
@@ -263,6 +266,7 @@ impl MetadataRequestView {
             available: frame.len(),
         })?;
         let mut r = Reader::new(body);
+        r.set_strict_tag_order(strict_tag_order);
         let topics = match r.array_len(flex, 2, "topics")? {
             None if version == 0 => return Err(DecodeError::UnexpectedNull { what: "topics" }),
             None => None,
@@ -771,7 +775,7 @@ mod tests {
         // Behind a few header bytes, so offsets are exercised.
         let mut frame = vec![9u8; 3];
         frame.extend_from_slice(bytes);
-        let view = MetadataRequestView::decode(Bytes::from(frame), 3, version);
+        let view = MetadataRequestView::decode(Bytes::from(frame), 3, version, false);
         assert_eq!(
             view.map(|v| v.to_request()),
             owned,
@@ -820,7 +824,7 @@ mod tests {
     #[test]
     fn view_walks_entries_in_place_and_finds_them_by_offset() {
         let bytes = encode_req(&MetadataRequest::for_topics(["ab", "", "c"]), 1).expect("encodes");
-        let view = MetadataRequestView::decode(Bytes::from(bytes), 0, 1).expect("decodes");
+        let view = MetadataRequestView::decode(Bytes::from(bytes), 0, 1, false).expect("decodes");
         let mut c = view.topic_cursor().expect("named");
         let mut seen = vec![];
         while let Some(t) = view.next_topic(&mut c) {

@@ -1,10 +1,12 @@
-//! Per-release behaviour that is not in the ApiVersions table, as data.
+//! Per-release behaviour that is not in the ApiVersions table, as data, and
+//! what this crate's client negotiates with each release.
 //!
 //! Each field cites the Apache Kafka source it follows; docs/fidelity.md has
 //! the longer story and docs/research/kafka-wire-behaviour.md the notes.
 
-use crate::protocol::ErrorCode;
-use crate::versions::{Mode, Release};
+use super::release::{Mode, Release};
+use super::table::table;
+use crate::protocol::{api_key, ErrorCode, VersionRange};
 
 /// Behaviour switches for one (release, mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,18 @@ pub struct Quirks {
     /// brokers forward CreateTopics to the controller and answer
     /// UNKNOWN_TOPIC_OR_PARTITION meanwhile (2.8.0+ `sendCreateTopicRequest`).
     pub auto_create_answer: ErrorCode,
+    /// Request bodies refuse tagged fields out of ascending order (and the
+    /// connection is closed): 2.4–2.7 parsed bodies through the `Struct`
+    /// schemas, whose `TaggedFields.read` throws "Invalid or out-of-order
+    /// tag" (2.4.0–2.7.0 `protocol/types/TaggedFields.java`); 2.8.0 parses
+    /// with the generated readers, which accept any order.
+    pub strict_body_tag_order: bool,
+    /// An invalid topic name is answered INVALID_TOPIC_EXCEPTION even when
+    /// auto-creation is not allowed: from 2.8.0 (`KafkaApis.getTopicMetadata`
+    /// runs `Topic.validate`). 2.0–2.7 answer such a name
+    /// UNKNOWN_TOPIC_OR_PARTITION unless a creation was attempted (2.0.0
+    /// `KafkaApis.getTopicMetadata`; creating runs `Topic.validate` → 17).
+    pub validates_unknown_topic_names: bool,
 }
 
 impl Quirks {
@@ -46,10 +60,45 @@ impl Quirks {
             validates_client_software: since_2_4,
             flexible_request_headers: since_2_4,
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
+            strict_body_tag_order: since_2_4 && release < Release::new(2, 8),
+            validates_unknown_topic_names: release >= Release::new(2, 8),
             auto_create_answer: match mode {
                 Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,
                 Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
             },
         }
+    }
+}
+
+/// What the catalog says this client must negotiate with `release`/`mode`:
+/// `(ApiVersions, Metadata)`. ApiVersions starts at v4; a release that
+/// refuses it with a KIP-511 hint (2.4+) lands on `min(4, its max)`, one
+/// without a hint (2.0–2.3) on v0.
+pub fn expected_versions(release: Release, mode: Mode) -> Option<(i16, i16)> {
+    let t = table(release, mode)?;
+    let ours = |key, codec: VersionRange| t.get(key).and_then(|b| b.intersect(&codec)).map(|r| r.max);
+    let api_versions = ours(api_key::API_VERSIONS, crate::protocol::messages::api_versions::VERSIONS)?;
+    let start = crate::protocol::messages::api_versions::VERSIONS.max;
+    let api_versions = if api_versions == start || Quirks::of(release, mode).kip511_hint {
+        api_versions
+    } else {
+        0
+    };
+    Some((
+        api_versions,
+        ours(api_key::METADATA, crate::protocol::messages::metadata::VERSIONS)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_versions_follow_the_catalog() {
+        assert_eq!(expected_versions(Release::new(3, 8), Mode::Zk), Some((3, 12)));
+        assert_eq!(expected_versions(Release::new(2, 3), Mode::Zk), Some((0, 8)));
+        assert_eq!(expected_versions(Release::new(3, 9), Mode::Kraft), Some((4, 12)));
+        assert_eq!(expected_versions(Release::new(4, 0), Mode::Zk), None);
     }
 }
