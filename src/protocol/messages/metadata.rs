@@ -184,24 +184,33 @@ impl MetadataRequest {
             (Some(t), 0) if t.is_empty() => None,
             (t, _) => t,
         };
-        let mut out = Self {
+        let (allow_auto_topic_creation, include_cluster_authorized_operations, include_topic_authorized_operations) =
+            read_flags(r, version)?;
+        Ok(Self {
             topics,
-            ..Self::default()
-        };
-        if version >= 4 {
-            out.allow_auto_topic_creation = r.bool("allow_auto_topic_creation")?;
-        }
-        if (8..=10).contains(&version) {
-            out.include_cluster_authorized_operations = r.bool("include_cluster_authorized_operations")?;
-        }
-        if version >= 8 {
-            out.include_topic_authorized_operations = r.bool("include_topic_authorized_operations")?;
-        }
-        if flex {
-            r.skip_tagged_fields()?;
-        }
-        Ok(out)
+            allow_auto_topic_creation,
+            include_cluster_authorized_operations,
+            include_topic_authorized_operations,
+        })
     }
+}
+
+/// The request's fields after the topics, and its tagged fields:
+/// `(allow_auto_topic_creation, include_cluster_authorized_operations,
+/// include_topic_authorized_operations)`, each at its default where the
+/// version lacks it.
+fn read_flags(r: &mut Reader<'_>, version: i16) -> Result<(bool, bool, bool), DecodeError> {
+    let allow = if version >= 4 {
+        r.bool("allow_auto_topic_creation")?
+    } else {
+        true
+    };
+    let cluster = (8..=10).contains(&version) && r.bool("include_cluster_authorized_operations")?;
+    let topic = version >= 8 && r.bool("include_topic_authorized_operations")?;
+    if flexible(version) {
+        r.skip_tagged_fields()?;
+    }
+    Ok((allow, cluster, topic))
 }
 
 /// A Metadata request read without copying its topic list.
@@ -294,18 +303,11 @@ impl MetadataRequestView {
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
         };
-        if version >= 4 {
-            out.allow_auto_topic_creation = r.bool("allow_auto_topic_creation")?;
-        }
-        if (8..=10).contains(&version) {
-            out.include_cluster_authorized_operations = r.bool("include_cluster_authorized_operations")?;
-        }
-        if version >= 8 {
-            out.include_topic_authorized_operations = r.bool("include_topic_authorized_operations")?;
-        }
-        if flex {
-            r.skip_tagged_fields()?;
-        }
+        (
+            out.allow_auto_topic_creation,
+            out.include_cluster_authorized_operations,
+            out.include_topic_authorized_operations,
+        ) = read_flags(&mut r, version)?;
         Ok(out)
     }
 
