@@ -98,18 +98,21 @@ struct Planned {
     ctx: RunContext,
 }
 
+/// Whether the environment variable `name` is set to `1` or `true`.
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1" || v == "true")
+}
+
 #[cfg(feature = "containers")]
 fn require_docker() -> bool {
-    std::env::var(REQUIRE_DOCKER_ENV).is_ok_and(|v| v == "1" || v == "true")
+    env_flag(REQUIRE_DOCKER_ENV)
 }
 
 /// Set to 1 to make a corpus client that is not installed an error instead of a skip (CI sets `CI`).
 pub const REQUIRE_CLIENTS_ENV: &str = "KAFKA_MATRIX_REQUIRE_CLIENTS";
 
 fn require_clients() -> bool {
-    [REQUIRE_CLIENTS_ENV, "CI"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|v| v == "1" || v == "true"))
+    env_flag(REQUIRE_CLIENTS_ENV) || env_flag("CI")
 }
 
 pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
