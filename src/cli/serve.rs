@@ -122,15 +122,6 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         ..EmulatorOptions::default()
     };
     behaviour::apply(&args.behave, &mut options).map_err(|e| CliError(format!("--behave: {e}")))?;
-    if let Some((host, port)) = &options.advertise {
-        // The same host rule as --advertise (an IPv6 host is held without its brackets).
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.clone()
-        };
-        parse_advertise(&format!("{host}:{port}")).map_err(|e| CliError(format!("--behave advertise: {e}")))?;
-    }
     let advertise = options
         .advertise
         .clone()

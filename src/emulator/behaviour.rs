@@ -154,12 +154,8 @@ fn apply_knob(knob: &str, options: &mut EmulatorOptions) -> Result<(), String> {
         }
         "advertise" => {
             let v = value.ok_or("advertise needs HOST:PORT")?;
-            let (host, port) = v
-                .rsplit_once(':')
-                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok().filter(|p| *p > 0)?)))
-                .filter(|(h, _)| !h.is_empty())
-                .ok_or_else(|| format!("advertise={v}: not HOST:PORT"))?;
-            options.advertise = Some((host.to_owned(), port));
+            let (host, port) = super::address::parse_host_port(v).map_err(|e| format!("advertise={e}"))?;
+            options.advertise = Some((host.trim_matches(['[', ']']).to_owned(), port));
         }
         _ => {
             let names: Vec<&str> = CATALOGUE.iter().map(|b| b.name).collect();
@@ -224,7 +220,7 @@ mod tests {
             ("close-after=x", "close-after=x: not a non-negative number"),
             ("delay=5h", "delay=5h: not a duration"),
             ("wrong-correlation-id=1", "wrong-correlation-id takes no value"),
-            ("advertise=:1", "advertise=:1: not HOST:PORT"),
+            ("advertise=:1", "advertise=\":1\" is not HOST:PORT: the host is empty"),
         ] {
             let e = applied(&[item]).expect_err(item);
             assert!(e.starts_with(want), "{item}: {e}");

@@ -22,6 +22,7 @@
 //! Which release behaves how, and the Kafka source for each behaviour, is in
 //! docs/fidelity.md.
 
+pub mod address;
 pub mod behaviour;
 mod conn;
 pub mod fault;
