@@ -176,18 +176,41 @@ fn a_broker_that_closes_after_refusing_gets_the_retry_on_a_new_connection() {
 }
 
 #[test]
-fn close_without_any_reply_is_a_failure_not_a_retry() {
+fn close_without_any_reply_falls_back_to_v3_then_v0_then_fails() {
+    // Azure Event Hubs resets ApiVersions v4 (franz-go#1025): a new
+    // connection at v3, then at v0, then a failure naming the last version.
     let mut s = Session::new(SessionConfig::default());
-    s.on_connected();
+    assert_eq!(sent(&s.on_connected()), (4, 1));
+    assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
+    assert_eq!(sent(&s.on_connected()), (3, 2));
+    assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
+    assert_eq!(sent(&s.on_connected()), (0, 3));
     let e = failed(s.on_input(Input::Closed));
     assert_eq!(
         e.to_string(),
-        "broker closed the connection before answering ApiVersions v4"
+        "broker closed the connection before answering ApiVersions v0"
     );
     assert!(matches!(
         s.on_input(Input::Closed),
         Action::Fail(NegotiateError::Misuse(_))
     ));
+
+    // The fallback reaches a broker that answers v3.
+    let mut s = Session::new(SessionConfig::default());
+    s.on_connected();
+    assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
+    assert_eq!(sent(&s.on_connected()), (3, 2));
+    let n = done(s.on_input(Input::Frame(accepted(2, 3, 3, 12))));
+    assert_eq!((n.api_versions_version, n.reconnects), (3, 1));
+
+    // With no reconnect allowed, the first silent close is the end.
+    let mut s = Session::new(SessionConfig {
+        max_reconnects: 0,
+        ..SessionConfig::default()
+    });
+    s.on_connected();
+    let e = failed(s.on_input(Input::Closed));
+    assert_eq!(e, NegotiateError::ClosedWithoutReply { version: 4 });
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn require_docker() -> bool {
 /// Set to 1 to make a corpus client that is not installed an error instead of a skip (CI sets `CI`).
 pub const REQUIRE_CLIENTS_ENV: &str = "KAFKA_MATRIX_REQUIRE_CLIENTS";
 
-fn require_clients() -> bool {
+pub(super) fn require_clients() -> bool {
     env_flag(REQUIRE_CLIENTS_ENV) || env_flag("CI")
 }
 

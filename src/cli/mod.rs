@@ -25,6 +25,7 @@ macro_rules! say_raw {
 mod behaviours;
 mod catalog;
 mod compose;
+mod conform;
 #[cfg(feature = "containers")]
 mod images;
 mod matrix;
@@ -57,6 +58,8 @@ pub enum Command {
     Matrix(matrix::MatrixArgs),
     /// List the broker behaviours `serve --behave` can put on: real cases that broke clients.
     Behaviours(behaviours::BehavioursArgs),
+    /// Run a client against every release × behaviour and judge it: a report card with a verdict per cell.
+    Conform(conform::ConformArgs),
     /// Print the release catalog, or check published Kafka versions against it.
     Catalog(catalog::CatalogArgs),
     /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
@@ -110,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Probe(args) => probe::run(args).await,
         Command::Matrix(args) => matrix::run(args).await,
         Command::Behaviours(args) => behaviours::run(&args),
+        Command::Conform(args) => conform::run(args).await,
         Command::Catalog(args) => catalog::run(args),
         Command::Compose(args) => compose::run(args),
         #[cfg(feature = "containers")]

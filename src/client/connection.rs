@@ -19,6 +19,7 @@ use super::transcript::{Transcript, WireEvent};
 use crate::protocol::frame::split_frame;
 use crate::protocol::header::{RequestHeader, ResponseHeader};
 use crate::protocol::primitives::Reader;
+use crate::protocol::throttle::client_must_wait;
 
 /// Read buffer size: most ApiVersions/Metadata replies fit in one read.
 const READ_CHUNK: usize = 8 * 1024;
@@ -54,6 +55,8 @@ pub struct Connection {
     dead: Option<String>,
     /// Where frames are recorded, with this connection's number.
     transcript: Option<(Transcript, u32)>,
+    /// No request before this (KIP-219 throttling, see [`Connection::throttle`]).
+    quiet_until: Option<tokio::time::Instant>,
 }
 
 impl Connection {
@@ -90,7 +93,27 @@ impl Connection {
             eof: false,
             dead: None,
             transcript: None,
+            quiet_until: None,
         })
+    }
+
+    /// Notes a reply of API `key` at `version` that carried
+    /// `throttle_time_ms`: where KIP-219 obliges the client
+    /// ([`client_must_wait`]), the next request waits that long.
+    pub fn throttle(&mut self, key: i16, version: i16, throttle_time_ms: i32) {
+        if throttle_time_ms > 0 && client_must_wait(key, version) {
+            let until = tokio::time::Instant::now() + Duration::from_millis(throttle_time_ms.unsigned_abs().into());
+            self.quiet_until = Some(self.quiet_until.map_or(until, |t| t.max(until)));
+            tracing::debug!(key, version, throttle_time_ms, "throttled by the broker");
+        }
+    }
+
+    /// Waits out a throttle, if one is on. Call before checking the
+    /// connection and writing, so that a close during the wait is seen.
+    pub async fn wait_throttle(&mut self) {
+        if let Some(until) = self.quiet_until.take() {
+            tokio::time::sleep_until(until).await;
+        }
     }
 
     /// Records this connection's frames, closes and death in `transcript`.
@@ -292,6 +315,7 @@ impl Connection {
             correlation_id = req.correlation_id
         );
         async {
+            self.wait_throttle().await;
             let started = Instant::now();
             // Never write on a connection the broker has already closed (the
             // franz-go 1.19 failure): its FIN may be waiting unread.

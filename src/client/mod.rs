@@ -222,6 +222,8 @@ impl Client {
             .round_trip("ApiVersions", version, RequestBody::ApiVersions(self.software()))
             .await?;
         let resp = self.decode("ApiVersions", version, &reply, ApiVersionsResponse::decode)?;
+        self.conn
+            .throttle(api_key::API_VERSIONS, version, resp.throttle_time_ms);
         broker_error("ApiVersions", version, resp.error_code)?;
         Ok(started.elapsed())
     }
@@ -237,6 +239,7 @@ impl Client {
             .round_trip("Metadata", version, RequestBody::Metadata(request))
             .await?;
         let resp = self.decode("Metadata", version, &reply, MetadataResponse::decode)?;
+        self.conn.throttle(api_key::METADATA, version, resp.throttle_time_ms);
         broker_error("Metadata", version, resp.error_code)?;
         Ok(ClusterMetadata::from_response(version, resp))
     }
@@ -304,6 +307,7 @@ async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Neg
     loop {
         action = match action {
             Action::Send(frame) => {
+                conn.wait_throttle().await;
                 // Never write on a connection the broker has closed.
                 if conn.peer_closed() {
                     session.on_input(Input::Closed)
@@ -325,7 +329,11 @@ async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Neg
                 conn = connect().await?;
                 session.on_connected()
             }
-            Action::Done(negotiated) => return Ok((conn, negotiated)),
+            Action::Done(negotiated) => {
+                let version = negotiated.api_versions_version;
+                conn.throttle(api_key::API_VERSIONS, version, negotiated.response.throttle_time_ms);
+                return Ok((conn, negotiated));
+            }
             Action::Fail(e) => {
                 conn.kill(&e);
                 tracing::debug!(attempts = ?session.attempts(), "negotiation failed");
@@ -363,7 +371,10 @@ async fn exchange(
             Err(e)
         }
         Ok(Ok(Some(frame))) => Ok(Input::Frame(frame)),
-        Ok(Ok(None)) | Ok(Err(ConnectionError::ClosedMidFrame { .. })) => Ok(Input::Closed),
+        // EOF, a reset, or a reply cut short: the broker hung up.
+        Ok(Ok(None)) | Ok(Err(ConnectionError::ClosedMidFrame { .. } | ConnectionError::Io { .. })) => {
+            Ok(Input::Closed)
+        }
         Ok(Err(e)) => Err(e),
     }
 }

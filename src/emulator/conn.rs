@@ -17,20 +17,33 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::fault::closed;
 use super::handlers::api_versions;
 use super::handlers::metadata::{MetadataReply, Plan, REPLY_CHUNK, REPLY_WORK};
 use super::pool::{Reservation, UNPOOLED_FRAME_BYTES};
-use super::record::{CloseReason, ConnRecord, Recorder};
+use super::record::{CloseReason, ConnRecord, Recorder, ThrottleViolation};
 use super::Broker;
 use crate::protocol::frame::{body_len, split_frame};
 use crate::protocol::header::{request_header_version, RequestHeader};
 use crate::protocol::messages::MetadataRequestView;
 use crate::protocol::primitives::Reader;
+use crate::protocol::throttle::client_must_wait;
 use crate::protocol::{api_key, decode_request_with, encode_response, DecodeError, RequestBody, ResponseBody};
 
 /// How long to keep reading after closing our side, to catch a client that
 /// writes on a connection the broker has closed.
 const LINGER_AFTER_CLOSE: Duration = Duration::from_millis(200);
+
+/// Most bytes already waiting unread that [`linger`] takes off before the
+/// close (beyond them, the rest counts as written after the close).
+const PIPELINED_LIMIT: usize = 1 << 20;
+
+/// After a fault that leaves a reply cut, forged or missing, how long the
+/// emulator keeps reading before its FIN: a request the client pipelined
+/// before the fault (librdkafka sends two Metadata requests back to back)
+/// must not count as written after the close. The client has nothing whole
+/// to react to meanwhile. After a whole reply the FIN goes at once.
+const PIPELINE_GRACE: Duration = Duration::from_millis(100);
 
 /// While a connection waits for the memory pool it is not read; this is how
 /// often it looks whether the client has hung up meanwhile.
@@ -53,6 +66,19 @@ enum Step {
         version: i16,
         correlation_id: i32,
     },
+}
+
+/// A throttled connection (the `throttle` fault): Kafka mutes the channel
+/// after sending a throttled reply, so no request is read before `until`.
+struct Mute {
+    until: Instant,
+    /// The client may send again from here on (see [`throttled`]).
+    client_until: Instant,
+    /// `(api_key, api_version)` of the throttled reply.
+    reply: (i16, i16),
+    /// Whether that reply obliged the client to wait (KIP-219).
+    obliged: bool,
+    throttle_ms: u32,
 }
 
 /// One connection's socket, with the idle clock (Kafka's Selector: a
@@ -115,6 +141,16 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// Waits `d` before a reply (the `delay` fault), unless the client hangs
+    /// up or the emulator shuts down first.
+    async fn pause(&mut self, d: Duration) -> Result<(), CloseReason> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = Self::hung_up(&self.stream) => Err(CloseReason::ClientClosed),
+            _ = self.shutdown.changed() => Err(CloseReason::Shutdown),
+        }
     }
 
     /// Resolves when the client has hung up (checked every [`HANGUP_CHECK`]
@@ -185,6 +221,7 @@ async fn run_work<T: Send + 'static>(large: bool, work: impl FnOnce() -> T + Sen
 pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Recorder, shutdown: watch::Receiver<bool>) {
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let mut record = ConnRecord::new(peer);
+    let _open = recorder.opened();
     let mut conn = Conn {
         stream,
         idle: broker.idle_timeout,
@@ -192,11 +229,31 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
         shutdown,
     };
     let mut buf = BytesMut::with_capacity(4096);
+    let mut mute: Option<Mute> = None;
     let reason = loop {
         let (frame, reservation) = match conn.next_frame(&mut buf, &broker).await {
             Ok(f) => f,
             Err(reason) => break reason,
         };
+        let ids = RequestHeader::peek_ids(&frame).ok();
+        if let Some(m) = mute.take() {
+            let arrived = Instant::now();
+            if m.obliged && arrived < m.client_until {
+                record.push_violation(ThrottleViolation {
+                    throttled: m.reply,
+                    throttle_ms: m.throttle_ms,
+                    early: ids.map_or((-1, -1), |(k, v, _)| (k, v)),
+                    early_by: m.client_until - arrived,
+                });
+            }
+            if arrived < m.until {
+                // Muted: the request is not handled before the throttle ends.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(m.until) => {}
+                    _ = conn.shutdown.changed() => break CloseReason::Shutdown,
+                }
+            }
+        }
         let large = frame.len() > UNPOOLED_FRAME_BYTES;
         let step = answer(&broker, &frame, &mut record);
         drop(frame);
@@ -223,8 +280,14 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                         }
                         Err(e) => return Err(CloseReason::InvalidRequest(e.to_string())),
                     };
-                    MetadataReply::new(Plan::for_view(req, &b.view), correlation_id)
-                        .map_err(|e| CloseReason::Internal(e.to_string()))
+                    let mut plan = Plan::for_view(req, &b.view);
+                    if let Some(t) = b.faults.throttle {
+                        plan = plan.throttle_ms(throttle_ms(t));
+                    }
+                    if b.take_leaderless() {
+                        plan = plan.leaderless();
+                    }
+                    MetadataReply::new(plan, correlation_id).map_err(|e| CloseReason::Internal(e.to_string()))
                 })
                 .await;
                 let reply = match made {
@@ -239,17 +302,19 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                         Err(reason) => break reason,
                     }
                 } else {
-                    if let Err(reason) = stream_reply(&mut conn, &broker, reply, large, record.responses).await {
-                        break reason;
-                    }
+                    let sent_from = match stream_reply(&mut conn, &broker, reply, large, record.responses).await {
+                        Ok(t) => t,
+                        Err(reason) => break reason,
+                    };
                     drop(reservation);
                     record.responses += 1;
+                    mute = throttled(&broker, ids, sent_from, &mut record);
                     if broker
                         .faults
                         .close_after_responses
                         .is_some_and(|n| record.responses >= n)
                     {
-                        break CloseReason::Fault("close after N responses");
+                        break CloseReason::Fault(closed::AFTER_N_RESPONSES);
                     }
                     continue;
                 }
@@ -258,14 +323,18 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
         let faults = &broker.faults;
         let faulted = faults.apply(reply, record.responses);
         if let Some(delay) = faulted.delay {
-            tokio::time::sleep(delay).await;
+            if let Err(reason) = conn.pause(delay).await {
+                break reason;
+            }
         }
+        let sent_from = Instant::now();
         if let Err(reason) = conn.write_all(&faulted.bytes).await {
             break reason;
         }
         // Held until the reply is written.
         drop(reservation);
         record.responses += 1;
+        mute = throttled(&broker, ids, sent_from, &mut record);
         if let Some(what) = faulted.close {
             break CloseReason::Fault(what);
         }
@@ -273,29 +342,77 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             break reason;
         }
         if faults.close_after_responses.is_some_and(|n| record.responses >= n) {
-            break CloseReason::Fault("close after N responses");
+            break CloseReason::Fault(closed::AFTER_N_RESPONSES);
         }
     };
-    if reason.closed_by_emulator() {
-        record.bytes_after_close = linger(&mut conn.stream).await;
+    if let CloseReason::Reset(_) = reason {
+        // RST: SO_LINGER 0, then close; nothing more can be read.
+        let _ = conn.stream.set_zero_linger();
+    } else if reason.closed_by_emulator() {
+        let grace = match &reason {
+            // After a whole reply the client may react to: FIN at once.
+            CloseReason::Fault(what) if ![closed::AFTER_REFUSAL, closed::AFTER_N_RESPONSES].contains(what) => {
+                PIPELINE_GRACE
+            }
+            _ => Duration::ZERO,
+        };
+        record.bytes_after_close = linger(&mut conn.stream, grace).await;
     }
     record.closed = Some(reason);
     tracing::debug!(?record, "connection closed");
     recorder.push(record);
 }
 
+/// `throttle_time_ms` for a throttle (saturating).
+fn throttle_ms(t: Duration) -> i32 {
+    i32::try_from(t.as_millis()).unwrap_or(i32::MAX)
+}
+
+/// After a reply to the request `ids` was written (from `sent_from` on):
+/// the mute that the `throttle` fault puts on the connection, counting the
+/// replies that oblige the client to wait (a refused ApiVersions is a v0
+/// body, which has no throttle field, so it obliges nothing).
+///
+/// The channel is muted from the end of the write, as Kafka mutes it after
+/// the send; the client is held to the throttle from the start of the write,
+/// before which it cannot have had the reply, so that a busy emulator can
+/// never blame a client that waited.
+fn throttled(
+    broker: &Broker,
+    ids: Option<(i16, i16, i32)>,
+    sent_from: Instant,
+    record: &mut ConnRecord,
+) -> Option<Mute> {
+    let t = broker.faults.throttle?;
+    let (key, version, _) = ids?;
+    let answered = broker.table.get(key).is_some_and(|r| r.contains(version));
+    let obliged = answered && client_must_wait(key, version);
+    if obliged {
+        record.throttled += 1;
+    }
+    Some(Mute {
+        until: Instant::now() + t,
+        client_until: sent_from + t,
+        reply: (key, version),
+        obliged,
+        throttle_ms: u32::try_from(t.as_millis()).unwrap_or(u32::MAX),
+    })
+}
+
 /// Writes a Metadata reply chunk by chunk: at most one chunk of it is in
-/// memory, and a client that does not read holds only that.
+/// memory, and a client that does not read holds only that. Returns when the
+/// writing began.
 async fn stream_reply(
     conn: &mut Conn,
     broker: &Broker,
     mut reply: MetadataReply<MetadataRequestView>,
     large: bool,
     index: u32,
-) -> Result<(), CloseReason> {
+) -> Result<Instant, CloseReason> {
     if let Some(delay) = broker.faults.delay_for(index) {
-        tokio::time::sleep(delay).await;
+        conn.pause(delay).await?;
     }
+    let sent_from = Instant::now();
     let mut out = BytesMut::with_capacity(REPLY_CHUNK.min(reply.frame_len()) + 1024);
     while !reply.is_done() {
         let (r, o, filled) = run_work(large, move || {
@@ -308,14 +425,31 @@ async fn stream_reply(
         conn.write_all(&out).await?;
         out.clear();
     }
-    Ok(())
+    Ok(sent_from)
 }
 
 /// Closes our write side (FIN), then counts what the client still sends.
-async fn linger(stream: &mut TcpStream) -> usize {
+/// What arrives before the FIN (for `grace`, and what is already waiting
+/// unread: requests the client pipelined before it could see the close) is
+/// taken off first and not counted.
+async fn linger(stream: &mut TcpStream, grace: Duration) -> usize {
+    let mut chunk = [0u8; 4096];
+    let mut unread = 0usize;
+    let until = tokio::time::Instant::now() + grace;
+    while unread < PIPELINED_LIMIT {
+        match tokio::time::timeout_at(until, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => unread += n,
+            _ => break,
+        }
+    }
+    while unread < PIPELINED_LIMIT {
+        match stream.try_read(&mut chunk) {
+            Ok(n) if n > 0 => unread += n,
+            _ => break,
+        }
+    }
     let _ = stream.shutdown().await;
     let mut after = 0usize;
-    let mut chunk = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + LINGER_AFTER_CLOSE;
     while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
         if n == 0 {
@@ -334,6 +468,13 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
     let Some(range) = broker.table.get(key) else {
         return Step::Close(CloseReason::UnknownApi { key });
     };
+    let faults = &broker.faults;
+    if key == api_key::API_VERSIONS && faults.reset_api_versions_above.is_some_and(|n| version > n) {
+        return Step::Close(CloseReason::Reset(closed::RESET_API_VERSIONS));
+    }
+    if key == api_key::METADATA && faults.close_on_newest_metadata && version == range.max {
+        return Step::Close(CloseReason::Fault(closed::NEWEST_METADATA));
+    }
     if key == api_key::API_VERSIONS && !range.contains(version) {
         // The body is not read; the header must still parse (from 2.4 header
         // v2 for any version >= 3, as Kafka's generated code picks it; before
@@ -349,7 +490,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         let body = api_versions::unsupported(broker.table, broker.quirks);
         return match encode_response(correlation_id, 0, &ResponseBody::ApiVersions(body)) {
             Ok(reply) if broker.faults.close_after_unsupported_api_versions => {
-                Step::ReplyThenClose(reply, CloseReason::Fault("close after UNSUPPORTED_VERSION"))
+                Step::ReplyThenClose(reply, CloseReason::Fault(closed::AFTER_REFUSAL))
             }
             Ok(reply) => Step::Reply(reply),
             Err(e) => Step::Close(CloseReason::Internal(e.to_string())),
@@ -383,14 +524,26 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
         Err(e) => return Step::Close(CloseReason::InvalidRequest(e.to_string())),
     };
     let response = match &body {
-        RequestBody::ApiVersions(req) => ResponseBody::ApiVersions(api_versions::handle(
-            req,
-            version,
-            broker.release,
-            broker.table,
-            broker.features,
-            broker.quirks,
-        )),
+        RequestBody::ApiVersions(req) => {
+            let mut reply = api_versions::handle(
+                req,
+                version,
+                broker.release,
+                broker.table,
+                broker.features,
+                broker.quirks,
+            );
+            if let Some(t) = faults.throttle {
+                reply.throttle_time_ms = throttle_ms(t);
+            }
+            if faults.tansu_tagged_fields && version >= 3 {
+                return match api_versions::tansu_reply(correlation_id, version, reply) {
+                    Ok(bytes) => Step::Reply(bytes),
+                    Err(e) => Step::Close(CloseReason::Internal(e.to_string())),
+                };
+            }
+            ResponseBody::ApiVersions(reply)
+        }
         RequestBody::Metadata(req) => {
             ResponseBody::Metadata(super::handlers::metadata::handle(req, version, &broker.view))
         }

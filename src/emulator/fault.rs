@@ -14,6 +14,23 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+/// Why a fault closed a connection, as its record says
+/// ([`CloseReason::Fault`](super::CloseReason::Fault)).
+pub mod closed {
+    /// `close_after_responses`.
+    pub const AFTER_N_RESPONSES: &str = "close after N responses";
+    /// `close_after_unsupported_api_versions`.
+    pub const AFTER_REFUSAL: &str = "close after UNSUPPORTED_VERSION";
+    /// `truncate_response_to`.
+    pub const TRUNCATED: &str = "truncated response";
+    /// `forge_response_size`.
+    pub const FORGED_SIZE: &str = "forged response size";
+    /// `close_on_newest_metadata`.
+    pub const NEWEST_METADATA: &str = "Metadata at the newest version it advertises";
+    /// `reset_api_versions_above` ([`CloseReason::Reset`](super::CloseReason::Reset)).
+    pub const RESET_API_VERSIONS: &str = "ApiVersions above the version this broker takes";
+}
+
 /// What to break. `Default` breaks nothing: the emulator behaves as the
 /// release it emulates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +65,27 @@ pub struct Faults {
     pub forge_response_size: Option<i32>,
     /// Answer with a correlation id one above the request's.
     pub wrong_correlation_id: bool,
+    /// Reset the connection (RST, no reply) on an ApiVersions request above
+    /// this version, as Azure Event Hubs did on v4 (franz-go #1022/#1025)
+    /// instead of Kafka's UNSUPPORTED_VERSION reply.
+    pub reset_api_versions_above: Option<i16>,
+    /// Close, without a reply, on a Metadata request at the newest version
+    /// the release advertises: a version advertised, then refused (Kafka 4.0
+    /// does this to Produce v0–2, KAFKA-18659).
+    pub close_on_newest_metadata: bool,
+    /// Throttle every reply as a broker over its request quota does (KIP-219,
+    /// Kafka 2.0+): `throttle_time_ms` in each ApiVersions (v1+) and Metadata
+    /// (v3+) reply, the reply sent at once, then the connection muted for
+    /// this long (Kafka 3.8.0 `RequestHandlerHelper.sendResponseMaybeThrottle`).
+    pub throttle: Option<Duration>,
+    /// The first N Metadata replies of the broker (all connections) show
+    /// every partition without a leader: LEADER_NOT_AVAILABLE (5), leader -1
+    /// (Kafka 3.8.0 `ZkMetadataCache.getPartitionMetadata`, leader not alive).
+    pub leaderless_metadata_replies: u32,
+    /// Write ApiVersions v3+ replies as tansu 0.6.0 does: no features, but
+    /// all four tagged fields written out at their default values (Kafka
+    /// omits a tagged field that holds its default).
+    pub tansu_tagged_fields: bool,
 }
 
 /// One reply after the response faults: what to write, and whether to close
@@ -116,7 +154,7 @@ impl Faults {
         }
         let size = match self.forge_response_size {
             Some(forged) => {
-                close = Some("forged response size");
+                close = Some(closed::FORGED_SIZE);
                 forged
             }
             // A reply is built by `build_frame` from at most the request
@@ -130,7 +168,7 @@ impl Faults {
         if let Some(n) = self.truncate_response_to {
             if n < bytes.len() {
                 bytes.truncate(n);
-                close = Some("truncated response");
+                close = Some(closed::TRUNCATED);
             }
         }
         Faulted {

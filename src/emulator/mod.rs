@@ -31,6 +31,7 @@ pub mod pool;
 pub mod record;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ pub use crate::versions::Quirks;
 pub use fault::Faults;
 pub use handlers::metadata::{AutoCreate, ClusterView, SeededTopic};
 pub use pool::{MemoryPool, DEFAULT_MEMORY_BUDGET};
-pub use record::{CloseReason, ConnRecord, Recorder};
+pub use record::{CloseReason, ConnRecord, Recorder, ThrottleViolation};
 
 use crate::protocol::DEFAULT_MAX_FRAME_BYTES;
 use crate::versions::{features, table, ApiTable, Features, Mode, Release};
@@ -174,6 +175,8 @@ pub struct Broker {
     pub idle_timeout: Option<Duration>,
     /// Most connections at once (`None`: unlimited).
     pub max_connections: Option<usize>,
+    /// Metadata replies still to answer leaderless (the `leaderless` fault).
+    leaderless_left: AtomicU32,
 }
 
 impl Broker {
@@ -210,7 +213,16 @@ impl Broker {
             pool: MemoryPool::new(options.memory_budget),
             idle_timeout: options.idle_timeout,
             max_connections: options.max_connections,
+            leaderless_left: AtomicU32::new(options.faults.leaderless_metadata_replies),
         })
+    }
+
+    /// Whether this Metadata reply is one of the first
+    /// [`Faults::leaderless_metadata_replies`] (counted over all connections).
+    pub fn take_leaderless(&self) -> bool {
+        self.leaderless_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 
@@ -336,6 +348,21 @@ impl Emulator {
     /// Records of the connections that have ended so far.
     pub fn records(&self) -> Vec<ConnRecord> {
         self.recorder.snapshot()
+    }
+
+    /// Waits until no connection is open (every record is in), at most
+    /// `limit`; returns whether that happened. A connection the emulator
+    /// closed is held for a short linger (to catch a client writing after
+    /// the close) before its record is in.
+    pub async fn settle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.recorder.open_connections() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
     }
 
     /// Stops accepting, ends every connection, and waits for the server task.

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Most connection records kept; the oldest is dropped first.
@@ -56,6 +57,8 @@ pub enum CloseReason {
     },
     /// A fault fired.
     Fault(&'static str),
+    /// A fault reset the connection (RST, nothing more is read).
+    Reset(&'static str),
     /// A bug in the emulator (a reply it could not encode).
     Internal(String),
 }
@@ -84,6 +87,7 @@ impl fmt::Display for CloseReason {
             Self::InvalidRequest(e) => write!(f, "closed: invalid request: {e}"),
             Self::NotEmulated { key, version } => write!(f, "closed: API key {key} v{version} is not emulated"),
             Self::Fault(what) => write!(f, "closed by fault: {what}"),
+            Self::Reset(what) => write!(f, "reset by fault: {what}"),
             Self::Internal(e) => write!(f, "closed: emulator bug: {e}"),
         }
     }
@@ -94,6 +98,8 @@ impl fmt::Display for CloseReason {
 pub struct ConnRecord {
     /// Client address.
     pub peer: String,
+    /// When the connection was accepted.
+    pub opened_at: std::time::Instant,
     /// `(api_key, api_version, correlation_id)` of each request, in order
     /// (the first [`MAX_REQUESTS_PER_RECORD`]).
     pub requests: Vec<(i16, i16, i32)>,
@@ -105,6 +111,27 @@ pub struct ConnRecord {
     pub closed: Option<CloseReason>,
     /// Bytes the client sent after the emulator closed its side.
     pub bytes_after_close: usize,
+    /// Throttled replies whose version obliges the client to wait
+    /// (KIP-219: ApiVersions v2+, Metadata v6+).
+    pub throttled: u32,
+    /// Requests that arrived before such a throttle had passed (the first
+    /// [`MAX_REQUESTS_PER_RECORD`]).
+    pub throttle_violations: Vec<ThrottleViolation>,
+}
+
+/// A request sent while the client was throttled (KIP-219: "When a client
+/// receives a response with throttle time X, it should refrain from sending
+/// any further requests for time X").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleViolation {
+    /// `(api_key, api_version)` of the throttled reply.
+    pub throttled: (i16, i16),
+    /// Its `throttle_time_ms`.
+    pub throttle_ms: u32,
+    /// `(api_key, api_version)` of the request that came early.
+    pub early: (i16, i16),
+    /// How long before the throttle ended it arrived.
+    pub early_by: std::time::Duration,
 }
 
 impl ConnRecord {
@@ -116,27 +143,63 @@ impl ConnRecord {
         }
     }
 
-    pub(super) fn new(peer: String) -> Self {
+    /// Notes a request that came while the client was still throttled.
+    pub(super) fn push_violation(&mut self, v: ThrottleViolation) {
+        if self.throttle_violations.len() < MAX_REQUESTS_PER_RECORD {
+            self.throttle_violations.push(v);
+        }
+    }
+
+    /// A record of a connection from `peer`, opened now.
+    pub fn new(peer: String) -> Self {
         Self {
             peer,
+            opened_at: std::time::Instant::now(),
             requests: Vec::new(),
             requests_total: 0,
             responses: 0,
             closed: None,
             bytes_after_close: 0,
+            throttled: 0,
+            throttle_violations: Vec::new(),
         }
     }
 }
 
-/// Shared list of finished connections (the last [`MAX_RECORDS`]).
+/// Shared list of finished connections (the last [`MAX_RECORDS`]), and a
+/// count of the connections still open.
 #[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<VecDeque<ConnRecord>>>);
+pub struct Recorder {
+    records: Arc<Mutex<VecDeque<ConnRecord>>>,
+    open: Arc<AtomicUsize>,
+}
+
+/// Counts one open connection until dropped (after its record is pushed).
+#[derive(Debug)]
+pub(super) struct OpenConn(Arc<AtomicUsize>);
+
+impl Drop for OpenConn {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 impl Recorder {
+    /// Counts a connection as open until the guard is dropped.
+    pub(super) fn opened(&self) -> OpenConn {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        OpenConn(Arc::clone(&self.open))
+    }
+
+    /// Connections accepted whose record is not yet pushed.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
     pub(super) fn push(&self, r: ConnRecord) {
         // A poisoned lock only means another connection task panicked; the
         // records are still valid.
-        let mut records = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         if records.len() >= MAX_RECORDS {
             records.pop_front();
         }
@@ -146,7 +209,7 @@ impl Recorder {
     /// A copy of the records of the last [`MAX_RECORDS`] connections that
     /// have ended, oldest first.
     pub fn snapshot(&self) -> Vec<ConnRecord> {
-        self.0
+        self.records
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()

@@ -10,6 +10,7 @@
 //! answered, so an emulated pass is never shown as real Kafka.
 
 pub mod command;
+pub mod conform;
 pub mod corpus;
 pub mod scenario;
 

@@ -20,6 +20,10 @@
 //!   shell must never write on a connection it has seen close: when it has,
 //!   it answers a `Send` with `Input::Closed`, and the session asks for a
 //!   new connection (`Reconnect`) and sends the retry there;
+//! - a connection closed (or reset) before any reply to ApiVersions vN is a
+//!   broker that drops what it does not know instead of refusing it (Azure
+//!   Event Hubs on v4): reconnect and ask at v3 from above it, then at v0,
+//!   then give up;
 //! - attempts and reconnects are bounded.
 
 use std::collections::BTreeMap;
@@ -224,14 +228,22 @@ impl Session {
         match input {
             Input::Closed => {
                 self.record(version, correlation_id, Outcome::Closed);
-                if !retry_on_same_connection {
-                    return self.fail(NegotiateError::ClosedWithoutReply { version });
-                }
+                let next = if retry_on_same_connection {
+                    // The retry the broker's refusal asked for, on a new connection.
+                    version
+                } else {
+                    // Closed (or reset) before any reply: a broker that drops
+                    // versions it does not know instead of refusing them.
+                    match Self::after_silent_close(version) {
+                        Some(lower) if self.reconnects < self.config.max_reconnects => lower,
+                        _ => return self.fail(NegotiateError::ClosedWithoutReply { version }),
+                    }
+                };
                 if self.reconnects >= self.config.max_reconnects {
                     return self.exhausted();
                 }
                 self.reconnects += 1;
-                self.state = State::Connect { version };
+                self.state = State::Connect { version: next };
                 Action::Reconnect
             }
             Input::Frame(frame) => self.on_frame(&frame, version, correlation_id),
@@ -297,6 +309,20 @@ impl Session {
     }
 
     /// The version to retry at after `refused` was refused.
+    /// The version to try on a new connection after the broker closed one
+    /// without answering ApiVersions `version`: v3 (the newest before KIP-511's
+    /// v4, which brokers built on the 3.x protocol, like Azure Event Hubs,
+    /// reset on: franz-go#1025) from above it, then v0 (what every broker
+    /// since 0.10 answers; kafka-python's fix, dpkp/kafka-python#2603), then
+    /// nothing.
+    fn after_silent_close(version: i16) -> Option<i16> {
+        match version {
+            v if v > 3 => Some(3),
+            v if v > 0 => Some(0),
+            _ => None,
+        }
+    }
+
     fn fallback(&self, refused: i16, hint: Option<VersionRange>) -> Result<i16, NegotiateError> {
         let client = self
             .config

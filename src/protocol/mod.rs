@@ -18,6 +18,7 @@ pub mod frame;
 pub mod header;
 pub mod messages;
 pub mod primitives;
+pub mod throttle;
 mod version;
 
 pub use codec::{

@@ -2,6 +2,8 @@
 //! tools. Every row says which backend ran it and whether that was real
 //! Kafka, so an emulated pass is never mistaken for a real one.
 
+pub mod conform;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

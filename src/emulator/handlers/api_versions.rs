@@ -25,8 +25,49 @@
 use crate::protocol::messages::{
     ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature,
 };
-use crate::protocol::{api_key, ErrorCode};
+use bytes::{Bytes, BytesMut};
+
+use crate::protocol::{api_key, encode_response, EncodeError, ErrorCode, ResponseBody};
 use crate::versions::{ApiTable, Features, Quirks, Release};
+
+/// The tagged-field section of tansu 0.6.0's ApiVersions v3+ reply: all four
+/// fields written out at their default values (SupportedFeatures `[]`,
+/// FinalizedFeaturesEpoch -1, FinalizedFeatures `[]`, ZkMigrationReady
+/// false), where Kafka writes none. Captured from tansu 0.6.0
+/// (`tansu-service/src/api.rs@v0.6.0` sets all four; docs/research/behaviours.md
+/// entry 10): librdkafka < 2.2.0 misreads it ("Read underflow",
+/// librdkafka#4253, fixed by #4278).
+pub const TANSU_TAGS: [u8; 20] = [
+    4, // four tagged fields
+    0, 1, 1, // tag 0, 1 byte: empty compact array
+    1, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // tag 1, 8 bytes: -1
+    2, 1, 1, // tag 2, 1 byte: empty compact array
+    3, 1, 0, // tag 3, 1 byte: false
+];
+
+/// `reply` (v3+) encoded as tansu 0.6.0 writes it: without features, with
+/// [`TANSU_TAGS`] as its tagged fields (the `tansu-tagged-fields` behaviour).
+pub fn tansu_reply(correlation_id: i32, version: i16, reply: ApiVersionsResponse) -> Result<Bytes, EncodeError> {
+    let plain = ApiVersionsResponse {
+        supported_features: Vec::new(),
+        finalized_features_epoch: -1,
+        finalized_features: Vec::new(),
+        zk_migration_ready: false,
+        ..reply
+    };
+    let bytes = encode_response(correlation_id, version, &ResponseBody::ApiVersions(plain))?;
+    // With every tagged field at its default the body ends in a tag count of 0.
+    let mut out = BytesMut::with_capacity(bytes.len() + TANSU_TAGS.len());
+    out.extend_from_slice(&bytes[..bytes.len() - 1]);
+    out.extend_from_slice(&TANSU_TAGS);
+    let len = out.len() - 4;
+    let size = i32::try_from(len).map_err(|_| EncodeError::TooLong {
+        what: "ApiVersions reply",
+        len,
+    })?;
+    out[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(out.freeze())
+}
 
 /// The reply to a version the release does not support (always encoded as v0).
 pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {

@@ -274,7 +274,16 @@ fn stable_id(name: &str) -> Uuid {
     id
 }
 
-fn topic_entry(t: &SeededTopic, include_ops: bool) -> MetadataTopic {
+/// A seeded topic's entry. `leaderless`: each partition as Kafka answers one
+/// whose leader is not alive (3.8.0 `ZkMetadataCache.getPartitionMetadata`:
+/// LEADER_NOT_AVAILABLE, `NO_LEADER_ID` = -1, the partition state's epoch,
+/// replicas and ISR), the `leaderless` fault.
+fn topic_entry(t: &SeededTopic, include_ops: bool, leaderless: bool) -> MetadataTopic {
+    let (error_code, leader_id) = if leaderless {
+        (ErrorCode::LEADER_NOT_AVAILABLE.0, -1)
+    } else {
+        (0, NODE_ID)
+    };
     MetadataTopic {
         error_code: 0,
         name: Some(t.name.clone()),
@@ -282,9 +291,9 @@ fn topic_entry(t: &SeededTopic, include_ops: bool) -> MetadataTopic {
         is_internal: is_internal(&t.name),
         partitions: (0..t.partitions)
             .map(|i| MetadataPartition {
-                error_code: 0,
+                error_code,
                 partition_index: i,
-                leader_id: NODE_ID,
+                leader_id,
                 leader_epoch: 0,
                 replica_nodes: vec![NODE_ID],
                 isr_nodes: vec![NODE_ID],
@@ -463,6 +472,8 @@ pub struct Plan<A> {
     per_group: [usize; 3],
     /// First occurrences (entries marked [`PENDING`] before grouping).
     distinct: usize,
+    /// Every partition answered without a leader (a fault).
+    leaderless: bool,
 }
 
 /// Where an answer's topic entries have got to.
@@ -512,6 +523,7 @@ impl<A: AskedTopics> Plan<A> {
             count: 0,
             per_group: [0; 3],
             distinct: 0,
+            leaderless: false,
         };
         if !named {
             plan.snapshot = view.snapshot();
@@ -661,6 +673,18 @@ impl<A: AskedTopics> Plan<A> {
         self.count
     }
 
+    /// Answers every partition without a leader (the `leaderless` fault).
+    pub fn leaderless(mut self) -> Self {
+        self.leaderless = true;
+        self
+    }
+
+    /// Sets the reply's `throttle_time_ms` (v3+; the `throttle` fault).
+    pub fn throttle_ms(mut self, ms: i32) -> Self {
+        self.head.throttle_time_ms = ms;
+        self
+    }
+
     /// The version answered.
     pub fn version(&self) -> i16 {
         self.version
@@ -681,11 +705,11 @@ impl<A: AskedTopics> Plan<A> {
             },
             (Kind::ById, 0) => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
             (Kind::ById, _) => match self.snapshot.get_id(&a.topic_id) {
-                Some(t) => topic_entry(t, self.include_ops),
+                Some(t) => topic_entry(t, self.include_ops, self.leaderless),
                 None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
             },
             (_, 0) => match self.snapshot.get(&name()) {
-                Some(t) => topic_entry(t, self.include_ops),
+                Some(t) => topic_entry(t, self.include_ops, self.leaderless),
                 None => missing(
                     Some(name().into_owned()),
                     [0; 16],
@@ -735,7 +759,7 @@ impl<A: AskedTopics> Plan<A> {
                     }
                     work -= 1;
                     cursor.index += 1;
-                    if sink(&topic_entry(t, self.include_ops))? {
+                    if sink(&topic_entry(t, self.include_ops, self.leaderless))? {
                         return Ok(());
                     }
                 }
