@@ -54,8 +54,12 @@ pub enum Ending {
 pub enum Fired {
     /// Every run.
     Always,
-    /// An ApiVersions version the release does not support was refused.
-    Refusal,
+    /// An ApiVersions version the release does not support was refused,
+    /// with a KIP-511 hint (Kafka 2.4+) or without (2.0–2.3).
+    Refusal {
+        /// Whether the refusal carries the hint.
+        hint: bool,
+    },
     /// A connection was closed by this fault ([`fault::closed`](super::fault::closed)).
     Closed(&'static str),
     /// A connection was reset by the fault.
@@ -71,14 +75,17 @@ pub enum Fired {
 }
 
 /// A check beyond the ones every run gets (in time; nothing written after
-/// the broker closed; no version the release lacks; after a refusal, a
-/// version the broker takes).
+/// the broker closed; no API or version the release lacks; after a refusal,
+/// a lower version if the client asks again on that connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
     /// Nothing more.
     None,
     /// After a reset, ApiVersions again at this version or lower.
     FallbackAfterReset(i16),
+    /// After a refusal and the close that follows it, the next connection
+    /// asks at a version the broker takes (the hint; v0 without one).
+    HintedAfterClose,
     /// No request before a throttle has passed.
     HonoursThrottle,
 }
@@ -117,7 +124,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         case: "franz-go v1.19.0 read it as the whole table and sent Metadata v13 to 3.8, which closed (twmb/franz-go#1010, fix #1011)",
         correct: "re-ask ApiVersions at min(hint, own max) on the same connection; never treat the one entry as the table",
         knobs: &[],
-        expect: expect(Ending::Succeeds, Fired::Refusal, Check::None),
+        expect: expect(Ending::Succeeds, Fired::Refusal { hint: true }, Check::None),
     },
     Behaviour {
         name: "empty-refusal",
@@ -125,7 +132,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         case: "KIP-511 (the hint arrived in 2.4); librdkafka#3090 logs",
         correct: "retry ApiVersions at v0",
         knobs: &[],
-        expect: expect(Ending::Succeeds, Fired::Refusal, Check::None),
+        expect: expect(Ending::Succeeds, Fired::Refusal { hint: false }, Check::None),
     },
     Behaviour {
         name: "reset-on-new-apiversions",
@@ -141,7 +148,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         case: "franz-go before 1.21.6 saw a bare EOF (commit 582e0f21)",
         correct: "read the error code, reconnect, ask at the hinted version; never write on the closed connection",
         knobs: &["close-after-refusal"],
-        expect: expect(Ending::Succeeds, Fired::Closed(closed::AFTER_REFUSAL), Check::None),
+        expect: expect(Ending::Succeeds, Fired::Closed(closed::AFTER_REFUSAL), Check::HintedAfterClose),
     },
     Behaviour {
         name: "advertise-then-close",

@@ -230,6 +230,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
     };
     let mut buf = BytesMut::with_capacity(4096);
     let mut mute: Option<Mute> = None;
+    let mut fin_sent = false;
     let reason = loop {
         let (frame, reservation) = match conn.next_frame(&mut buf, &broker).await {
             Ok(f) => f,
@@ -327,9 +328,22 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                 break reason;
             }
         }
+        // A whole reply followed by a close: the FIN leaves with the reply
+        // (corked), so that no client can have the one without the other,
+        // and any byte it writes afterwards was written on a closed
+        // connection.
+        let last_whole = faulted.close.is_none()
+            && (after.is_some() || faults.close_after_responses.is_some_and(|n| record.responses + 1 >= n));
+        if last_whole {
+            cork(&conn.stream);
+        }
         let sent_from = Instant::now();
         if let Err(reason) = conn.write_all(&faulted.bytes).await {
             break reason;
+        }
+        if last_whole {
+            let _ = conn.stream.shutdown().await;
+            fin_sent = true;
         }
         // Held until the reply is written.
         drop(reservation);
@@ -348,12 +362,12 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
     if let CloseReason::Reset(_) = reason {
         // RST: SO_LINGER 0, then close; nothing more can be read.
         let _ = conn.stream.set_zero_linger();
+    } else if fin_sent {
+        record.bytes_after_close = count_after_fin(&mut conn.stream).await;
     } else if reason.closed_by_emulator() {
         let grace = match &reason {
-            // After a whole reply the client may react to: FIN at once.
-            CloseReason::Fault(what) if ![closed::AFTER_REFUSAL, closed::AFTER_N_RESPONSES].contains(what) => {
-                PIPELINE_GRACE
-            }
+            // A reply cut, forged or missing: nothing whole to react to.
+            CloseReason::Fault(_) => PIPELINE_GRACE,
             _ => Duration::ZERO,
         };
         record.bytes_after_close = linger(&mut conn.stream, grace).await;
@@ -428,6 +442,18 @@ async fn stream_reply(
     Ok(sent_from)
 }
 
+/// Holds back what is written next until the FIN (Linux `TCP_CORK`; the
+/// shutdown flushes it with the FIN). Best effort: without it, the FIN
+/// follows the reply at once.
+fn cork(stream: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = socket2::SockRef::from(stream).set_tcp_cork(true);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+}
+
 /// Closes our write side (FIN), then counts what the client still sends.
 /// What arrives before the FIN (for `grace`, and what is already waiting
 /// unread: requests the client pipelined before it could see the close) is
@@ -449,6 +475,12 @@ async fn linger(stream: &mut TcpStream, grace: Duration) -> usize {
         }
     }
     let _ = stream.shutdown().await;
+    count_after_fin(stream).await
+}
+
+/// Counts what the client sends after our FIN (for [`LINGER_AFTER_CLOSE`]).
+async fn count_after_fin(stream: &mut TcpStream) -> usize {
+    let mut chunk = [0u8; 4096];
     let mut after = 0usize;
     let deadline = tokio::time::Instant::now() + LINGER_AFTER_CLOSE;
     while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {

@@ -10,7 +10,8 @@
 //!
 //! Every run is held to the same general rules (in time; nothing written on
 //! a connection the broker closed; no API or version the release lacks;
-//! after a refused ApiVersions, a version the broker takes), then to the
+//! after a refused ApiVersions, a lower version if the client asks again on
+//! that connection), then to the
 //! behaviour's own [`Expect`]: whether it was exercised at all ([`Fired`]),
 //! how the run must end ([`Ending`]), and its [`Check`].
 
@@ -27,7 +28,7 @@ use crate::emulator::behaviour::{self, Behaviour, Check, Ending, Fired};
 use crate::emulator::{CloseReason, ConnRecord, Emulator, EmulatorOptions, SeededTopic};
 use crate::protocol::api_key;
 use crate::versions::table::{api_name, table, ApiTable};
-use crate::versions::{Mode, Release};
+use crate::versions::{Mode, Quirks, Release};
 
 /// How long to wait, after the client exits, for its connections' records
 /// (a connection the emulator closed lingers 200 ms to catch late writes).
@@ -150,10 +151,13 @@ fn refused(r: &Seen, table: &ApiTable) -> bool {
 }
 
 /// The general rules every run is held to, then the behaviour's own.
-/// `records` in any order; `timeout` is the harness's.
+/// `records` in any order; `timeout` is the harness's. A run that did not
+/// exercise the behaviour is N/A for it (its general failures, if any, are
+/// named, and judged under `as-released`).
 pub fn judge(
     b: &Behaviour,
     release: Release,
+    mode: Mode,
     table: &ApiTable,
     outcome: &CommandOutcome,
     records: &[ConnRecord],
@@ -186,54 +190,72 @@ pub fn judge(
             );
         }
     }
-    if outcome.timed_out {
-        return fail(format!("did not finish within {} s: killed", timeout.as_secs()));
-    }
-    for (i, r) in records.iter().enumerate() {
-        let Some(reason) = &r.closed else { continue };
-        if r.bytes_after_close > 0 {
-            return fail(format!(
-                "wrote {} bytes on connection {} after the broker closed it ({reason})",
-                r.bytes_after_close,
-                i + 1
-            ));
+    let general = || -> Option<String> {
+        if outcome.timed_out {
+            return Some(format!("did not finish within {} s: killed", timeout.as_secs()));
         }
-        let bad = match reason {
-            CloseReason::UnsupportedVersion { key, version } => Some(format!(
-                "sent {} v{version}, which Kafka {release} does not support (the broker closed the connection)",
-                api(*key)
-            )),
-            CloseReason::UnknownApi { key } => Some(format!("sent API key {key}, which Kafka {release} does not have")),
-            CloseReason::InvalidRequest(e) => Some(format!("sent a request Kafka cannot read: {e}")),
-            CloseReason::UnparsableHeader => Some("sent a request header Kafka cannot read".to_owned()),
-            CloseReason::InvalidFrame(e) => Some(format!("sent a bad frame: {e}")),
-            _ => None,
-        };
-        if let Some(bad) = bad {
-            return fail(bad);
+        for (i, r) in records.iter().enumerate() {
+            let Some(reason) = &r.closed else { continue };
+            if r.bytes_after_close > 0 {
+                return Some(format!(
+                    "wrote {} bytes on connection {} after the broker closed it ({reason})",
+                    r.bytes_after_close,
+                    i + 1
+                ));
+            }
+            let bad = match reason {
+                CloseReason::UnsupportedVersion { key, version } => Some(format!(
+                    "sent {} v{version}, which Kafka {release} does not support (the broker closed the connection)",
+                    api(*key)
+                )),
+                CloseReason::UnknownApi { key } => {
+                    Some(format!("sent API key {key}, which Kafka {release} does not have"))
+                }
+                CloseReason::InvalidRequest(e) => Some(format!("sent a request Kafka cannot read: {e}")),
+                CloseReason::UnparsableHeader => Some("sent a request header Kafka cannot read".to_owned()),
+                CloseReason::InvalidFrame(e) => Some(format!("sent a bad frame: {e}")),
+                _ => None,
+            };
+            if bad.is_some() {
+                return bad;
+            }
         }
-    }
-    for (i, r) in seen.iter().enumerate() {
-        if !refused(r, table) {
-            continue;
+        for (i, r) in seen.iter().enumerate() {
+            if !refused(r, table) {
+                continue;
+            }
+            // The broker keeps the connection open: a retry on it must go lower.
+            let next = seen
+                .get(i + 1)
+                .filter(|n| n.conn == r.conn && n.key == api_key::API_VERSIONS);
+            if let Some(n) = next.filter(|n| n.version >= r.version) {
+                return Some(format!(
+                    "after ApiVersions v{} was refused, asked again at v{} on the same connection",
+                    r.version, n.version
+                ));
+            }
         }
-        let next = seen[i + 1..].iter().find(|n| n.key == api_key::API_VERSIONS);
-        if let Some(n) = next.filter(|n| refused(n, table) && n.version >= r.version) {
-            return fail(format!(
-                "after ApiVersions v{} was refused, asked again at v{} (no lower version)",
-                r.version, n.version
-            ));
-        }
-    }
+        None
+    };
+    let general = general();
 
     let exercised =
         match b.expect.fired {
             Fired::Always => Ok(()),
-            Fired::Refusal => seen
-                .iter()
-                .any(|r| refused(r, table))
-                .then_some(())
-                .ok_or_else(|| format!("the client never asked for an ApiVersions version Kafka {release} lacks")),
+            Fired::Refusal { hint } => {
+                let with_hint = Quirks::of(release, mode).kip511_hint;
+                let any = seen.iter().any(|r| refused(r, table));
+                match (any, with_hint == hint) {
+                    (true, true) => Ok(()),
+                    (false, _) => Err(format!(
+                        "the client never asked for an ApiVersions version Kafka {release} lacks"
+                    )),
+                    (true, false) => Err(format!(
+                        "Kafka {release} refuses {} a KIP-511 hint",
+                        if with_hint { "with" } else { "without" }
+                    )),
+                }
+            }
             Fired::Closed(what) => records
                 .iter()
                 .any(|r| r.closed == Some(CloseReason::Fault(what)))
@@ -262,10 +284,17 @@ pub fn judge(
                 .ok_or_else(|| format!("no ApiVersions v{v}+ request was answered")),
         };
     if let Err(why) = exercised {
+        // The general rules are the `as-released` verdict's to give.
+        let also = general
+            .map(|g| format!("; the run failed otherwise: {g}"))
+            .unwrap_or_default();
         return judged(
             Verdict::NotApplicable,
-            format!("not exercised: {why} ({exit} in {took}) [{story}]"),
+            format!("not exercised: {why} ({exit} in {took}){also} [{story}]"),
         );
+    }
+    if let Some(g) = general {
+        return fail(g);
     }
 
     match b.expect.check {
@@ -282,6 +311,31 @@ pub fn judge(
                         seen[first].version
                     ));
                 }
+            }
+        }
+        Check::HintedAfterClose => {
+            let closed_after = |conn: usize| {
+                records[conn - 1].closed == Some(CloseReason::Fault(crate::emulator::fault::closed::AFTER_REFUSAL))
+            };
+            let mut again = 0;
+            let mut refused_version = 0;
+            for (i, r) in seen.iter().enumerate() {
+                if !(refused(r, table) && closed_after(r.conn)) {
+                    continue;
+                }
+                let next = seen[i + 1..]
+                    .iter()
+                    .find(|n| n.conn != r.conn && n.key == api_key::API_VERSIONS);
+                if next.is_some_and(|n| refused(n, table)) {
+                    again += 1;
+                    refused_version = r.version;
+                }
+            }
+            if again > 0 {
+                return fail(format!(
+                    "after the broker refused ApiVersions v{refused_version} and closed, the client asked for an \
+                     unsupported version again on the next connection ({again} time(s)) instead of the hinted one"
+                ));
             }
         }
         Check::HonoursThrottle => {
@@ -462,7 +516,7 @@ pub async fn run_one(
             release,
             mode,
             behaviour: b.name,
-            judgement: judge(b, release, table, &outcome, &records, timeout),
+            judgement: judge(b, release, mode, table, &outcome, &records, timeout),
             outcome: outcome.clone(),
             connections: records.len(),
             transcript: format!("transcripts/{base}.txt"),
@@ -610,7 +664,15 @@ mod tests {
         let b = find(name).expect("in the catalogue");
         let release = Release::new(3, 8);
         let t = table(release, Mode::Zk).expect("3.8 zk");
-        judge(b, release, t, &outcome(exit, false), records, Duration::from_secs(30))
+        judge(
+            b,
+            release,
+            Mode::Zk,
+            t,
+            &outcome(exit, false),
+            records,
+            Duration::from_secs(30),
+        )
     }
 
     const AV: i16 = api_key::API_VERSIONS;
@@ -716,6 +778,7 @@ mod tests {
         let j = judge(
             b,
             Release::new(3, 8),
+            Mode::Zk,
             t,
             &outcome(None, true),
             &cut,
