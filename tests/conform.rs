@@ -149,7 +149,11 @@ fn expected(bug: &str) -> Vec<(&'static str, &'static str, &'static str)> {
             ("2.3 zk", "as-released", "asked again at v3 on the same connection"),
             ("2.3 zk", "empty-refusal", "asked again at v3 on the same connection"),
             ("2.3 zk", "close-after-refusal", "instead of the hinted one"),
-            ("2.3 zk", "reset-on-new-apiversions", "asked again at v3 on the same connection"),
+            (
+                "2.3 zk",
+                "reset-on-new-apiversions",
+                "asked again at v3 on the same connection",
+            ),
             ("2.3 zk", "cut-mid-frame", "asked again at v3 on the same connection"),
         ],
         "no-reset-fallback" => ["2.3 zk", "3.8 zk", "4.0 kraft"]

@@ -38,8 +38,14 @@ pub struct ServeArgs {
     auto_create_topics: bool,
     /// Misbehave on purpose: catalogue names (`kafka-matrix behaviours`) or fault knobs
     /// (close-after=N, close-after-refusal, delay=50ms, spare=N, truncate=N, shorten=N, forge-size=N,
-    /// wrong-correlation-id, advertise=HOST:PORT), comma-separated, applied in order.
-    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    /// wrong-correlation-id, advertise=HOST:PORT, reset-api-versions-above=V, close-on-newest-metadata,
+    /// throttle=500ms, leaderless=N, tansu-tagged-fields), comma-separated, applied in order.
+    #[arg(
+        long,
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ',',
+        env = "KAFKA_MATRIX_BEHAVE"
+    )]
     behave: Vec<String>,
     /// Request memory (Kafka's `queued.max.request.bytes`): past it, sockets are not read until replies free it. K/M/G suffixes.
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::emulator::pool::parse_budget)]
@@ -134,6 +140,10 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     writeln!(out, "listening on {addr}")?;
     out.flush()?;
     drop(out);
+    let behave: Vec<&str> = args.behave.iter().map(|b| b.trim()).filter(|b| !b.is_empty()).collect();
+    if !behave.is_empty() {
+        eprintln!("misbehaving on purpose (--behave): {}", behave.join(","));
+    }
     wait_for_signal().await?;
     let _ = tx.send(true);
     let _ = server.await;

@@ -68,6 +68,10 @@ impl FromStr for ComposeFile {
     }
 }
 
+/// The environment variable `serve --behave` reads (the emulated services
+/// of `emulated.yml` pass it through from the caller's environment).
+pub const BEHAVE_ENV: &str = "KAFKA_MATRIX_BEHAVE";
+
 /// The tansu port in `tansu.yml`.
 pub const TANSU_PORT: u16 = 19900;
 /// The tag `just image` gives the local images the compose files use.
@@ -165,7 +169,11 @@ pub fn render(file: ComposeFile) -> String {
                 service(&mut out, &plan.broker, &deps, false);
             }
             (ComposeFile::Emulated, Some((release, mode))) => {
-                let plan = spec::emulated(release, mode, &host(port), &Names::for_compose(release));
+                let mut plan = spec::emulated(release, mode, &host(port), &Names::for_compose(release));
+                // `KAFKA_MATRIX_BEHAVE=throttle just up emulated`: serve's --behave from the environment.
+                plan.broker
+                    .env
+                    .insert(BEHAVE_ENV.to_owned(), format!("${{{BEHAVE_ENV}:-}}"));
                 service(&mut out, &plan.broker, &[], true);
             }
             (ComposeFile::Tansu, None) => {
