@@ -39,7 +39,7 @@ pub struct ServeArgs {
     /// Misbehave on purpose: catalogue names (`kafka-matrix behaviours`) or fault knobs
     /// (close-after=N, close-after-refusal, delay=50ms, spare=N, truncate=N, shorten=N, forge-size=N,
     /// wrong-correlation-id, advertise=HOST:PORT, reset-api-versions-above=V, close-on-newest-metadata,
-    /// throttle=500ms, leaderless=N, tansu-tagged-fields), comma-separated, applied in order.
+    /// throttle=500ms, leaderless=N, creating=N, tansu-tagged-fields), comma-separated, applied in order.
     #[arg(
         long,
         value_name = "NAME[,NAME...]",

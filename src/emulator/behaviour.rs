@@ -175,6 +175,14 @@ pub const CATALOGUE: &[Behaviour] = &[
         expect: expect(Ending::Succeeds, Fired::Request(api_key::METADATA), Check::None),
     },
     Behaviour {
+        name: "topic-mid-creation",
+        wire: "the first two Metadata replies answer each existing topic as still being created: LEADER_NOT_AVAILABLE (5) with no partitions when named, absent from an all-topics reply (ZooKeeper brokers before the leaders are elected)",
+        case: "kafka-python#488 (LeaderNotAvailableError: TopicMetadata(error=5, partitions=[])), ruby-kafka#155, kafka-node#34",
+        correct: "retriable: refresh Metadata with backoff until the topic has partitions; a topic missing from a listing is not an error",
+        knobs: &["creating=2"],
+        expect: expect(Ending::Succeeds, Fired::Request(api_key::METADATA), Check::None),
+    },
+    Behaviour {
         name: "unreachable-advertised-listener",
         wire: "Metadata advertises 127.0.0.1:1, where nothing listens (bootstrap works, the advertised address does not)",
         case: "confluentinc/cp-all-in-one#164, wurstmeister/kafka-docker#211, librdkafka#2389",
@@ -232,7 +240,7 @@ pub fn find(name: &str) -> Option<&'static Behaviour> {
 /// The knobs `--behave` takes besides catalogue names.
 pub const KNOBS: &str = "close-after=N, close-after-refusal, delay=DURATION (e.g. 50ms, 2s), spare=N, \
      truncate=BYTES, shorten=BYTES, forge-size=N, wrong-correlation-id, advertise=HOST:PORT, \
-     reset-api-versions-above=V, close-on-newest-metadata, throttle=DURATION, leaderless=N, tansu-tagged-fields";
+     reset-api-versions-above=V, close-on-newest-metadata, throttle=DURATION, leaderless=N, creating=N, tansu-tagged-fields";
 
 /// Applies `--behave` items (catalogue names or knobs) to `options`, in order.
 pub fn apply(items: &[String], options: &mut EmulatorOptions) -> Result<(), String> {
@@ -292,6 +300,7 @@ fn apply_knob(knob: &str, options: &mut EmulatorOptions) -> Result<(), String> {
             f.close_on_newest_metadata = true;
         }
         "leaderless" => f.leaderless_metadata_replies = small(value)?,
+        "creating" => f.creating_metadata_replies = small(value)?,
         "tansu-tagged-fields" => {
             flag(value)?;
             f.tansu_tagged_fields = true;

@@ -288,6 +288,9 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                     if b.take_leaderless() {
                         plan = plan.leaderless();
                     }
+                    if b.take_creating() {
+                        plan = plan.creating();
+                    }
                     MetadataReply::new(plan, correlation_id).map_err(|e| CloseReason::Internal(e.to_string()))
                 })
                 .await;

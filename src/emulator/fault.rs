@@ -82,6 +82,10 @@ pub struct Faults {
     /// every partition without a leader: LEADER_NOT_AVAILABLE (5), leader -1
     /// (Kafka 3.8.0 `ZkMetadataCache.getPartitionMetadata`, leader not alive).
     pub leaderless_metadata_replies: u32,
+    /// The first N Metadata replies of the broker (all connections) answer
+    /// every existing topic as one still being created: LEADER_NOT_AVAILABLE
+    /// with no partitions when named, left out of an all-topics reply.
+    pub creating_metadata_replies: u32,
     /// Write ApiVersions v3+ replies as tansu 0.6.0 does: no features, but
     /// all four tagged fields written out at their default values (Kafka
     /// omits a tagged field that holds its default).

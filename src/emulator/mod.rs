@@ -177,6 +177,8 @@ pub struct Broker {
     pub max_connections: Option<usize>,
     /// Metadata replies still to answer leaderless (the `leaderless` fault).
     leaderless_left: AtomicU32,
+    /// Metadata replies still to answer as topics being created.
+    creating_left: AtomicU32,
 }
 
 impl Broker {
@@ -214,16 +216,27 @@ impl Broker {
             idle_timeout: options.idle_timeout,
             max_connections: options.max_connections,
             leaderless_left: AtomicU32::new(options.faults.leaderless_metadata_replies),
+            creating_left: AtomicU32::new(options.faults.creating_metadata_replies),
         })
     }
 
     /// Whether this Metadata reply is one of the first
     /// [`Faults::leaderless_metadata_replies`] (counted over all connections).
     pub fn take_leaderless(&self) -> bool {
-        self.leaderless_left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+        take(&self.leaderless_left)
     }
+
+    /// Whether this Metadata reply is one of the first
+    /// [`Faults::creating_metadata_replies`] (counted over all connections).
+    pub fn take_creating(&self) -> bool {
+        take(&self.creating_left)
+    }
+}
+
+/// Takes one from a countdown; false once it is at zero.
+fn take(left: &AtomicU32) -> bool {
+    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 /// Accepts connections on `listener` and serves each in its own task until

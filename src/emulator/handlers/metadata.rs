@@ -474,6 +474,8 @@ pub struct Plan<A> {
     distinct: usize,
     /// Every partition answered without a leader (a fault).
     leaderless: bool,
+    /// Existing topics answered as still being created (a fault).
+    creating: bool,
 }
 
 /// Where an answer's topic entries have got to.
@@ -524,6 +526,7 @@ impl<A: AskedTopics> Plan<A> {
             per_group: [0; 3],
             distinct: 0,
             leaderless: false,
+            creating: false,
         };
         if !named {
             plan.snapshot = view.snapshot();
@@ -679,6 +682,21 @@ impl<A: AskedTopics> Plan<A> {
         self
     }
 
+    /// Answers every existing topic as one still being created (the
+    /// `creating` fault): on ZooKeeper brokers a topic whose leaders are not
+    /// yet elected is not in the metadata cache, so a request naming it is
+    /// answered LEADER_NOT_AVAILABLE with no partitions (3.8.0
+    /// `AutoTopicCreationManager.createTopicsInZk`: TOPIC_ALREADY_EXISTS →
+    /// LEADER_NOT_AVAILABLE) and a request for all topics leaves it out.
+    pub fn creating(mut self) -> Self {
+        self.creating = true;
+        if self.kind == Kind::All {
+            self.snapshot = Arc::default();
+            self.count = 0;
+        }
+        self
+    }
+
     /// Sets the reply's `throttle_time_ms` (v3+; the `throttle` fault).
     pub fn throttle_ms(mut self, ms: i32) -> Self {
         self.head.throttle_time_ms = ms;
@@ -708,6 +726,9 @@ impl<A: AskedTopics> Plan<A> {
                 Some(t) => topic_entry(t, self.include_ops, self.leaderless),
                 None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
             },
+            (_, 0) if self.creating && self.snapshot.get(&name()).is_some() => {
+                missing(Some(name().into_owned()), [0; 16], ErrorCode::LEADER_NOT_AVAILABLE)
+            }
             (_, 0) => match self.snapshot.get(&name()) {
                 Some(t) => topic_entry(t, self.include_ops, self.leaderless),
                 None => missing(
