@@ -128,6 +128,7 @@ fn expected(bug: &str) -> Vec<(&'static str, &'static str, &'static str)> {
             (release, own, "does not support"),
             (release, "leaderless-partition", "does not support"),
             (release, "topic-mid-creation", "does not support"),
+            (release, "wrong-correlation-id", "does not support"),
             (release, "unreachable-advertised-listener", "does not support"),
             (release, "close-after-refusal", "did not succeed"),
         ]
@@ -155,7 +156,6 @@ fn expected(bug: &str) -> Vec<(&'static str, &'static str, &'static str)> {
                 "reset-on-new-apiversions",
                 "asked again at v3 on the same connection",
             ),
-            ("2.3 zk", "cut-mid-frame", "asked again at v3 on the same connection"),
         ],
         "no-reset-fallback" => ["2.3 zk", "3.8 zk", "4.0 kraft"]
             .map(|r| (r, "reset-on-new-apiversions", "never asked at v3 or lower"))

@@ -68,8 +68,6 @@ pub enum Fired {
     Throttled,
     /// The client sent a request of this API key.
     Request(i16),
-    /// A connection carried at least this many replies.
-    Replies(u32),
     /// An ApiVersions request at this version or above was answered.
     ApiVersionsFrom(i16),
 }
@@ -160,7 +158,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     },
     Behaviour {
         name: "throttle",
-        wire: "every ApiVersions (v1+) and Metadata (v3+) reply carries throttle_time_ms = 500, is sent at once, and the connection is muted for 500 ms (Kafka 2.0+ over a request quota)",
+        wire: "a client over its request quota (Kafka 2.0+): the first ApiVersions (v1+) or Metadata (v3+) reply of each connection carries throttle_time_ms = 500, and so does every reply to a request sent before the last throttle had passed; each is sent at once, then the connection is muted for 500 ms",
         case: "KIP-219; rskafka ignored it and broke on a throttled Fetch (influxdata/rskafka#182); librdkafka does not honour it (confluentinc/librdkafka#5592)",
         correct: "after a reply at ApiVersions v2+ or Metadata v6+ with throttle T, send nothing on that connection for T",
         knobs: &["throttle=500ms"],
@@ -200,26 +198,26 @@ pub const CATALOGUE: &[Behaviour] = &[
     },
     Behaviour {
         name: "cut-mid-frame",
-        wire: "after a normal first reply, each reply is cut after 6 bytes and the connection closed",
+        wire: "every reply but ApiVersions is cut after 6 bytes and the connection closed",
         case: "franz-go commit c706d79a; kafka-python#1746/#1748",
         correct: "fail the in-flight request as retriable, reconnect; never write on the closed connection",
-        knobs: &["spare=1", "truncate=6"],
+        knobs: &["spare-api-versions", "truncate=6"],
         expect: expect(Ending::Fails, Fired::Closed(closed::TRUNCATED), Check::None),
     },
     Behaviour {
         name: "wrong-correlation-id",
-        wire: "after a normal first reply, each reply carries the request's correlation id + 1",
+        wire: "every reply but ApiVersions carries the request's correlation id + 1",
         case: "KAFKA-4669 (a Java producer < 0.11.0.1 mismatched and got stuck), KoP#199",
         correct: "Kafka answers in order: a reply whose correlation id is not the oldest outstanding request's is an error; close the connection, fail in-flight requests, reconnect",
-        knobs: &["spare=1", "wrong-correlation-id"],
-        expect: expect(Ending::Fails, Fired::Replies(2), Check::None),
+        knobs: &["spare-api-versions", "wrong-correlation-id"],
+        expect: expect(Ending::Fails, Fired::Request(api_key::METADATA), Check::None),
     },
     Behaviour {
         name: "oversized-frame-prefix",
-        wire: "after a normal first reply, each reply's size prefix says 2 GiB",
+        wire: "every reply but ApiVersions has a size prefix of 2 GiB",
         case: "KAFKA-4090; logstash-input-kafka#153 (out of memory on a TLS port)",
         correct: "refuse the frame before allocating for it",
-        knobs: &["spare=1", "forge-size=2147483647"],
+        knobs: &["spare-api-versions", "forge-size=2147483647"],
         expect: expect(Ending::Fails, Fired::Closed(closed::FORGED_SIZE), Check::None),
     },
     Behaviour {
@@ -239,7 +237,7 @@ pub fn find(name: &str) -> Option<&'static Behaviour> {
 
 /// The knobs `--behave` takes besides catalogue names.
 pub const KNOBS: &str = "close-after=N, close-after-refusal, delay=DURATION (e.g. 50ms, 2s), spare=N, \
-     truncate=BYTES, shorten=BYTES, forge-size=N, wrong-correlation-id, advertise=HOST:PORT, \
+     spare-api-versions, truncate=BYTES, shorten=BYTES, forge-size=N, wrong-correlation-id, advertise=HOST:PORT, \
      reset-api-versions-above=V, close-on-newest-metadata, throttle=DURATION, leaderless=N, creating=N, tansu-tagged-fields";
 
 /// Applies `--behave` items (catalogue names or knobs) to `options`, in order.
@@ -306,6 +304,10 @@ fn apply_knob(knob: &str, options: &mut EmulatorOptions) -> Result<(), String> {
             f.tansu_tagged_fields = true;
         }
         "spare" => f.spare_responses = small(value)?,
+        "spare-api-versions" => {
+            flag(value)?;
+            f.spare_api_versions = true;
+        }
         "truncate" => f.truncate_response_to = Some(small(value)? as usize),
         "shorten" => f.shorten_response_to = Some(small(value)? as usize),
         "forge-size" => {
@@ -371,7 +373,23 @@ mod tests {
         assert_eq!(o.faults.response_delay, Some(Duration::from_millis(50)));
         assert!(o.faults.wrong_correlation_id);
         let o = applied(&["cut-mid-frame"]).expect("parses");
-        assert_eq!((o.faults.spare_responses, o.faults.truncate_response_to), (1, Some(6)));
+        assert_eq!(
+            (o.faults.spare_api_versions, o.faults.truncate_response_to),
+            (true, Some(6))
+        );
+        let o = applied(&[
+            "throttle=1s",
+            "reset-api-versions-above=3",
+            "leaderless=2",
+            "creating=1",
+        ])
+        .expect("parses");
+        assert_eq!(o.faults.throttle, Some(Duration::from_secs(1)));
+        assert_eq!(o.faults.reset_api_versions_above, Some(3));
+        assert_eq!(
+            (o.faults.leaderless_metadata_replies, o.faults.creating_metadata_replies),
+            (2, 1)
+        );
         let o = applied(&["unreachable-advertised-listener"]).expect("parses");
         assert_eq!(o.advertise, Some(("127.0.0.1".into(), 1)));
         assert_eq!(duration("delay", Some("2s")), Ok(Duration::from_secs(2)));

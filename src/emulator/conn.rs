@@ -237,8 +237,10 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             Err(reason) => break reason,
         };
         let ids = RequestHeader::peek_ids(&frame).ok();
+        let mut early = false;
         if let Some(m) = mute.take() {
             let arrived = Instant::now();
+            early = arrived < m.until;
             if m.obliged && arrived < m.client_until {
                 record.push_violation(ThrottleViolation {
                     throttled: m.reply,
@@ -255,8 +257,15 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                 }
             }
         }
+        // The `throttle` fault: the connection's first reply that can carry
+        // a throttle time does, and so does every reply to a request sent
+        // before the last throttle had passed (a client that does not wait
+        // stays over its quota).
+        let throttle = broker.faults.throttle.filter(|_| {
+            ids.is_some_and(|(k, v, _)| carries_throttle(&broker, k, v)) && (early || record.throttled_replies == 0)
+        });
         let large = frame.len() > UNPOOLED_FRAME_BYTES;
-        let step = answer(&broker, &frame, &mut record);
+        let step = answer(&broker, &frame, &mut record, throttle);
         drop(frame);
         let (reply, after) = match step {
             Step::Close(reason) => break reason,
@@ -282,7 +291,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                         Err(e) => return Err(CloseReason::InvalidRequest(e.to_string())),
                     };
                     let mut plan = Plan::for_view(req, &b.view);
-                    if let Some(t) = b.faults.throttle {
+                    if let Some(t) = throttle {
                         plan = plan.throttle_ms(throttle_ms(t));
                     }
                     if b.take_leaderless() {
@@ -312,7 +321,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
                     };
                     drop(reservation);
                     record.responses += 1;
-                    mute = throttled(&broker, ids, sent_from, &mut record);
+                    mute = throttled(throttle, ids, sent_from, &mut record);
                     if broker
                         .faults
                         .close_after_responses
@@ -325,7 +334,8 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             }
         };
         let faults = &broker.faults;
-        let faulted = faults.apply(reply, record.responses);
+        let key = ids.map_or(-1, |(k, _, _)| k);
+        let faulted = faults.apply_to(reply, record.responses, key);
         if let Some(delay) = faulted.delay {
             if let Err(reason) = conn.pause(delay).await {
                 break reason;
@@ -351,7 +361,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
         // Held until the reply is written.
         drop(reservation);
         record.responses += 1;
-        mute = throttled(&broker, ids, sent_from, &mut record);
+        mute = throttled(throttle, ids, sent_from, &mut record);
         if let Some(what) = faulted.close {
             break CloseReason::Fault(what);
         }
@@ -380,30 +390,39 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
     recorder.push(record);
 }
 
+/// Whether the reply to `key` v`version` has a `throttle_time_ms` field:
+/// ApiVersions v1+ when answered (a refusal is a v0 body), Metadata v3+.
+fn carries_throttle(broker: &Broker, key: i16, version: i16) -> bool {
+    match key {
+        api_key::API_VERSIONS => version >= 1 && broker.table.get(key).is_some_and(|r| r.contains(version)),
+        api_key::METADATA => version >= 3,
+        _ => false,
+    }
+}
+
 /// `throttle_time_ms` for a throttle (saturating).
 fn throttle_ms(t: Duration) -> i32 {
     i32::try_from(t.as_millis()).unwrap_or(i32::MAX)
 }
 
-/// After a reply to the request `ids` was written (from `sent_from` on):
-/// the mute that the `throttle` fault puts on the connection, counting the
-/// replies that oblige the client to wait (a refused ApiVersions is a v0
-/// body, which has no throttle field, so it obliges nothing).
+/// After a reply to the request `ids` was written (from `sent_from` on), with
+/// `throttle` in it: the mute that puts on the connection, counting the
+/// replies that oblige the client to wait (KIP-219).
 ///
 /// The channel is muted from the end of the write, as Kafka mutes it after
 /// the send; the client is held to the throttle from the start of the write,
 /// before which it cannot have had the reply, so that a busy emulator can
 /// never blame a client that waited.
 fn throttled(
-    broker: &Broker,
+    throttle: Option<Duration>,
     ids: Option<(i16, i16, i32)>,
     sent_from: Instant,
     record: &mut ConnRecord,
 ) -> Option<Mute> {
-    let t = broker.faults.throttle?;
+    let t = throttle?;
     let (key, version, _) = ids?;
-    let answered = broker.table.get(key).is_some_and(|r| r.contains(version));
-    let obliged = answered && client_must_wait(key, version);
+    record.throttled_replies += 1;
+    let obliged = client_must_wait(key, version);
     if obliged {
         record.throttled += 1;
     }
@@ -426,7 +445,7 @@ async fn stream_reply(
     large: bool,
     index: u32,
 ) -> Result<Instant, CloseReason> {
-    if let Some(delay) = broker.faults.delay_for(index) {
+    if let Some(delay) = broker.faults.delay_for(index, api_key::METADATA) {
         conn.pause(delay).await?;
     }
     let sent_from = Instant::now();
@@ -495,7 +514,7 @@ async fn count_after_fin(stream: &mut TcpStream) -> usize {
     after
 }
 
-fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
+fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord, throttle: Option<Duration>) -> Step {
     let Ok((key, version, correlation_id)) = RequestHeader::peek_ids(frame) else {
         return Step::Close(CloseReason::UnparsableHeader);
     };
@@ -568,7 +587,7 @@ fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord) -> Step {
                 broker.features,
                 broker.quirks,
             );
-            if let Some(t) = faults.throttle {
+            if let Some(t) = throttle {
                 reply.throttle_time_ms = throttle_ms(t);
             }
             if faults.tansu_tagged_fields && version >= 3 {

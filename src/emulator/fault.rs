@@ -47,6 +47,10 @@ pub struct Faults {
     /// normally against a release that accepts its first ApiVersions request,
     /// and the fault hits its next request.
     pub spare_responses: u32,
+    /// Leave every ApiVersions reply alone: the response faults act on the
+    /// other replies (Metadata), whatever a client's request order (a client
+    /// that sends ApiVersions only on its first connection still meets them).
+    pub spare_api_versions: bool,
     /// Wait this long before each response.
     pub response_delay: Option<Duration>,
     /// Send only the first N bytes of each response frame (size prefix
@@ -116,12 +120,30 @@ impl Faults {
 
     /// The delay before response number `index` (0-based), as
     /// [`Faults::apply`] gives it: for a reply written in chunks.
-    pub fn delay_for(&self, index: u32) -> Option<std::time::Duration> {
-        if index < self.spare_responses {
+    pub fn delay_for(&self, index: u32, key: i16) -> Option<std::time::Duration> {
+        if self.spares(index, key) {
             None
         } else {
             self.response_delay
         }
+    }
+
+    /// Whether response number `index`, to API `key`, passes unchanged.
+    fn spares(&self, index: u32, key: i16) -> bool {
+        index < self.spare_responses || (self.spare_api_versions && key == crate::protocol::api_key::API_VERSIONS)
+    }
+
+    /// [`Faults::apply`] for a reply to API `key` (which
+    /// [`Faults::spare_api_versions`] may spare).
+    pub fn apply_to(&self, reply: Bytes, index: u32, key: i16) -> Faulted {
+        if self.spare_api_versions && key == crate::protocol::api_key::API_VERSIONS {
+            return Faulted {
+                bytes: reply,
+                close: None,
+                delay: None,
+            };
+        }
+        self.apply(reply, index)
     }
 
     /// Applies the response faults to `reply`, a whole encoded response frame

@@ -111,7 +111,9 @@ pub struct ConnRecord {
     pub closed: Option<CloseReason>,
     /// Bytes the client sent after the emulator closed its side.
     pub bytes_after_close: usize,
-    /// Throttled replies whose version obliges the client to wait
+    /// Replies that carried a throttle time (the `throttle` fault).
+    pub throttled_replies: u32,
+    /// Of those, the ones whose version obliges the client to wait
     /// (KIP-219: ApiVersions v2+, Metadata v6+).
     pub throttled: u32,
     /// Requests that arrived before such a throttle had passed (the first
@@ -160,6 +162,7 @@ impl ConnRecord {
             responses: 0,
             closed: None,
             bytes_after_close: 0,
+            throttled_replies: 0,
             throttled: 0,
             throttle_violations: Vec::new(),
         }

@@ -272,11 +272,6 @@ pub fn judge(
                 .any(|r| r.key == key)
                 .then_some(())
                 .ok_or_else(|| format!("the client sent no {} request", api(key))),
-            Fired::Replies(n) => records
-                .iter()
-                .any(|r| r.responses >= n)
-                .then_some(())
-                .ok_or_else(|| format!("no connection got {n} replies")),
             Fired::ApiVersionsFrom(v) => seen
                 .iter()
                 .any(|r| r.key == api_key::API_VERSIONS && r.version >= v && !r.reset && !refused(r, table))
