@@ -5,7 +5,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::CliError;
-use crate::emulator::behaviour::{CATALOGUE, KNOBS};
+use crate::emulator::behaviour::{Ending, CATALOGUE, KNOBS};
 
 /// Arguments of `behaviours`.
 #[derive(Debug, Args)]
@@ -22,6 +22,8 @@ struct Entry {
     case: &'static str,
     correct: &'static str,
     behave: String,
+    /// How `conform` expects a correct client's run to end.
+    ends: &'static str,
 }
 
 pub(super) fn run(args: &BehavioursArgs) -> Result<(), CliError> {
@@ -37,6 +39,11 @@ pub(super) fn run(args: &BehavioursArgs) -> Result<(), CliError> {
             } else {
                 format!("--behave {}", b.name)
             },
+            ends: match b.expect.ending {
+                Ending::Succeeds => "exit 0 (a client must get through this)",
+                Ending::Fails => "a non-zero exit, in time (nothing usable can be had)",
+                Ending::Either => "either exit, in time",
+            },
         })
         .collect();
     if args.json {
@@ -45,11 +52,12 @@ pub(super) fn run(args: &BehavioursArgs) -> Result<(), CliError> {
     }
     for e in &entries {
         say!(
-            "{}\n  on the wire: {}\n  real case:   {}\n  correct:     {}\n  use:         {}\n",
+            "{}\n  on the wire: {}\n  real case:   {}\n  correct:     {}\n  conform:     {}\n  use:         {}\n",
             e.name,
             e.wire,
             e.case,
             e.correct,
+            e.ends,
             e.behave
         );
     }
