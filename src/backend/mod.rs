@@ -9,12 +9,20 @@
 //! never show an emulated or independent broker as real Kafka.
 
 pub mod container;
+pub mod error;
 pub mod external;
+pub mod kind;
+pub mod probe;
+mod start;
+pub mod target;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use container::spec::BrokerKind;
+pub use error::BackendError;
+pub use kind::BrokerKind;
+pub use start::{describe, start, RunningBroker};
+pub use target::Target;
 pub use container::ImageSource;
 pub use external::{parse_bootstrap, ExternalBroker};
 

@@ -432,7 +432,7 @@ async fn plan_containers(
             Err(reason) => {
                 let what = format!("{release} {mode} container");
                 if !p.not_run.iter().any(|n| n.what == what) {
-                    p.not_run.push(NotRun { what, reason });
+                    p.not_run.push(NotRun { what, reason: reason.to_string() });
                 }
             }
         }

@@ -23,60 +23,16 @@ use tokio::task::JoinSet;
 pub use command::{ClientCommand, CommandOutcome};
 pub use scenario::Scenario;
 
-pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
+pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::container::ContainerRun;
+use crate::backend::probe::check_probe_topic;
+use crate::backend;
+pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
 use crate::client::{Client, ClientConfig, Transcript};
-use crate::emulator::{Emulator, EmulatorOptions, SeededTopic};
 use crate::negotiate::Attempt;
 /// Facts about releases that the matrix checks against, kept in `versions`.
 pub use crate::versions::{expected_versions, parse_releases};
 use crate::versions::{guess_broker, releases, Mode, Release};
-
-/// The topic every cell's broker has (seeded, created, or auto-created)
-/// and Metadata is then expected to list.
-pub const PROBE_TOPIC: &str = "kafka-matrix-probe";
-/// Its partition count.
-pub const PROBE_PARTITIONS: i32 = 3;
-
-/// What a cell runs against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Target {
-    /// A Kafka release in a mode.
-    Kafka {
-        /// The release.
-        release: Release,
-        /// Its mode.
-        mode: Mode,
-    },
-    /// tansu, an independent Kafka-compatible broker (container backend).
-    Tansu,
-    /// A broker the user runs.
-    External(ExternalBroker),
-}
-
-impl Target {
-    /// The Kafka release (and mode) this target is, or claims to be.
-    pub fn release(&self) -> Option<(Release, Mode)> {
-        match self {
-            Target::Kafka { release, mode } => Some((*release, *mode)),
-            Target::Tansu => None,
-            Target::External(e) => e.claimed,
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Kafka { release, mode } => write!(f, "{release} {mode}"),
-            Target::Tansu => f.write_str("tansu"),
-            Target::External(e) => match e.claimed {
-                Some((r, m)) => write!(f, "{r} {m} @{}", e.bootstrap),
-                None => write!(f, "@{}", e.bootstrap),
-            },
-        }
-    }
-}
 
 /// One cell to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -203,7 +159,6 @@ impl CellResult {
         }
     }
 
-    #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     fn set_broker(&mut self, broker: BrokerKind, image: Option<String>) {
         self.broker = broker;
         self.real_kafka = broker.is_real_kafka();
@@ -257,8 +212,7 @@ pub struct RunContext {
     /// Cells run at once (containers are the expensive part; 2 suits a 2-core machine).
     pub jobs: usize,
     /// The container backend's run state, when container cells are planned.
-    #[cfg(feature = "containers")]
-    pub containers: Option<Arc<crate::backend::container::ContainerRun>>,
+    pub containers: Option<Arc<ContainerRun>>,
     /// The command the `command` scenario runs (`--client-cmd`).
     pub client_cmd: Option<ClientCommand>,
     /// The commands of corpus clients, by name (`--client`).
@@ -274,88 +228,11 @@ impl Default for RunContext {
         Self {
             config: ClientConfig::default(),
             jobs: 2,
-            #[cfg(feature = "containers")]
             containers: None,
             client_cmd: None,
             corpus: std::collections::BTreeMap::new(),
             report_dir: None,
         }
-    }
-}
-
-/// A started broker and what stops it.
-enum Started {
-    Emulator(Emulator),
-    #[cfg(feature = "containers")]
-    Container(crate::backend::container::docker::RunningBroker),
-    External,
-}
-
-impl Started {
-    async fn stop(self) {
-        match self {
-            Started::Emulator(e) => e.shutdown().await,
-            #[cfg(feature = "containers")]
-            Started::Container(c) => c.stop().await,
-            Started::External => {}
-        }
-    }
-}
-
-fn initial_kind(cell: &Cell) -> BrokerKind {
-    match (cell.backend, &cell.target) {
-        (Backend::Embedded, _) => BrokerKind::EmulatedInProcess,
-        (Backend::Container, Target::Tansu) => BrokerKind::Independent,
-        (Backend::Container, _) => BrokerKind::EmulatedImage,
-        (Backend::External, _) => BrokerKind::Unknown,
-    }
-}
-
-/// Starts (or finds) the cell's broker; returns its bootstrap address.
-#[cfg_attr(not(feature = "containers"), allow(unused_variables))]
-async fn start(cell: &Cell, index: usize, ctx: &RunContext, out: &mut CellResult) -> Result<(Started, String), String> {
-    match (cell.backend, &cell.target) {
-        (Backend::Embedded, Target::Kafka { release, mode }) => {
-            let options = EmulatorOptions {
-                topics: vec![SeededTopic::new(PROBE_TOPIC, PROBE_PARTITIONS)],
-                ..EmulatorOptions::default()
-            };
-            let emulator = Emulator::start(*release, *mode, options)
-                .await
-                .map_err(|e| format!("cannot start the emulator: {e}"))?;
-            let bootstrap = emulator.bootstrap();
-            Ok((Started::Emulator(emulator), bootstrap))
-        }
-        (Backend::External, Target::External(e)) => Ok((Started::External, e.bootstrap.clone())),
-        #[cfg(feature = "containers")]
-        (Backend::Container, target) => {
-            use crate::backend::container::docker::ContainerError;
-            use crate::backend::container::ContainerTarget;
-            let run = ctx
-                .containers
-                .as_ref()
-                .ok_or("the container backend was not set up for this run")?;
-            let what = match target {
-                Target::Kafka { release, mode } => ContainerTarget::Kafka(*release, *mode),
-                Target::Tansu => ContainerTarget::Tansu,
-                Target::External(_) => return Err("an external broker cannot run in a container".into()),
-            };
-            let (kind, image) = run.describe(what);
-            out.set_broker(kind, image);
-            let started = Instant::now();
-            let (plan, running) = run
-                .start(what, index)
-                .await
-                .map_err(|e: ContainerError| e.to_string())?;
-            out.startup_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-            out.set_broker(plan.kind, Some(plan.image()));
-            Ok((Started::Container(running), plan.bootstrap))
-        }
-        #[cfg(not(feature = "containers"))]
-        (Backend::Container, _) => {
-            Err("this build has no container backend (built without the `containers` feature)".into())
-        }
-        (backend, target) => Err(format!("a {target} target cannot run on the {backend} backend")),
     }
 }
 
@@ -366,15 +243,23 @@ pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
 
 /// Runs cell number `index` of a run (the index names its containers).
 pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
-    let mut result = CellResult::new(cell.clone(), index, initial_kind(&cell));
-    let (started, bootstrap) = match start(&cell, index, ctx, &mut result).await {
-        Ok(s) => s,
+    let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+    let mut result = CellResult::new(cell.clone(), index, kind);
+    result.set_broker(kind, image);
+    let broker = match backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await {
+        Ok(b) => b,
         Err(e) => {
+            let e = e.to_string();
             result.transcript = format!("the broker did not start: {e}\n");
             result.error = Some(e);
             return result;
         }
     };
+    if let Some(startup) = broker.startup {
+        result.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
+    }
+    result.set_broker(broker.kind, broker.image.clone());
+    let bootstrap = broker.bootstrap.clone();
     result.bootstrap = Some(bootstrap.clone());
     let outcome = if cell.scenario == Scenario::Command {
         run_command(&bootstrap, &cell, ctx, &mut result).await
@@ -388,7 +273,7 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
         result.transcript = transcript.render();
         outcome
     };
-    started.stop().await;
+    broker.stop().await;
     match outcome {
         Ok(()) => result.passed = true,
         Err(e) => result.error = Some(e),
@@ -482,19 +367,7 @@ fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Resul
     if !advertised.iter().any(|a| a == bootstrap) {
         return Err(format!("Metadata brokers {advertised:?} do not include {bootstrap}"));
     }
-    let topic = md
-        .topics
-        .iter()
-        .find(|t| t.name.as_deref() == Some(PROBE_TOPIC))
-        .ok_or_else(|| format!("Metadata v{} lacks topic {PROBE_TOPIC}", md.version))?;
-    if topic.partitions.len() != PROBE_PARTITIONS as usize || !topic.error.is_ok() {
-        return Err(format!(
-            "topic {PROBE_TOPIC}: {} partitions, error {} (expected {PROBE_PARTITIONS}, none)",
-            topic.partitions.len(),
-            topic.error
-        ));
-    }
-    Ok(())
+    check_probe_topic(md).map_err(|e| e.to_string())
 }
 
 /// An external broker's topics are its own business; it must name at least
@@ -529,7 +402,10 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
             Ok((_, (index, r))) => (index, r),
             Err(e) => {
                 let index = ids.get(&e.id()).copied().unwrap_or(0);
-                let mut r = CellResult::new(cells[index].clone(), index, initial_kind(&cells[index]));
+                let cell = &cells[index];
+                let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+                let mut r = CellResult::new(cell.clone(), index, kind);
+                r.set_broker(kind, image);
                 r.error = Some(format!("the cell panicked or was cancelled: {e}"));
                 (index, r)
             }

@@ -10,7 +10,7 @@ use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use super::spec::{self, ContainerSpec, HostAddr, Names, CLIENT_PORT};
-use crate::matrix::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 use crate::versions::images::ImageFlavor;
 use crate::versions::{releases, Mode, Release};
 

@@ -9,6 +9,7 @@
 //! emulated ones; a report names the exact image of every cell.
 
 pub mod compose;
+pub mod error;
 pub mod local;
 pub mod spec;
 
@@ -16,12 +17,38 @@ pub mod spec;
 pub mod docker;
 #[cfg(feature = "containers")]
 mod run;
+#[cfg(not(feature = "containers"))]
+mod absent;
 
+#[cfg(not(feature = "containers"))]
+pub use absent::ContainerRun;
+pub use error::ContainerError;
 #[cfg(feature = "containers")]
-pub use run::{ContainerRun, ContainerTarget};
+pub use run::ContainerRun;
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::versions::{Mode, Release};
+
+/// What a container cell asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerTarget {
+    /// A Kafka release in a mode.
+    Kafka(Release, Mode),
+    /// tansu.
+    Tansu,
+}
+
+impl From<ContainerTarget> for super::Target {
+    fn from(t: ContainerTarget) -> Self {
+        match t {
+            ContainerTarget::Kafka(release, mode) => super::Target::Kafka { release, mode },
+            ContainerTarget::Tansu => super::Target::Tansu,
+        }
+    }
+}
+
 
 /// Where container images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
