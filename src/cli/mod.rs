@@ -100,7 +100,8 @@ cli_error_from!(
     String,
     std::io::Error,
     serde_json::Error,
-    crate::emulator::EmulatorError
+    crate::emulator::EmulatorError,
+    crate::matrix::plan::PlanError
 );
 
 /// Runs the parsed command.

@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod corpus;
+pub mod plan;
 pub mod scenario;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use command::{ClientCommand, CommandOutcome};
+pub use plan::NotRun;
 pub use scenario::Scenario;
 
 pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::matrix::corpus::{ClientStatus, CorpusClient};
+pub use crate::matrix::NotRun;
 use crate::matrix::CellResult;
 use crate::negotiate::{Attempt, Outcome};
 
@@ -31,15 +32,6 @@ pub struct Report {
     pub clients: Vec<CorpusClient>,
     /// Every cell.
     pub cells: Vec<CellResult>,
-}
-
-/// A planned cell (or group of cells) that did not run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotRun {
-    /// What, e.g. `2.8 kraft container`.
-    pub what: String,
-    /// Why, in one line.
-    pub reason: String,
 }
 
 impl Report {
