@@ -78,14 +78,32 @@ mod tests {
             mode: Mode::Kraft,
         };
         let of = |b, t: &Target, s| BrokerKind::of(b, t, s);
-        assert_eq!(of(Backend::Container, &kafka, ImageSource::Registry), BrokerKind::RealKafka);
-        assert_eq!(of(Backend::Container, &kafka, ImageSource::Local), BrokerKind::EmulatedImage);
-        assert_eq!(of(Backend::Container, &kafka, ImageSource::Auto), BrokerKind::EmulatedImage);
-        assert_eq!(of(Backend::Container, &Target::Tansu, ImageSource::Registry), BrokerKind::Independent);
-        assert_eq!(of(Backend::Embedded, &kafka, ImageSource::Registry), BrokerKind::EmulatedInProcess);
+        assert_eq!(
+            of(Backend::Container, &kafka, ImageSource::Registry),
+            BrokerKind::RealKafka
+        );
+        assert_eq!(
+            of(Backend::Container, &kafka, ImageSource::Local),
+            BrokerKind::EmulatedImage
+        );
+        assert_eq!(
+            of(Backend::Container, &kafka, ImageSource::Auto),
+            BrokerKind::EmulatedImage
+        );
+        assert_eq!(
+            of(Backend::Container, &Target::Tansu, ImageSource::Registry),
+            BrokerKind::Independent
+        );
+        assert_eq!(
+            of(Backend::Embedded, &kafka, ImageSource::Registry),
+            BrokerKind::EmulatedInProcess
+        );
         for b in Backend::ALL {
             for s in [ImageSource::Auto, ImageSource::Registry, ImageSource::Local] {
-                assert_eq!(of(b, &kafka, s).is_real_kafka(), (b, s) == (Backend::Container, ImageSource::Registry));
+                assert_eq!(
+                    of(b, &kafka, s).is_real_kafka(),
+                    (b, s) == (Backend::Container, ImageSource::Registry)
+                );
             }
         }
     }

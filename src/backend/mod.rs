@@ -19,12 +19,12 @@ pub mod target;
 use std::fmt;
 use std::str::FromStr;
 
+pub use container::ImageSource;
 pub use error::BackendError;
+pub use external::{parse_bootstrap, ExternalBroker};
 pub use kind::BrokerKind;
 pub use start::{describe, start, RunningBroker};
 pub use target::Target;
-pub use container::ImageSource;
-pub use external::{parse_bootstrap, ExternalBroker};
 
 /// One backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

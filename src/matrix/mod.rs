@@ -25,10 +25,10 @@ pub use command::{ClientCommand, CommandOutcome};
 pub use plan::NotRun;
 pub use scenario::Scenario;
 
-pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend;
 use crate::backend::container::ContainerRun;
 use crate::backend::probe::check_probe_topic;
-use crate::backend;
+pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
 use crate::client::{Client, ClientConfig, Transcript};
 use crate::negotiate::Attempt;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::matrix::corpus::{ClientStatus, CorpusClient};
-pub use crate::matrix::NotRun;
 use crate::matrix::CellResult;
+pub use crate::matrix::NotRun;
 use crate::negotiate::{Attempt, Outcome};
 
 /// The whole report.

@@ -20,8 +20,8 @@ use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageE
 
 use super::local::LocalImage;
 use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
-use crate::client::{Client, ClientConfig};
 use crate::backend::probe::{check_probe_topic, ProbeTopicError, PROBE_TOPIC};
+use crate::client::{Client, ClientConfig};
 
 pub use super::error::ContainerError;
 

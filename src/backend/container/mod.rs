@@ -13,12 +13,12 @@ pub mod error;
 pub mod local;
 pub mod spec;
 
+#[cfg(not(feature = "containers"))]
+mod absent;
 #[cfg(feature = "containers")]
 pub mod docker;
 #[cfg(feature = "containers")]
 mod run;
-#[cfg(not(feature = "containers"))]
-mod absent;
 
 #[cfg(not(feature = "containers"))]
 pub use absent::ContainerRun;
@@ -48,7 +48,6 @@ impl From<ContainerTarget> for super::Target {
         }
     }
 }
-
 
 /// Where container images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
