@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod corpus;
+pub mod error;
 pub mod plan;
 pub mod scenario;
 
@@ -20,8 +21,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 pub use command::{ClientCommand, CommandOutcome};
+pub use error::{ExpectationError, MatrixError, ScenarioError};
 pub use plan::NotRun;
 pub use scenario::Scenario;
 
@@ -245,18 +248,33 @@ pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
 
 /// Runs cell number `index` of a run (the index names its containers).
 pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
-    let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
-    let mut result = CellResult::new(cell.clone(), index, kind);
-    result.set_broker(kind, image);
-    let broker = match backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await {
-        Ok(b) => b,
-        Err(e) => {
-            let e = e.to_string();
-            result.transcript = format!("the broker did not start: {e}\n");
-            result.error = Some(e);
-            return result;
+    let span = tracing::info_span!("matrix.cell", index, cell = %cell);
+    async move {
+        let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+        let mut result = CellResult::new(cell.clone(), index, kind);
+        result.set_broker(kind, image);
+        match run_phases(&cell, index, ctx, &mut result).await {
+            Ok(()) => {
+                tracing::debug!("cell passed");
+                result.passed = true;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "cell failed");
+                if let MatrixError::Start(_) = e {
+                    result.transcript = format!("the broker did not start: {e}\n");
+                }
+                result.error = Some(e.to_string());
+            }
         }
-    };
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// Start, negotiate, check, run the scenario; then stop the broker.
+async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut CellResult) -> Result<(), MatrixError> {
+    let broker = backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await?;
     if let Some(startup) = broker.startup {
         result.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
     }
@@ -264,35 +282,35 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
     let bootstrap = broker.bootstrap.clone();
     result.bootstrap = Some(bootstrap.clone());
     let outcome = if cell.scenario == Scenario::Command {
-        run_command(&bootstrap, &cell, ctx, &mut result).await
+        run_command(&bootstrap, cell, ctx, result)
+            .await
+            .map_err(MatrixError::from)
     } else {
         let transcript = Transcript::new();
         let config = ClientConfig {
             transcript: Some(transcript.clone()),
             ..ctx.config.clone()
         };
-        let outcome = drive(&bootstrap, &cell, &config, &mut result).await;
+        let outcome = drive(&bootstrap, cell, &config, result).await;
         result.transcript = transcript.render();
         outcome
     };
     broker.stop().await;
-    match outcome {
-        Ok(()) => result.passed = true,
-        Err(e) => result.error = Some(e),
-    }
-    result
+    outcome
 }
 
-async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut CellResult) -> Result<(), String> {
+async fn run_command(
+    bootstrap: &str,
+    cell: &Cell,
+    ctx: &RunContext,
+    out: &mut CellResult,
+) -> Result<(), ScenarioError> {
     let cmd = match &cell.client {
         Some(name) => ctx
             .corpus
             .get(name)
-            .ok_or_else(|| format!("client {name} is not set up for this run"))?,
-        None => ctx
-            .client_cmd
-            .as_ref()
-            .ok_or("the command scenario needs --client-cmd")?,
+            .ok_or_else(|| ScenarioError::ClientNotSetUp(name.clone()))?,
+        None => ctx.client_cmd.as_ref().ok_or(ScenarioError::NoClientCommand)?,
     };
     let (release, mode) = cell
         .target
@@ -305,7 +323,9 @@ async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut C
         let name = format!("{name}.out");
         (dir.join(&name), name)
     });
-    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path())).await?;
+    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path()))
+        .await
+        .map_err(ScenarioError::CommandNotRun)?;
     outcome.output_file = output_file.map(|(_, name)| name);
     out.transcript = outcome.render();
     out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
@@ -315,7 +335,7 @@ async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut C
     if passed {
         Ok(())
     } else {
-        Err(failure)
+        Err(ScenarioError::CommandFailed(failure))
     }
 }
 
@@ -323,11 +343,11 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), String> {
+async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), MatrixError> {
     let started = Instant::now();
     let mut client = Client::connect(bootstrap, config.clone())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(MatrixError::Negotiate)?;
     out.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
     out.attempts = negotiated.attempts.clone();
@@ -338,45 +358,53 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     if let Some((release, mode)) = cell.target.release() {
         if let Some((av, md)) = expected_versions(release, mode) {
             if (versions.api_versions, versions.metadata) != (av, md) {
-                return Err(format!(
-                    "negotiated ApiVersions v{} / Metadata v{}, but Kafka {release} ({mode}) implies v{av} / v{md}",
-                    versions.api_versions, versions.metadata
-                ));
+                return Err(ExpectationError::Versions {
+                    api_versions: versions.api_versions,
+                    metadata: versions.metadata,
+                    release,
+                    mode,
+                    want_api_versions: av,
+                    want_metadata: md,
+                }
+                .into());
             }
         }
     }
     let started = Instant::now();
     match cell.scenario {
         Scenario::Ping => {
-            client.ping().await.map_err(|e| e.to_string())?;
+            client.ping().await.map_err(ScenarioError::Request)?;
         }
         Scenario::Metadata => {
-            let md = client.metadata(None).await.map_err(|e| e.to_string())?;
+            let md = client.metadata(None).await.map_err(ScenarioError::Request)?;
             match cell.backend {
                 Backend::External => check_external_metadata(&md)?,
                 Backend::Embedded | Backend::Container => check_metadata(&md, bootstrap)?,
             }
         }
-        Scenario::Command => return Err("the command scenario does not use this crate's client".into()),
+        Scenario::Command => return Err(ScenarioError::NotAClientScenario.into()),
     }
     out.request_us = Some(micros(started.elapsed()));
     Ok(())
 }
 
 /// Metadata must name the broker we talked to and the probe topic.
-fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Result<(), String> {
+fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Result<(), ExpectationError> {
     let advertised: Vec<String> = md.brokers.iter().map(|b| format!("{}:{}", b.host, b.port)).collect();
     if !advertised.iter().any(|a| a == bootstrap) {
-        return Err(format!("Metadata brokers {advertised:?} do not include {bootstrap}"));
+        return Err(ExpectationError::BootstrapNotAdvertised {
+            advertised,
+            bootstrap: bootstrap.to_owned(),
+        });
     }
-    check_probe_topic(md).map_err(|e| e.to_string())
+    Ok(check_probe_topic(md)?)
 }
 
 /// An external broker's topics are its own business; it must name at least
 /// one broker a client could go on to.
-fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), String> {
+fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), ExpectationError> {
     if md.brokers.is_empty() {
-        return Err(format!("Metadata v{} lists no brokers", md.version));
+        return Err(ExpectationError::NoBrokers { version: md.version });
     }
     Ok(())
 }
@@ -385,6 +413,7 @@ fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), St
 /// finishes; returns the results in `cells` order. A cell that panics is
 /// reported as failed (its containers are removed as the panic unwinds).
 pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&CellResult)) -> Vec<CellResult> {
+    tracing::info!(cells = cells.len(), jobs = ctx.jobs, "running the matrix");
     let ctx = Arc::new(ctx.clone());
     let permits = Arc::new(Semaphore::new(ctx.jobs.max(1)));
     let mut set = JoinSet::new();

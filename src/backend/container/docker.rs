@@ -17,6 +17,7 @@ use testcontainers::core::client::ClientError;
 use testcontainers::core::{CmdWaitFor, ExecCommand, IntoContainerPort, WaitFor};
 use testcontainers::runners::{AsyncBuilder, AsyncRunner};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt, TestcontainersError};
+use tracing::Instrument as _;
 
 use super::local::LocalImage;
 use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
@@ -118,6 +119,11 @@ fn one_line(s: &str) -> String {
 
 /// Starts `plan`'s containers and waits until the broker answers.
 pub async fn start(plan: &BrokerPlan) -> Result<RunningBroker, ContainerError> {
+    let span = tracing::info_span!("container.start", image = %plan.image(), bootstrap = %plan.bootstrap);
+    start_containers(plan).instrument(span).await
+}
+
+async fn start_containers(plan: &BrokerPlan) -> Result<RunningBroker, ContainerError> {
     let mut running = RunningBroker { containers: Vec::new() };
     for spec in plan.dependencies.iter().chain([&plan.broker]) {
         match request(spec, plan.startup_timeout).start().await {
@@ -178,6 +184,7 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
             Ok(Err(not_yet)) => last = format!("{not_yet} (not yet)"),
             Err(e) => last = e,
         }
+        tracing::debug!(%last, "not ready yet");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Err(not_ready(last).await)
