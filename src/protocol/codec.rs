@@ -11,101 +11,78 @@ use super::header::{RequestHeader, ResponseHeader};
 use super::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use super::primitives::Reader;
 
-/// A request body of an API this crate speaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestBody {
-    /// Key 18.
-    ApiVersions(ApiVersionsRequest),
-    /// Key 3.
-    Metadata(MetadataRequest),
-}
-
-impl RequestBody {
-    /// The API of this body.
-    pub fn api(&self) -> Api {
-        match self {
-            Self::ApiVersions(_) => Api::ApiVersions,
-            Self::Metadata(_) => Api::Metadata,
-        }
-    }
-
-    /// The API key of this body.
-    pub fn api_key(&self) -> i16 {
-        self.api().spec().key
-    }
-
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        match self {
-            Self::ApiVersions(b) => b.encode(buf, version),
-            Self::Metadata(b) => b.encode(buf, version),
-        }
-    }
-
-    fn decode(api: Api, r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
-        Ok(match api {
-            Api::ApiVersions => Self::ApiVersions(ApiVersionsRequest::decode(r, version)?),
-            Api::Metadata => Self::Metadata(MetadataRequest::decode(r, version)?),
-        })
-    }
-}
-
-/// A response body of an API this crate speaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseBody {
-    /// Key 18.
-    ApiVersions(ApiVersionsResponse),
-    /// Key 3.
-    Metadata(MetadataResponse),
-}
-
-impl ResponseBody {
-    /// The API of this body.
-    pub fn api(&self) -> Api {
-        match self {
-            Self::ApiVersions(_) => Api::ApiVersions,
-            Self::Metadata(_) => Api::Metadata,
-        }
-    }
-
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        match self {
-            Self::ApiVersions(b) => b.encode(buf, version),
-            Self::Metadata(b) => b.encode(buf, version),
-        }
-    }
-
-    fn decode(api: Api, r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
-        Ok(match api {
-            Api::ApiVersions => Self::ApiVersions(ApiVersionsResponse::decode(r, version)?),
-            Api::Metadata => Self::Metadata(MetadataResponse::decode(r, version)?),
-        })
-    }
-}
-
-macro_rules! body_conversions {
-    ($body:ident: $($variant:ident($t:ty)),*) => {$(
-        impl From<$t> for $body {
-            fn from(b: $t) -> Self {
-                $body::$variant(b)
-            }
+/// A body enum over [`Api`]: one variant per API (the `match`es on [`Api`]
+/// are exhaustive, so leaving one out does not compile), with encode/decode
+/// dispatch and conversions from and to each message type.
+macro_rules! body_enum {
+    ($(#[$doc:meta])* $body:ident { $($variant:ident($t:ty)),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $body {
+            $(
+                #[doc = concat!("A ", stringify!($variant), " body.")]
+                $variant($t),
+            )*
         }
 
-        impl TryFrom<$body> for $t {
-            type Error = $body;
-
-            /// The body, or the body back when it is of another API.
-            fn try_from(b: $body) -> Result<Self, $body> {
-                match b {
-                    $body::$variant(x) => Ok(x),
-                    other => Err(other),
+        impl $body {
+            /// The API of this body.
+            pub fn api(&self) -> Api {
+                match self {
+                    $(Self::$variant(_) => Api::$variant,)*
                 }
             }
+
+            /// The API key of this body.
+            pub fn api_key(&self) -> i16 {
+                self.api().spec().key
+            }
+
+            fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+                match self {
+                    $(Self::$variant(b) => b.encode(buf, version),)*
+                }
+            }
+
+            fn decode(api: Api, r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+                Ok(match api {
+                    $(Api::$variant => Self::$variant(<$t>::decode(r, version)?),)*
+                })
+            }
         }
-    )*};
+
+        $(
+            impl From<$t> for $body {
+                fn from(b: $t) -> Self {
+                    $body::$variant(b)
+                }
+            }
+
+            impl TryFrom<$body> for $t {
+                type Error = $body;
+
+                /// The body, or the body back when it is of another API.
+                fn try_from(b: $body) -> Result<Self, $body> {
+                    match b {
+                        $body::$variant(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
+    };
 }
 
-body_conversions!(RequestBody: ApiVersions(ApiVersionsRequest), Metadata(MetadataRequest));
-body_conversions!(ResponseBody: ApiVersions(ApiVersionsResponse), Metadata(MetadataResponse));
+body_enum! {
+    /// A request body of an API this crate speaks.
+    RequestBody { ApiVersions(ApiVersionsRequest), Metadata(MetadataRequest) }
+}
+
+body_enum! {
+    /// A response body of an API this crate speaks.
+    ResponseBody { ApiVersions(ApiVersionsResponse), Metadata(MetadataResponse) }
+}
 
 fn api_name(key: i16) -> &'static str {
     Api::from_key(key).map_or("an API this crate does not speak", |api| api.spec().name)
