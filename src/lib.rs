@@ -13,6 +13,9 @@
 //! report     report.json, report.md, transcripts
 //! cli        clap commands; main.rs maps errors to exit codes
 //! ```
+#[macro_use]
+mod value_enum;
+
 pub mod backend;
 pub mod cli;
 pub mod client;

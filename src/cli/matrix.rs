@@ -2,11 +2,13 @@
 //! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::{default_out, CliError};
+use crate::backend::container::ImagePreference;
 use crate::backend::{parse_bootstrap, BackendChoice, ExternalBroker, ImageSource};
 use crate::matrix::corpus;
 use crate::matrix::plan::{plan, sweep, PlanRequest};
@@ -30,17 +32,17 @@ pub struct MatrixArgs {
     #[arg(long, default_value = "embedded", env = "KAFKA_MATRIX_BACKEND")]
     backend: BackendChoice,
     /// Container images: registry (real Kafka), local (built emulated images), or auto.
-    #[arg(long, default_value = "auto", env = "KAFKA_MATRIX_IMAGE_SOURCE")]
+    #[arg(long, default_value = "auto", env = "KAFKA_MATRIX_IMAGE_SOURCE", value_parser = ImageSource::from_str)]
     image_source: ImageSource,
     /// Registry images: apache (apache/kafka first), native (apache/kafka-native where published), confluent (cp-kafka).
-    #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR")]
-    image_flavor: crate::backend::container::ImagePreference,
+    #[arg(long, default_value = "apache", env = "KAFKA_MATRIX_IMAGE_FLAVOR", value_parser = ImagePreference::from_str)]
+    image_flavor: ImagePreference,
     /// External brokers: a comma list of `[RELEASE[/MODE]=]HOST:PORT`; HOST is a DNS name, an IPv4 address
     /// or a bracketed IPv6 address.
     #[arg(long, env = "KAFKA_MATRIX_BOOTSTRAP", value_name = "LIST")]
     bootstrap: Option<String>,
     /// Scenarios per target: ping, metadata, command (default: ping,metadata, plus command with --client-cmd).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = Scenario::from_str)]
     scenarios: Vec<Scenario>,
     /// Your own client, run once per cell as `sh -c`: placeholders {bootstrap} {host} {port} {release} {mode},
     /// each filled in as one shell-quoted word. All of its output goes to transcripts/NNN-<cell>.out.
