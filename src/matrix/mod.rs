@@ -13,6 +13,7 @@ pub mod command;
 pub mod corpus;
 pub mod error;
 pub mod plan;
+pub mod result;
 pub mod scenario;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tracing::Instrument as _;
 pub use command::{ClientCommand, CommandOutcome};
 pub use error::{ExpectationError, MatrixError, ScenarioError};
 pub use plan::NotRun;
+pub use result::{transcript_file, BrokerFacts, CellOutcome, CellResult, NegotiationFacts, Timings};
 pub use scenario::Scenario;
 
 use crate::backend;
@@ -34,7 +36,6 @@ use crate::backend::probe::check_probe_topic;
 pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
 use crate::client::{Client, ClientConfig, Transcript};
-use crate::negotiate::Attempt;
 /// Facts about releases that the matrix checks against, kept in `versions`.
 pub use crate::versions::{expected_versions, parse_releases};
 use crate::versions::{guess_broker, releases, Mode, Release};
@@ -81,97 +82,6 @@ impl std::fmt::Display for Cell {
             Some(name) => write!(f, " {name}"),
             None => Ok(()),
         }
-    }
-}
-
-/// How a cell ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CellResult {
-    /// The cell.
-    #[serde(flatten)]
-    pub cell: Cell,
-    /// What kind of broker answered.
-    pub broker: BrokerKind,
-    /// Whether the broker was real Kafka (`broker == real_kafka`).
-    pub real_kafka: bool,
-    /// The broker in words, with its image for containers.
-    pub backend_detail: String,
-    /// The container image (`name:tag`), for container cells.
-    pub image: Option<String>,
-    /// The address the client bootstrapped on.
-    pub bootstrap: Option<String>,
-    /// Time to start the broker until it answered (containers), milliseconds.
-    pub startup_ms: Option<u64>,
-    /// ApiVersions version negotiated.
-    pub api_versions_version: Option<i16>,
-    /// Metadata version chosen.
-    pub metadata_version: Option<i16>,
-    /// ApiVersions attempts (fallbacks show here).
-    pub attempts: Vec<Attempt>,
-    /// The release(s) the broker's ApiVersions reply looks like.
-    pub guessed: Option<String>,
-    /// Connect + negotiate, microseconds.
-    pub connect_us: Option<u64>,
-    /// The scenario's request, microseconds.
-    pub request_us: Option<u64>,
-    /// Pass or fail.
-    pub passed: bool,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// The `command` scenario's outcome.
-    pub command: Option<CommandOutcome>,
-    /// The cell's transcript file, relative to the report directory: every
-    /// frame this crate's client exchanged, or the command's output.
-    pub transcript_file: String,
-    /// That transcript's text (written by the report, not part of the JSON).
-    #[serde(skip)]
-    pub transcript: String,
-}
-
-/// The transcript file name of cell number `index`.
-pub fn transcript_file(index: usize, cell: &Cell) -> String {
-    let slug: String = cell
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
-        .collect();
-    let mut slug = slug.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
-    slug.truncate(100);
-    format!("transcripts/{index:03}-{slug}.txt")
-}
-
-impl CellResult {
-    fn new(cell: Cell, index: usize, broker: BrokerKind) -> Self {
-        Self {
-            transcript_file: transcript_file(index, &cell),
-            transcript: String::new(),
-            command: None,
-            cell,
-            broker,
-            real_kafka: broker.is_real_kafka(),
-            backend_detail: broker.describe().to_owned(),
-            image: None,
-            bootstrap: None,
-            startup_ms: None,
-            api_versions_version: None,
-            metadata_version: None,
-            attempts: Vec::new(),
-            guessed: None,
-            connect_us: None,
-            request_us: None,
-            passed: false,
-            error: None,
-        }
-    }
-
-    fn set_broker(&mut self, broker: BrokerKind, image: Option<String>) {
-        self.broker = broker;
-        self.real_kafka = broker.is_real_kafka();
-        self.backend_detail = match &image {
-            Some(i) => format!("{} ({i})", broker.describe()),
-            None => broker.describe().to_owned(),
-        };
-        self.image = image;
     }
 }
 
@@ -256,14 +166,14 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
         match run_phases(&cell, index, ctx, &mut result).await {
             Ok(()) => {
                 tracing::debug!("cell passed");
-                result.passed = true;
+                result.outcome.passed = true;
             }
             Err(e) => {
                 tracing::info!(error = %e, "cell failed");
                 if let MatrixError::Start(_) = e {
-                    result.transcript = format!("the broker did not start: {e}\n");
+                    result.outcome.transcript = format!("the broker did not start: {e}\n");
                 }
-                result.error = Some(e.to_string());
+                result.outcome.error = Some(e.to_string());
             }
         }
         result
@@ -276,11 +186,11 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
 async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut CellResult) -> Result<(), MatrixError> {
     let broker = backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await?;
     if let Some(startup) = broker.startup {
-        result.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
+        result.broker.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
     }
     result.set_broker(broker.kind, broker.image.clone());
     let bootstrap = broker.bootstrap.clone();
-    result.bootstrap = Some(bootstrap.clone());
+    result.broker.bootstrap = Some(bootstrap.clone());
     let outcome = if cell.scenario == Scenario::Command {
         run_command(&bootstrap, cell, ctx, result)
             .await
@@ -292,7 +202,7 @@ async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut Ce
             ..ctx.config.clone()
         };
         let outcome = drive(&bootstrap, cell, &config, result).await;
-        result.transcript = transcript.render();
+        result.outcome.transcript = transcript.render();
         outcome
     };
     broker.stop().await;
@@ -319,7 +229,11 @@ async fn run_command(
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
     // All of the output goes next to the transcript, `NNN-<cell>.out`.
     let output_file = ctx.report_dir.as_ref().map(|dir| {
-        let name = out.transcript_file.strip_suffix(".txt").unwrap_or(&out.transcript_file);
+        let name = out
+            .outcome
+            .transcript_file
+            .strip_suffix(".txt")
+            .unwrap_or(&out.outcome.transcript_file);
         let name = format!("{name}.out");
         (dir.join(&name), name)
     });
@@ -327,11 +241,11 @@ async fn run_command(
         .await
         .map_err(ScenarioError::CommandNotRun)?;
     outcome.output_file = output_file.map(|(_, name)| name);
-    out.transcript = outcome.render();
-    out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
+    out.outcome.transcript = outcome.render();
+    out.timings.request_us = Some(outcome.duration_ms.saturating_mul(1000));
     let passed = outcome.passed();
     let failure = outcome.failure();
-    out.command = Some(outcome);
+    out.outcome.command = Some(outcome);
     if passed {
         Ok(())
     } else {
@@ -348,13 +262,13 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     let mut client = Client::connect(bootstrap, config.clone())
         .await
         .map_err(MatrixError::Negotiate)?;
-    out.connect_us = Some(micros(started.elapsed()));
+    out.timings.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
-    out.attempts = negotiated.attempts.clone();
-    out.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
+    out.negotiation.attempts = negotiated.attempts.clone();
+    out.negotiation.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
     let versions = client.versions();
-    out.api_versions_version = Some(versions.api_versions);
-    out.metadata_version = Some(versions.metadata);
+    out.negotiation.api_versions_version = Some(versions.api_versions);
+    out.negotiation.metadata_version = Some(versions.metadata);
     if let Some((release, mode)) = cell.target.release() {
         if let Some((av, md)) = expected_versions(release, mode) {
             if (versions.api_versions, versions.metadata) != (av, md) {
@@ -384,7 +298,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
         }
         Scenario::Command => return Err(ScenarioError::NotAClientScenario.into()),
     }
-    out.request_us = Some(micros(started.elapsed()));
+    out.timings.request_us = Some(micros(started.elapsed()));
     Ok(())
 }
 
@@ -437,7 +351,7 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
                 let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
                 let mut r = CellResult::new(cell.clone(), index, kind);
                 r.set_broker(kind, image);
-                r.error = Some(format!("the cell panicked or was cancelled: {e}"));
+                r.outcome.error = Some(format!("the cell panicked or was cancelled: {e}"));
                 (index, r)
             }
         };
