@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 pub use container::ImageSource;
 pub use error::BackendError;
-pub use external::{parse_bootstrap, ExternalBroker};
+pub use external::{parse_bootstrap, BootstrapError, ExternalBroker};
 pub use kind::BrokerKind;
 pub use start::{describe, start, RunningBroker};
 pub use target::Target;
