@@ -72,7 +72,8 @@ fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
     args.bootstrap
         .as_deref()
         .map(|spec| {
-            parse_bootstrap(spec).map_err(|e| CliError(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
+            parse_bootstrap(spec)
+                .map_err(|e| CliError::Message(format!("--bootstrap (or KAFKA_MATRIX_BOOTSTRAP): {e}")))
         })
         .transpose()
 }
@@ -87,7 +88,8 @@ fn check_out(dir: &Path) -> Result<(), CliError> {
         std::fs::remove_file(&probe)
     };
     for d in [dir.to_owned(), dir.join("transcripts")] {
-        check(&d).map_err(|e| CliError(format!("--out {}: cannot write the report there: {e}", d.display())))?;
+        check(&d)
+            .map_err(|e| CliError::Message(format!("--out {}: cannot write the report there: {e}", d.display())))?;
     }
     Ok(())
 }
@@ -111,7 +113,9 @@ fn require_clients() -> bool {
 pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
     if args.clients.iter().any(|c| c == "list") {
         let dir = corpus::clients_dir();
-        let clients = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
+        let clients = corpus::discover(&dir)
+            .await
+            .map_err(|e| CliError::Message(e.to_string()))?;
         say!("{} clients in {}:", clients.len(), dir.display());
         for c in &clients {
             say!("  {}", c.line());
@@ -123,7 +127,7 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
     let req = plan_request(&args, brokers)?;
     let planned = plan(&req, |line| eprintln!("{line}")).await?;
     if planned.cells.is_empty() {
-        return Err(CliError(format!(
+        return Err(CliError::Message(format!(
             "no cells to run for releases {:?}, modes {:?}, backend {}{}",
             args.releases,
             args.modes,
@@ -152,7 +156,7 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
     say_raw!("{}{}", report.grid(), report.table());
     let (json, md) = report
         .write(&args.out)
-        .map_err(|e| CliError(format!("cannot write the report to {}: {e}", args.out.display())))?;
+        .map_err(|e| CliError::Message(format!("cannot write the report to {}: {e}", args.out.display())))?;
     say!(
         "\n{} passed, {} failed, {} not run; report: {} and {}",
         report.passed,
@@ -162,11 +166,10 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         md.display()
     );
     if report.failed > 0 {
-        return Err(CliError(format!(
-            "{} of {} cells failed",
-            report.failed,
-            report.cells.len()
-        )));
+        return Err(CliError::CellsFailed {
+            failed: report.failed,
+            cells: report.cells.len(),
+        });
     }
     Ok(())
 }
@@ -190,21 +193,21 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
     };
     list.dedup();
     if list.contains(&Scenario::Command) && args.client_cmd.is_none() && args.clients.is_empty() {
-        return Err(CliError(
+        return Err(CliError::Message(
             "the command scenario needs --client-cmd 'COMMAND {bootstrap}' or --client NAME".into(),
         ));
     }
     if !args.clients.is_empty() && !list.contains(&Scenario::Command) {
-        return Err(CliError(
+        return Err(CliError::Message(
             "--client is given but --scenarios leaves out `command`".into(),
         ));
     }
     if let Some(cmd) = &args.client_cmd {
         if cmd.trim().is_empty() {
-            return Err(CliError("--client-cmd is empty".into()));
+            return Err(CliError::Message("--client-cmd is empty".into()));
         }
         if !list.contains(&Scenario::Command) {
-            return Err(CliError(
+            return Err(CliError::Message(
                 "--client-cmd is given but --scenarios leaves out `command`".into(),
             ));
         }
@@ -216,7 +219,7 @@ fn scenarios(args: &MatrixArgs) -> Result<Vec<Scenario>, CliError> {
 fn plan_request(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Result<PlanRequest, CliError> {
     let releases = parse_releases(&args.releases)?;
     let scenarios = scenarios(args)?;
-    let root = std::env::current_dir().map_err(|e| CliError(format!("no current directory: {e}")))?;
+    let root = std::env::current_dir().map_err(|e| CliError::Message(format!("no current directory: {e}")))?;
     Ok(PlanRequest {
         releases,
         modes: args.modes.clone(),
