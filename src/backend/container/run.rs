@@ -56,14 +56,19 @@ impl ContainerRun {
             },
             s => (s, "asked for".to_owned()),
         };
+        // Unique per run: the process, the time, and a count of the runs this
+        // process made (tests make several in the same millisecond, and their
+        // container names must not collide).
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let run_id = format!(
-            "{:x}{:x}",
+            "{:x}{:06x}{:x}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
-                & 0xff_ffff
+                & 0xff_ffff,
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         Ok(Self {
             docker,
