@@ -69,28 +69,27 @@ impl ApiSpec {
         }
     }
 
+    /// `Some(flexible)` for a version this codec handles.
+    pub const fn flexible_if_supported(&self, version: i16) -> Option<bool> {
+        if self.versions.contains(version) {
+            Some(self.is_flexible(version))
+        } else {
+            None
+        }
+    }
+
     /// `Ok(flexible)` for a version this codec writes.
     pub fn check_encode(&self, version: i16) -> Result<bool, EncodeError> {
-        if self.versions.contains(version) {
-            Ok(self.is_flexible(version))
-        } else {
-            Err(EncodeError::UnsupportedVersion {
-                api: self.name,
-                version,
-            })
-        }
+        let api = self.name;
+        self.flexible_if_supported(version)
+            .ok_or(EncodeError::UnsupportedVersion { api, version })
     }
 
     /// `Ok(flexible)` for a version this codec reads.
     pub fn check_decode(&self, version: i16) -> Result<bool, DecodeError> {
-        if self.versions.contains(version) {
-            Ok(self.is_flexible(version))
-        } else {
-            Err(DecodeError::UnsupportedVersion {
-                api: self.name,
-                version,
-            })
-        }
+        let api = self.name;
+        self.flexible_if_supported(version)
+            .ok_or(DecodeError::UnsupportedVersion { api, version })
     }
 }
 
