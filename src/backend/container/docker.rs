@@ -22,7 +22,7 @@ use tracing::Instrument as _;
 use super::local::LocalImage;
 use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
 use crate::backend::probe::{check_probe_topic, ProbeTopicError, PROBE_TOPIC};
-use crate::client::{Client, ClientConfig};
+use crate::client::{Client, ClientConfig, ClientError as KafkaClientError};
 
 pub use super::error::ContainerError;
 
@@ -182,7 +182,7 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
                 continue;
             }
             Ok(Err(not_yet)) => last = format!("{not_yet} (not yet)"),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
         tracing::debug!(%last, "not ready yet");
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -192,16 +192,13 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
 
 /// One readiness attempt: `Ok(Ok(()))` when the probe topic is fully there,
 /// `Ok(Err(why))` when the broker answers but the topic is not complete yet.
-async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<Result<(), ProbeTopicError>, String> {
-    let mut client = Client::connect(&plan.bootstrap, config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<Result<(), ProbeTopicError>, KafkaClientError> {
+    let mut client = Client::connect(&plan.bootstrap, config.clone()).await?;
     let md = if plan.auto_creates_probe_topic {
         client.metadata(Some(&[PROBE_TOPIC])).await
     } else {
         client.metadata(None).await
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     Ok(check_probe_topic(&md))
 }
 

@@ -247,10 +247,19 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-async fn registry_reachable() -> Result<(), String> {
+/// Why the registry did not answer; `Display` is what the run's note says.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    #[error("{0}")]
+    Connect(std::io::Error),
+    #[error("no answer within 3 s")]
+    Timeout,
+}
+
+async fn registry_reachable() -> Result<(), Unreachable> {
     match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(REGISTRY)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 3 s".into()),
+        Ok(Err(e)) => Err(Unreachable::Connect(e)),
+        Err(_) => Err(Unreachable::Timeout),
     }
 }
