@@ -279,9 +279,10 @@ pub fn check_published(version: &str) -> Result<(), CatalogGap> {
 }
 
 /// The images that run `release` in `mode`, preferred first (see
-/// [`ImageFlavor`]). Empty when no published image can: every ZooKeeper-mode
-/// release has one, but KRaft 2.8–3.3 has none (no Apache image before 3.7,
-/// no KRaft support in `cp-kafka` before CP 7.4).
+/// [`ImageFlavor`](super::images::ImageFlavor)). Empty when no published
+/// image can: every ZooKeeper-mode release has one, but KRaft 2.8–3.3 has
+/// none (no Apache image before 3.7, no KRaft support in `cp-kafka` before
+/// CP 7.4).
 pub fn images(release: Release, mode: Mode) -> Vec<ImageRef> {
     let Some(info) = release_info(release) else {
         return Vec::new();

@@ -177,7 +177,7 @@ impl std::fmt::Display for HostAddr {
 }
 
 /// The plan for a real Kafka image of `release` (`image` from
-/// [`crate::versions::images`]).
+/// [`crate::versions::images()`]).
 pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Names) -> BrokerPlan {
     let broker_host = names.broker.clone();
     let mut broker = ContainerSpec::new(image.name, image.tag, broker_host.clone(), names);
