@@ -89,6 +89,12 @@ pub enum CliError {
     /// The emulator could not start.
     #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
+    /// The container backend failed.
+    #[error(transparent)]
+    Container(#[from] crate::backend::container::ContainerError),
+    /// A binary for a local image is missing.
+    #[error(transparent)]
+    LocalImage(#[from] crate::backend::container::local::LocalImageError),
     /// Reading or writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
