@@ -6,9 +6,11 @@
 #   scripts/module-graph.sh --dot    # Graphviz, for `| dot -Tsvg`
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Lowest first; a module may use only those at or before it.
-layers=(protocol negotiate versions client emulator backend matrix report cli)
-rank() { local i; for i in "${!layers[@]}"; do [[ ${layers[$i]} == "$1" ]] && { echo "$i"; return; }; done; echo -1; }
+# Lowest first; a module may use only those at or before it. `value_enum` is a
+# crate-private helper (Display/FromStr for CLI value enums), below every layer.
+layers=(value_enum protocol negotiate versions client emulator backend matrix report cli)
+# A module not in the list ranks above everything: a use of it counts as upward until it is placed.
+rank() { local i; for i in "${!layers[@]}"; do [[ ${layers[$i]} == "$1" ]] && { echo "$i"; return; }; done; echo 99; }
 
 edges=$(grep -rnoE 'crate::[a-z_]+' src --include='*.rs' \
   | grep -v '^src/main.rs' \
