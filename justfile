@@ -4,12 +4,14 @@
 kafka_versions := env_var_or_default("KAFKA_VERSIONS", "all")
 out := "target/kafka-matrix/report"
 
-# Format check, lints, the whole test suite, and the matrix on every backend (what CI runs).
+# Format check, lints, the layer check (no module uses one above it), the whole test suite,
+# and the matrix on every backend (what CI runs).
 # Container parts skip loudly without Docker (fail instead with KAFKA_MATRIX_REQUIRE_DOCKER=1).
 test:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --no-default-features --lib --bins -- -D warnings
+    bash scripts/module-graph.sh > /dev/null
     cargo test --workspace --all-targets
     bash scripts/test-matrix.sh BACKEND=all IMAGE_SOURCE=local
     just interop-corpus

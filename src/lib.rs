@@ -1,6 +1,7 @@
 //! kafka-matrix: find Kafka client/broker version bugs before users do.
 //!
-//! Layers, each with one job; every arrow points down (docs/design.md):
+//! Layers, each with one job; every arrow points down (docs/design.md;
+//! `scripts/module-graph.sh` checks it):
 //!
 //! ```text
 //! protocol   bytes <-> values: frames, headers, ApiVersions, Metadata (sans-io)
@@ -8,11 +9,15 @@
 //! versions   the release catalog: tables, features, patches, images, guessing
 //! client     tokio shell around negotiate: connect, ping, metadata
 //! emulator   a broker that answers as each release 2.0-4.3 did
-//! backend    where a cell's broker comes from: in-process, containers, addresses
-//! matrix     cells = target x backend x scenario; run them, check them
+//! backend    where a cell's broker comes from (in-process, containers, addresses):
+//!            backend::start owns start, readiness and what kind of broker it is
+//! matrix     cells = target x backend x scenario: plan them, run them, check them
 //! report     report.json, report.md, transcripts
 //! cli        clap commands; main.rs maps errors to exit codes
 //! ```
+#[macro_use]
+mod value_enum;
+
 pub mod backend;
 pub mod cli;
 pub mod client;

@@ -76,29 +76,29 @@ async fn cell(
     };
     let result = run_cell(Cell::kafka(release, mode, backend, scenario), &ctx).await;
     assert!(
-        result.passed,
+        result.outcome.passed,
         "{release} {mode} {backend} {scenario}: {:?}",
-        result.error
+        result.outcome.error
     );
-    assert!(!result.real_kafka);
+    assert!(!result.broker.real_kafka);
     let (av, md) = expected_versions(release, mode).expect("catalog");
-    assert_eq!(result.api_versions_version, Some(av));
-    assert_eq!(result.metadata_version, Some(md));
+    assert_eq!(result.negotiation.api_versions_version, Some(av));
+    assert_eq!(result.negotiation.metadata_version, Some(md));
     match backend {
         Backend::Container => {
-            assert_eq!(result.broker, BrokerKind::EmulatedImage);
+            assert_eq!(result.broker.kind, BrokerKind::EmulatedImage);
             assert_eq!(
-                result.image.as_deref(),
+                result.broker.image.as_deref(),
                 Some(format!("kafka-matrix/emulated-kafka:{release}").as_str())
             );
             assert!(
-                result.backend_detail.contains("not real Kafka"),
+                result.broker.backend_detail.contains("not real Kafka"),
                 "{}",
-                result.backend_detail
+                result.broker.backend_detail
             );
-            assert!(result.startup_ms.is_some());
+            assert!(result.broker.startup_ms.is_some());
         }
-        _ => assert_eq!(result.broker, BrokerKind::EmulatedInProcess),
+        _ => assert_eq!(result.broker.kind, BrokerKind::EmulatedInProcess),
     }
 }
 
@@ -113,14 +113,18 @@ async fn tansu_cells_run_and_are_reported_as_independent() {
     let cells = kafka_matrix::matrix::cells_for(&Target::Tansu, Backend::Container);
     let results = kafka_matrix::matrix::run(&cells, &ctx, |_| {}).await;
     for r in &results {
-        assert!(r.passed, "tansu {}: {:?}", r.cell.scenario, r.error);
-        assert_eq!(r.broker, BrokerKind::Independent);
-        assert!(!r.real_kafka);
-        assert!(r.image.as_deref().is_some_and(|i| i.starts_with("kafka-matrix/tansu:")));
+        assert!(r.outcome.passed, "tansu {}: {:?}", r.cell.scenario, r.outcome.error);
+        assert_eq!(r.broker.kind, BrokerKind::Independent);
+        assert!(!r.broker.real_kafka);
+        assert!(r
+            .broker
+            .image
+            .as_deref()
+            .is_some_and(|i| i.starts_with("kafka-matrix/tansu:")));
         // tansu 0.6.0 accepts ApiVersions v4 at once and caps Metadata at v12.
-        assert_eq!(r.api_versions_version, Some(4), "{r:?}");
-        assert_eq!(r.metadata_version, Some(12), "{r:?}");
-        assert_eq!(r.attempts.len(), 1);
+        assert_eq!(r.negotiation.api_versions_version, Some(4), "{r:?}");
+        assert_eq!(r.negotiation.metadata_version, Some(12), "{r:?}");
+        assert_eq!(r.negotiation.attempts.len(), 1);
     }
 }
 
@@ -181,8 +185,8 @@ async fn no_container_is_left_behind_after_a_panic_or_a_failed_start() {
         },
     ];
     let results = kafka_matrix::matrix::run(&cells, &context(Some(Arc::clone(&run))), |_| {}).await;
-    assert!(results[0].passed, "{:?}", results[0].error);
-    assert!(!results[1].passed);
+    assert!(results[0].outcome.passed, "{:?}", results[0].outcome.error);
+    assert!(!results[1].outcome.passed);
     assert_eq!(run.sweep().await.expect("sweep"), 0, "nothing to sweep");
     assert_eq!(common::containers_labelled(&label), 0);
 }
@@ -215,10 +219,14 @@ async fn an_absent_registry_image_fails_with_one_line_naming_it() {
         &context(Some(Arc::new(run))),
     )
     .await;
-    assert!(!result.passed);
-    assert_eq!(result.broker, BrokerKind::RealKafka, "the cell asked for real Kafka");
-    assert_eq!(result.image.as_deref(), Some(image));
-    let error = result.error.expect("an error");
+    assert!(!result.outcome.passed);
+    assert_eq!(
+        result.broker.kind,
+        BrokerKind::RealKafka,
+        "the cell asked for real Kafka"
+    );
+    assert_eq!(result.broker.image.as_deref(), Some(image));
+    let error = result.outcome.error.expect("an error");
     assert_eq!(error.lines().count(), 1, "{error}");
     assert!(
         error.starts_with(&format!("image {image} is not present and could not be pulled")),
@@ -304,16 +312,16 @@ async fn kcat_against_tansu_is_reported_as_a_failing_cell_with_the_reason() {
     );
     let results = kafka_matrix::matrix::run(&cells, &ctx, |_| {}).await;
     assert!(
-        results[0].passed,
+        results[0].outcome.passed,
         "our client reads tansu's metadata: {:?}",
-        results[0].error
+        results[0].outcome.error
     );
     let kcat = &results[1];
     assert!(
-        !kcat.passed,
+        !kcat.outcome.passed,
         "kcat now reads tansu's metadata: update tests/interop/FINDINGS.md"
     );
-    let outcome = kcat.command.as_ref().expect("command outcome");
+    let outcome = kcat.outcome.command.as_ref().expect("command outcome");
     assert_eq!(outcome.exit_code, Some(1));
     assert!(
         outcome
@@ -322,5 +330,5 @@ async fn kcat_against_tansu_is_reported_as_a_failing_cell_with_the_reason() {
         "{}",
         outcome.stderr
     );
-    assert_eq!(kcat.broker, BrokerKind::Independent);
+    assert_eq!(kcat.broker.kind, BrokerKind::Independent);
 }

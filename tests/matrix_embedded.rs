@@ -99,15 +99,19 @@ async fn check_cell(release: &str, mode: Mode, scenario: Scenario) {
         &RunContext::default(),
     )
     .await;
-    assert!(result.passed, "{release} {mode} {scenario}: {:?}", result.error);
     assert!(
-        !result.real_kafka,
+        result.outcome.passed,
+        "{release} {mode} {scenario}: {:?}",
+        result.outcome.error
+    );
+    assert!(
+        !result.broker.real_kafka,
         "the embedded backend is never reported as real Kafka"
     );
     let (api_versions, metadata) = expected_versions(release, mode).expect("catalog entry");
-    assert_eq!(result.api_versions_version, Some(api_versions));
-    assert_eq!(result.metadata_version, Some(metadata));
-    let guessed = result.guessed.expect("a guess");
+    assert_eq!(result.negotiation.api_versions_version, Some(api_versions));
+    assert_eq!(result.negotiation.metadata_version, Some(metadata));
+    let guessed = result.negotiation.guessed.expect("a guess");
     assert!(
         guessed.contains(&release.to_string()),
         "guessed {guessed} for {release}"

@@ -53,8 +53,8 @@ use kafka_matrix::protocol::header::{
 };
 use kafka_matrix::protocol::messages::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use kafka_matrix::protocol::messages::{
-    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, MetadataBroker, MetadataPartition,
-    MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataTopic, SupportedFeature,
+    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, Message, MetadataBroker,
+    MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataTopic, SupportedFeature,
 };
 use kafka_matrix::protocol::primitives::Reader;
 use kafka_matrix::protocol::{api_key, DecodeError, EncodeError};
@@ -124,25 +124,21 @@ trait Ours: Clone + PartialEq + Debug {
     fn dec(bytes: &[u8], v: i16) -> Result<Self, DecodeError>;
 }
 
-macro_rules! impl_ours {
-    ($($t:ty),*) => {$(
-        impl Ours for $t {
-            fn enc(&self, v: i16) -> Result<Vec<u8>, EncodeError> {
-                let mut b = BytesMut::new();
-                self.encode(&mut b, v).map(|()| b.to_vec())
-            }
-            fn dec(bytes: &[u8], v: i16) -> Result<Self, DecodeError> {
-                Self::decode(&mut Reader::new(bytes), v)
-            }
-        }
-    )*};
+impl<T: Message> Ours for T {
+    fn enc(&self, v: i16) -> Result<Vec<u8>, EncodeError> {
+        let mut b = BytesMut::new();
+        Message::encode(self, &mut b, v).map(|()| b.to_vec())
+    }
+    fn dec(bytes: &[u8], v: i16) -> Result<Self, DecodeError> {
+        <T as Message>::decode(&mut Reader::new(bytes), v)
+    }
 }
-impl_ours!(
-    ApiVersionsRequest,
-    ApiVersionsResponse,
-    MetadataRequest,
-    MetadataResponse
-);
+
+/// Every version the crate declares for `T`.
+fn versions<T: Message>() -> std::ops::RangeInclusive<i16> {
+    let r = T::versions();
+    r.min..=r.max
+}
 
 /// Both directions for one value at one version: ours→kp equals `want_kp`, kp→ours
 /// equals `ours`, and both encodings are the same bytes.
@@ -223,98 +219,9 @@ fn check_response_frame<K: Encodable + Decodable + PartialEq + Debug + HeaderVer
 }
 
 // ---------------------------------------------------------------------------------------
-// Projection to a version (what a version carries; the rest at its absent value) and
-// conversion of our values into kafka-protocol's types.
+// Conversion of our values into kafka-protocol's types (projection to a version is the
+// crate's `Message::project`).
 // ---------------------------------------------------------------------------------------
-
-fn project_api_versions_request(x: &ApiVersionsRequest, v: i16) -> ApiVersionsRequest {
-    if v < 3 {
-        ApiVersionsRequest::default()
-    } else {
-        x.clone()
-    }
-}
-
-fn project_api_versions_response(x: &ApiVersionsResponse, v: i16) -> ApiVersionsResponse {
-    let mut x = x.clone();
-    if v < 1 {
-        x.throttle_time_ms = 0;
-    }
-    if v < 3 {
-        let d = ApiVersionsResponse::default();
-        x.supported_features = d.supported_features;
-        x.finalized_features_epoch = d.finalized_features_epoch;
-        x.finalized_features = d.finalized_features;
-        x.zk_migration_ready = d.zk_migration_ready;
-    }
-    x
-}
-
-fn project_metadata_request(x: &MetadataRequest, v: i16) -> MetadataRequest {
-    let mut x = x.clone();
-    for t in x.topics.iter_mut().flatten() {
-        if v < 10 {
-            t.topic_id = [0; 16];
-            t.name = Some(t.name.take().unwrap_or_else(|| "by-name".into()));
-        }
-    }
-    if v == 0 && x.topics.as_ref().is_some_and(Vec::is_empty) {
-        x.topics = None;
-    }
-    if v < 4 {
-        x.allow_auto_topic_creation = true;
-    }
-    if !(8..=10).contains(&v) {
-        x.include_cluster_authorized_operations = false;
-    }
-    if v < 8 {
-        x.include_topic_authorized_operations = false;
-    }
-    x
-}
-
-fn project_metadata_response(x: &MetadataResponse, v: i16) -> MetadataResponse {
-    let mut x = x.clone();
-    if v < 3 {
-        x.throttle_time_ms = 0;
-    }
-    if v < 1 {
-        x.brokers.iter_mut().for_each(|b| b.rack = None);
-        x.controller_id = -1;
-    }
-    if v < 2 {
-        x.cluster_id = None;
-    }
-    for t in &mut x.topics {
-        if v < 12 {
-            t.name = Some(t.name.take().unwrap_or_else(|| "named".into()));
-        }
-        if v < 10 {
-            t.topic_id = [0; 16];
-        }
-        if v < 1 {
-            t.is_internal = false;
-        }
-        if v < 8 {
-            t.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
-        }
-        for p in &mut t.partitions {
-            if v < 7 {
-                p.leader_epoch = -1;
-            }
-            if v < 5 {
-                p.offline_replicas.clear();
-            }
-        }
-    }
-    if !(8..=10).contains(&v) {
-        x.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
-    }
-    if v < 13 {
-        x.error_code = 0;
-    }
-    x
-}
 
 fn kp_api_versions_request(x: &ApiVersionsRequest) -> kp::ApiVersionsRequest {
     kp::ApiVersionsRequest::default()
@@ -667,43 +574,51 @@ fn metadata_responses() -> Vec<MetadataResponse> {
 // Per-version differential tests.
 // ---------------------------------------------------------------------------------------
 
-#[rstest]
-fn api_versions_request(#[values(0, 1, 2, 3, 4)] v: i16) {
-    for x in api_versions_requests() {
-        let x = project_api_versions_request(&x, v);
-        let want = kp_api_versions_request(&x);
-        check_body(&x, &want, v);
-        check_request_frame(&RequestBody::ApiVersions(x), &want, v);
+#[test]
+fn api_versions_request() {
+    for v in versions::<ApiVersionsRequest>() {
+        for x in api_versions_requests() {
+            let x = x.project(v);
+            let want = kp_api_versions_request(&x);
+            check_body(&x, &want, v);
+            check_request_frame(&RequestBody::ApiVersions(x), &want, v);
+        }
     }
 }
 
-#[rstest]
-fn api_versions_response(#[values(0, 1, 2, 3, 4)] v: i16) {
-    for x in api_versions_responses() {
-        let x = project_api_versions_response(&x, v);
-        let want = kp_api_versions_response(&x);
-        check_body(&x, &want, v);
-        check_response_frame(&ResponseBody::ApiVersions(x), api_key::API_VERSIONS, &want, v);
+#[test]
+fn api_versions_response() {
+    for v in versions::<ApiVersionsResponse>() {
+        for x in api_versions_responses() {
+            let x = x.project(v);
+            let want = kp_api_versions_response(&x);
+            check_body(&x, &want, v);
+            check_response_frame(&ResponseBody::ApiVersions(x), api_key::API_VERSIONS, &want, v);
+        }
     }
 }
 
-#[rstest]
-fn metadata_request(#[values(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)] v: i16) {
-    for x in metadata_requests() {
-        let x = project_metadata_request(&x, v);
-        let want = kp_metadata_request(&x, v);
-        check_body(&x, &want, v);
-        check_request_frame(&RequestBody::Metadata(x), &want, v);
+#[test]
+fn metadata_request() {
+    for v in versions::<MetadataRequest>() {
+        for x in metadata_requests() {
+            let x = x.project(v);
+            let want = kp_metadata_request(&x, v);
+            check_body(&x, &want, v);
+            check_request_frame(&RequestBody::Metadata(x), &want, v);
+        }
     }
 }
 
-#[rstest]
-fn metadata_response(#[values(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)] v: i16) {
-    for x in metadata_responses() {
-        let x = project_metadata_response(&x, v);
-        let want = kp_metadata_response(&x);
-        check_body(&x, &want, v);
-        check_response_frame(&ResponseBody::Metadata(x), api_key::METADATA, &want, v);
+#[test]
+fn metadata_response() {
+    for v in versions::<MetadataResponse>() {
+        for x in metadata_responses() {
+            let x = x.project(v);
+            let want = kp_metadata_response(&x);
+            check_body(&x, &want, v);
+            check_response_frame(&ResponseBody::Metadata(x), api_key::METADATA, &want, v);
+        }
     }
 }
 
@@ -794,7 +709,7 @@ fn response_header(#[values(0, 1)] hv: i16, #[values(0, 1, -1, i32::MAX, i32::MI
 /// including the KIP-511 rule that an ApiVersions response header is always v0.
 #[test]
 fn header_versions_agree() {
-    for v in 0..=4 {
+    for v in versions::<ApiVersionsRequest>() {
         assert_eq!(
             request_header_version(api_key::API_VERSIONS, v),
             Some(<kp::ApiVersionsRequest as HeaderVersion>::header_version(v))
@@ -804,7 +719,7 @@ fn header_versions_agree() {
             Some(<kp::ApiVersionsResponse as HeaderVersion>::header_version(v))
         );
     }
-    for v in 0..=13 {
+    for v in versions::<MetadataRequest>() {
         assert_eq!(
             request_header_version(api_key::METADATA, v),
             Some(<kp::MetadataRequest as HeaderVersion>::header_version(v))
@@ -1045,7 +960,7 @@ fn difference_unknown_tagged_fields() {
         );
     }
     // Metadata: unknown tags at every struct level.
-    let ours = project_metadata_response(&metadata_responses()[1], 12);
+    let ours = metadata_responses()[1].project(12);
     let mut kp_resp = kp_metadata_response(&ours).with_unknown_tagged_field(7, blob.clone());
     kp_resp.brokers[0].unknown_tagged_fields.insert(1, blob.clone());
     kp_resp.topics[0].unknown_tagged_fields.insert(0, blob.clone());

@@ -25,14 +25,12 @@ use std::fmt::Debug;
 use std::ops::RangeInclusive;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_matrix::protocol::codec::{
-    decode_request, decode_response, encode_request, encode_response, RequestBody, ResponseBody,
-};
+use kafka_matrix::protocol::codec::{decode_request, decode_response, encode_request, encode_response, RequestBody};
 use kafka_matrix::protocol::frame::{body_len, build_frame, split_frame, FrameError, DEFAULT_MAX_FRAME_BYTES};
 use kafka_matrix::protocol::header::{RequestHeader, ResponseHeader};
 use kafka_matrix::protocol::messages::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use kafka_matrix::protocol::messages::{
-    api_versions, metadata, ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, MetadataBroker,
+    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, Message, MetadataBroker,
     MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataTopic, SupportedFeature,
 };
 use kafka_matrix::protocol::primitives::Reader;
@@ -49,10 +47,10 @@ use proptest::test_runner::FileFailurePersistence;
 /// the frame held a body of the expected type.
 type Framed<T> = (i32, Option<RequestHeader>, Option<T>);
 
-trait Body: Sized + Clone + PartialEq + Debug {
-    const KEY: i16;
-    const IS_REQUEST: bool;
-    fn versions() -> RangeInclusive<i16>;
+/// [`Message`] (key, versions, encode, decode, project: declared once in the crate) plus
+/// the frame functions of the body's side.
+trait Body: Message {
+    const KEY: i16 = Self::API.spec().key;
     /// First flexible version, written out here independently of the crate.
     fn flexible(v: i16) -> bool {
         match Self::KEY {
@@ -60,120 +58,57 @@ trait Body: Sized + Clone + PartialEq + Debug {
             _ => v >= 9,
         }
     }
-    fn enc(&self, buf: &mut BytesMut, v: i16) -> Result<(), EncodeError>;
-    fn dec(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError>;
     fn encode_frame(&self, correlation_id: i32, client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError>;
     /// Decodes a frame without its size prefix. Requests ignore `v` (the header names it).
     fn decode_frame(frame: &[u8], v: i16) -> Result<Framed<Self>, DecodeError>;
 
     fn to_bytes(&self, v: i16) -> Result<Vec<u8>, EncodeError> {
         let mut b = BytesMut::new();
-        self.enc(&mut b, v).map(|()| b.to_vec())
+        Message::encode(self, &mut b, v).map(|()| b.to_vec())
     }
     fn from_bytes(bytes: &[u8], v: i16) -> Result<Self, DecodeError> {
-        Self::dec(&mut Reader::new(bytes), v)
+        <Self as Message>::decode(&mut Reader::new(bytes), v)
     }
 }
 
-fn decode_request_frame(frame: &[u8]) -> Result<(i32, Option<RequestHeader>, RequestBody), DecodeError> {
-    decode_request(frame).map(|(h, b)| (h.correlation_id, Some(h), b))
+/// Every version the crate declares for `T`.
+fn versions<T: Message>() -> RangeInclusive<i16> {
+    let r = T::versions();
+    r.min..=r.max
 }
 
-impl Body for ApiVersionsRequest {
-    const KEY: i16 = api_key::API_VERSIONS;
-    const IS_REQUEST: bool = true;
-    fn versions() -> RangeInclusive<i16> {
-        api_versions::VERSIONS.min..=api_versions::VERSIONS.max
-    }
-    fn enc(&self, buf: &mut BytesMut, v: i16) -> Result<(), EncodeError> {
-        self.encode(buf, v)
-    }
-    fn dec(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
-        Self::decode(r, v)
-    }
-    fn encode_frame(&self, correlation_id: i32, client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
-        encode_request(correlation_id, client_id, v, &RequestBody::ApiVersions(self.clone()))
-    }
-    fn decode_frame(frame: &[u8], _v: i16) -> Result<Framed<Self>, DecodeError> {
-        decode_request_frame(frame).map(|(c, h, b)| match b {
-            RequestBody::ApiVersions(b) => (c, h, Some(b)),
-            RequestBody::Metadata(_) => (c, h, None),
-        })
-    }
+macro_rules! request_body {
+    ($($t:ty),*) => {$(
+        impl Body for $t {
+            fn encode_frame(&self, correlation_id: i32, client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
+                encode_request(correlation_id, client_id, v, &self.clone().into())
+            }
+            fn decode_frame(frame: &[u8], _v: i16) -> Result<Framed<Self>, DecodeError> {
+                decode_request(frame).map(|(h, b)| (h.correlation_id, Some(h), b.try_into().ok()))
+            }
+        }
+    )*};
 }
 
-impl Body for MetadataRequest {
-    const KEY: i16 = api_key::METADATA;
-    const IS_REQUEST: bool = true;
-    fn versions() -> RangeInclusive<i16> {
-        metadata::VERSIONS.min..=metadata::VERSIONS.max
-    }
-    fn enc(&self, buf: &mut BytesMut, v: i16) -> Result<(), EncodeError> {
-        self.encode(buf, v)
-    }
-    fn dec(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
-        Self::decode(r, v)
-    }
-    fn encode_frame(&self, correlation_id: i32, client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
-        encode_request(correlation_id, client_id, v, &RequestBody::Metadata(self.clone()))
-    }
-    fn decode_frame(frame: &[u8], _v: i16) -> Result<Framed<Self>, DecodeError> {
-        decode_request_frame(frame).map(|(c, h, b)| match b {
-            RequestBody::Metadata(b) => (c, h, Some(b)),
-            RequestBody::ApiVersions(_) => (c, h, None),
-        })
-    }
+macro_rules! response_body {
+    ($($t:ty),*) => {$(
+        impl Body for $t {
+            fn encode_frame(&self, correlation_id: i32, _client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
+                encode_response(correlation_id, v, &self.clone().into())
+            }
+            fn decode_frame(frame: &[u8], v: i16) -> Result<Framed<Self>, DecodeError> {
+                decode_response(frame, Self::KEY, v).map(|(h, b)| (h.correlation_id, None, b.try_into().ok()))
+            }
+        }
+    )*};
 }
 
-impl Body for ApiVersionsResponse {
-    const KEY: i16 = api_key::API_VERSIONS;
-    const IS_REQUEST: bool = false;
-    fn versions() -> RangeInclusive<i16> {
-        api_versions::VERSIONS.min..=api_versions::VERSIONS.max
-    }
-    fn enc(&self, buf: &mut BytesMut, v: i16) -> Result<(), EncodeError> {
-        self.encode(buf, v)
-    }
-    fn dec(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
-        Self::decode(r, v)
-    }
-    fn encode_frame(&self, correlation_id: i32, _client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
-        encode_response(correlation_id, v, &ResponseBody::ApiVersions(self.clone()))
-    }
-    fn decode_frame(frame: &[u8], v: i16) -> Result<Framed<Self>, DecodeError> {
-        decode_response(frame, Self::KEY, v).map(|(h, b)| match b {
-            ResponseBody::ApiVersions(b) => (h.correlation_id, None, Some(b)),
-            ResponseBody::Metadata(_) => (h.correlation_id, None, None),
-        })
-    }
-}
-
-impl Body for MetadataResponse {
-    const KEY: i16 = api_key::METADATA;
-    const IS_REQUEST: bool = false;
-    fn versions() -> RangeInclusive<i16> {
-        metadata::VERSIONS.min..=metadata::VERSIONS.max
-    }
-    fn enc(&self, buf: &mut BytesMut, v: i16) -> Result<(), EncodeError> {
-        self.encode(buf, v)
-    }
-    fn dec(r: &mut Reader<'_>, v: i16) -> Result<Self, DecodeError> {
-        Self::decode(r, v)
-    }
-    fn encode_frame(&self, correlation_id: i32, _client_id: Option<&str>, v: i16) -> Result<Bytes, EncodeError> {
-        encode_response(correlation_id, v, &ResponseBody::Metadata(self.clone()))
-    }
-    fn decode_frame(frame: &[u8], v: i16) -> Result<Framed<Self>, DecodeError> {
-        decode_response(frame, Self::KEY, v).map(|(h, b)| match b {
-            ResponseBody::Metadata(b) => (h.correlation_id, None, Some(b)),
-            ResponseBody::ApiVersions(_) => (h.correlation_id, None, None),
-        })
-    }
-}
+request_body!(ApiVersionsRequest, MetadataRequest);
+response_body!(ApiVersionsResponse, MetadataResponse);
 
 // ---------------------------------------------------------------------------------------
 // Strategies. Each message has a version-agnostic generator ("full": every field may be
-// set) and a `project_*(value, v)` that resets what version `v` does not carry to the
+// set) and the crate's `Message::project(v)` resets what version `v` does not carry to the
 // value the decoder reports for an absent field. `arb_*(v)` = full, projected to `v`.
 // ---------------------------------------------------------------------------------------
 
@@ -200,13 +135,6 @@ fn full_api_versions_request() -> impl Strategy<Value = ApiVersionsRequest> {
         client_software_name: n,
         client_software_version: v,
     })
-}
-
-fn project_api_versions_request(mut x: ApiVersionsRequest, v: i16) -> ApiVersionsRequest {
-    if v < 3 {
-        x = ApiVersionsRequest::default();
-    }
-    x
 }
 
 fn full_api_versions_response() -> impl Strategy<Value = ApiVersionsResponse> {
@@ -245,20 +173,6 @@ fn full_api_versions_response() -> impl Strategy<Value = ApiVersionsResponse> {
         })
 }
 
-fn project_api_versions_response(mut x: ApiVersionsResponse, v: i16) -> ApiVersionsResponse {
-    let d = ApiVersionsResponse::default();
-    if v < 1 {
-        x.throttle_time_ms = 0;
-    }
-    if v < 3 {
-        x.supported_features = d.supported_features;
-        x.finalized_features_epoch = d.finalized_features_epoch;
-        x.finalized_features = d.finalized_features;
-        x.zk_migration_ready = d.zk_migration_ready;
-    }
-    x
-}
-
 fn full_metadata_request() -> impl Strategy<Value = MetadataRequest> {
     let topic = (arb_uuid(), proptest::option::weighted(0.8, arb_string()))
         .prop_map(|(topic_id, name)| MetadataRequestTopic { topic_id, name });
@@ -274,32 +188,6 @@ fn full_metadata_request() -> impl Strategy<Value = MetadataRequest> {
             include_cluster_authorized_operations: c,
             include_topic_authorized_operations: t,
         })
-}
-
-fn project_metadata_request(mut x: MetadataRequest, v: i16) -> MetadataRequest {
-    if let Some(topics) = x.topics.as_mut() {
-        for t in topics.iter_mut() {
-            if v < 10 {
-                // No topic ids, and the name is not nullable, below v10.
-                t.topic_id = [0; 16];
-                t.name = Some(t.name.take().unwrap_or_default());
-            }
-        }
-    }
-    if v == 0 && x.topics.as_ref().is_some_and(Vec::is_empty) {
-        // v0 cannot ask for "no topics": its empty array means "all topics".
-        x.topics = None;
-    }
-    if v < 4 {
-        x.allow_auto_topic_creation = true;
-    }
-    if !(8..=10).contains(&v) {
-        x.include_cluster_authorized_operations = false;
-    }
-    if v < 8 {
-        x.include_topic_authorized_operations = false;
-    }
-    x
 }
 
 fn full_metadata_response() -> impl Strategy<Value = MetadataResponse> {
@@ -368,70 +256,24 @@ fn full_metadata_response() -> impl Strategy<Value = MetadataResponse> {
         )
 }
 
-fn project_metadata_response(mut x: MetadataResponse, v: i16) -> MetadataResponse {
-    if v < 3 {
-        x.throttle_time_ms = 0;
-    }
-    for b in &mut x.brokers {
-        if v < 1 {
-            b.rack = None;
-        }
-    }
-    if v < 2 {
-        x.cluster_id = None;
-    }
-    if v < 1 {
-        x.controller_id = -1;
-    }
-    for t in &mut x.topics {
-        if v < 12 {
-            t.name = Some(t.name.take().unwrap_or_default());
-        }
-        if v < 10 {
-            t.topic_id = [0; 16];
-        }
-        if v < 1 {
-            t.is_internal = false;
-        }
-        if v < 8 {
-            t.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
-        }
-        for p in &mut t.partitions {
-            if v < 7 {
-                p.leader_epoch = -1;
-            }
-            if v < 5 {
-                p.offline_replicas.clear();
-            }
-        }
-    }
-    if !(8..=10).contains(&v) {
-        x.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
-    }
-    if v < 13 {
-        x.error_code = 0;
-    }
-    x
-}
-
 /// A valid ApiVersions request for version `v`.
 fn arb_api_versions_request(v: i16) -> impl Strategy<Value = ApiVersionsRequest> {
-    full_api_versions_request().prop_map(move |x| project_api_versions_request(x, v))
+    full_api_versions_request().prop_map(move |x| x.project(v))
 }
 
 /// A valid ApiVersions response for version `v`.
 fn arb_api_versions_response(v: i16) -> impl Strategy<Value = ApiVersionsResponse> {
-    full_api_versions_response().prop_map(move |x| project_api_versions_response(x, v))
+    full_api_versions_response().prop_map(move |x| x.project(v))
 }
 
 /// A valid Metadata request for version `v`.
 fn arb_metadata_request(v: i16) -> impl Strategy<Value = MetadataRequest> {
-    full_metadata_request().prop_map(move |x| project_metadata_request(x, v))
+    full_metadata_request().prop_map(move |x| x.project(v))
 }
 
 /// A valid Metadata response for version `v`.
 fn arb_metadata_response(v: i16) -> impl Strategy<Value = MetadataResponse> {
-    full_metadata_response().prop_map(move |x| project_metadata_response(x, v))
+    full_metadata_response().prop_map(move |x| x.project(v))
 }
 
 fn arb_client_id() -> impl Strategy<Value = Option<String>> {
@@ -576,7 +418,7 @@ fn check_reencode<T: Body>(decoded: &T, v: i16) -> Result<(), TestCaseError> {
 /// Decodes `bytes` as `T` at `v` (must not panic); if that succeeds, checks re-encoding.
 fn decode_any<T: Body>(bytes: &[u8], v: i16) -> Result<(), TestCaseError> {
     if let Ok(x) = T::from_bytes(bytes, v) {
-        prop_assert!(T::versions().contains(&v), "decoded at unsupported v{}", v);
+        prop_assert!(T::versions().contains(v), "decoded at unsupported v{}", v);
         check_reencode(&x, v)?;
     }
     Ok(())
@@ -727,29 +569,29 @@ proptest! {
 
     #[test]
     fn api_versions_request_round_trips(full in full_api_versions_request(), corr in any::<i32>(), client in arb_client_id()) {
-        for v in ApiVersionsRequest::versions() {
-            check_round_trip(&project_api_versions_request(full.clone(), v), v, corr, client.as_deref())?;
+        for v in versions::<ApiVersionsRequest>() {
+            check_round_trip(&full.project(v), v, corr, client.as_deref())?;
         }
     }
 
     #[test]
     fn api_versions_response_round_trips(full in full_api_versions_response(), corr in any::<i32>()) {
-        for v in ApiVersionsResponse::versions() {
-            check_round_trip(&project_api_versions_response(full.clone(), v), v, corr, None)?;
+        for v in versions::<ApiVersionsResponse>() {
+            check_round_trip(&full.project(v), v, corr, None)?;
         }
     }
 
     #[test]
     fn metadata_request_round_trips(full in full_metadata_request(), corr in any::<i32>(), client in arb_client_id()) {
-        for v in MetadataRequest::versions() {
-            check_round_trip(&project_metadata_request(full.clone(), v), v, corr, client.as_deref())?;
+        for v in versions::<MetadataRequest>() {
+            check_round_trip(&full.project(v), v, corr, client.as_deref())?;
         }
     }
 
     #[test]
     fn metadata_response_round_trips(full in full_metadata_response(), corr in any::<i32>()) {
-        for v in MetadataResponse::versions() {
-            check_round_trip(&project_metadata_response(full.clone(), v), v, corr, None)?;
+        for v in versions::<MetadataResponse>() {
+            check_round_trip(&full.project(v), v, corr, None)?;
         }
     }
 
@@ -777,23 +619,23 @@ proptest! {
         corr in any::<i32>(),
         client in arb_client_id(),
     ) {
-        for v in ApiVersionsRequest::versions() {
-            check_truncation(&project_api_versions_request(req.clone(), v), v, corr, client.as_deref())?;
-            check_truncation(&project_api_versions_response(resp.clone(), v), v, corr, None)?;
+        for v in versions::<ApiVersionsRequest>() {
+            check_truncation(&req.project(v), v, corr, client.as_deref())?;
+            check_truncation(&resp.project(v), v, corr, None)?;
         }
     }
 
     #[test]
     fn truncated_metadata_requests_are_errors(req in full_metadata_request(), corr in any::<i32>(), client in arb_client_id()) {
-        for v in MetadataRequest::versions() {
-            check_truncation(&project_metadata_request(req.clone(), v), v, corr, client.as_deref())?;
+        for v in versions::<MetadataRequest>() {
+            check_truncation(&req.project(v), v, corr, client.as_deref())?;
         }
     }
 
     #[test]
     fn truncated_metadata_responses_are_errors(resp in full_metadata_response(), corr in any::<i32>()) {
-        for v in MetadataResponse::versions() {
-            check_truncation(&project_metadata_response(resp.clone(), v), v, corr, None)?;
+        for v in versions::<MetadataResponse>() {
+            check_truncation(&resp.project(v), v, corr, None)?;
         }
     }
 
@@ -842,13 +684,13 @@ proptest! {
         mresp in full_metadata_response(),
         mutations in arb_mutations(),
     ) {
-        for v in ApiVersionsRequest::versions() {
-            check_mutated(&project_api_versions_request(avreq.clone(), v), v, &mutations)?;
-            check_mutated(&project_api_versions_response(avresp.clone(), v), v, &mutations)?;
+        for v in versions::<ApiVersionsRequest>() {
+            check_mutated(&avreq.project(v), v, &mutations)?;
+            check_mutated(&avresp.project(v), v, &mutations)?;
         }
-        for v in MetadataRequest::versions() {
-            check_mutated(&project_metadata_request(mreq.clone(), v), v, &mutations)?;
-            check_mutated(&project_metadata_response(mresp.clone(), v), v, &mutations)?;
+        for v in versions::<MetadataRequest>() {
+            check_mutated(&mreq.project(v), v, &mutations)?;
+            check_mutated(&mresp.project(v), v, &mutations)?;
         }
     }
 
@@ -936,7 +778,7 @@ proptest! {
 /// body's first array starts is refused without allocating for it.
 #[test]
 fn hostile_counts_are_refused_at_every_version() {
-    for v in MetadataRequest::versions() {
+    for v in versions::<MetadataRequest>() {
         let flexible = v >= 9;
         let count: &[u8] = if flexible {
             &[0xff, 0xff, 0xff, 0xff, 0x0f]
@@ -955,7 +797,7 @@ fn hostile_counts_are_refused_at_every_version() {
             Err(DecodeError::CountTooLarge { .. })
         ));
     }
-    for v in ApiVersionsResponse::versions() {
+    for v in versions::<ApiVersionsResponse>() {
         let count: &[u8] = if v >= 3 {
             &[0xff, 0xff, 0xff, 0xff, 0x0f]
         } else {
@@ -1025,7 +867,7 @@ fn strings_longer_than_i16_max_are_refused_in_every_version() {
         let bytes = ok.to_bytes(v).expect("i16::MAX bytes fit");
         assert_eq!(ApiVersionsRequest::from_bytes(&bytes, v), Ok(ok));
     }
-    for v in MetadataRequest::versions() {
+    for v in versions::<MetadataRequest>() {
         let req = MetadataRequest::for_topics([long.clone()]);
         assert!(matches!(req.to_bytes(v), Err(EncodeError::TooLong { .. })), "v{v}");
         let ok = MetadataRequest::for_topics([fits.clone()]);

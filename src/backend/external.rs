@@ -18,15 +18,53 @@ pub struct ExternalBroker {
     pub claimed: Option<(Release, Mode)>,
 }
 
+/// What is wrong with a `--bootstrap` list, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BootstrapError {
+    /// The list is empty.
+    #[error("--bootstrap names no broker")]
+    Empty,
+    /// An address is not `HOST:PORT` with a valid host and port.
+    #[error("{0}")]
+    Address(String),
+    /// A claimed release or mode does not parse.
+    #[error("{entry:?}: {reason}")]
+    Claim {
+        /// The list entry.
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// A claimed release is not in the catalog.
+    #[error("{entry:?}: Kafka {release} is not in the catalog")]
+    NotInCatalog {
+        /// The list entry.
+        entry: String,
+        /// The release.
+        release: Release,
+    },
+    /// A claimed release has no such mode.
+    #[error("{entry:?}: Kafka {release} has no {mode} mode")]
+    NoSuchMode {
+        /// The list entry.
+        entry: String,
+        /// The release.
+        release: Release,
+        /// The mode.
+        mode: Mode,
+    },
+}
+
 /// Parses `--bootstrap`.
-pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, String> {
+pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, BootstrapError> {
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (claim, addr) = match part.split_once('=') {
             Some((c, a)) => (Some(c.trim()), a.trim()),
             None => (None, part),
         };
-        parse_host_port(addr)?;
+        parse_host_port(addr).map_err(BootstrapError::Address)?;
         let claimed = match claim {
             None => None,
             Some(c) => {
@@ -34,15 +72,25 @@ pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, String> {
                     Some((r, m)) => (r, Some(m)),
                     None => (c, None),
                 };
-                let release: Release = rel.parse().map_err(|e| format!("{part:?}: {e}"))?;
-                let info =
-                    release_info(release).ok_or_else(|| format!("{part:?}: Kafka {release} is not in the catalog"))?;
+                let claim = |reason: String| BootstrapError::Claim {
+                    entry: part.to_owned(),
+                    reason,
+                };
+                let release: Release = rel.parse().map_err(|e| claim(format!("{e}")))?;
+                let info = release_info(release).ok_or_else(|| BootstrapError::NotInCatalog {
+                    entry: part.to_owned(),
+                    release,
+                })?;
                 let mode = match mode {
-                    Some(m) => m.parse::<Mode>().map_err(|e| format!("{part:?}: {e}"))?,
+                    Some(m) => m.parse::<Mode>().map_err(|e| claim(format!("{e}")))?,
                     None => info.modes.first().copied().unwrap_or(Mode::Kraft),
                 };
                 if !info.modes.contains(&mode) {
-                    return Err(format!("{part:?}: Kafka {release} has no {mode} mode"));
+                    return Err(BootstrapError::NoSuchMode {
+                        entry: part.to_owned(),
+                        release,
+                        mode,
+                    });
                 }
                 Some((release, mode))
             }
@@ -53,7 +101,7 @@ pub fn parse_bootstrap(spec: &str) -> Result<Vec<ExternalBroker>, String> {
         });
     }
     if out.is_empty() {
-        return Err("--bootstrap names no broker".into());
+        return Err(BootstrapError::Empty);
     }
     Ok(out)
 }
@@ -75,15 +123,13 @@ mod tests {
 
     #[test]
     fn bad_bootstrap_lists_say_what_is_wrong() {
-        assert_eq!(parse_bootstrap(""), Err("--bootstrap names no broker".into()));
-        assert_eq!(
-            parse_bootstrap("localhost"),
-            Err("\"localhost\" is not HOST:PORT".into())
-        );
+        let parse = |s: &str| parse_bootstrap(s).map_err(|e| e.to_string());
+        assert_eq!(parse(""), Err("--bootstrap names no broker".into()));
+        assert_eq!(parse("localhost"), Err("\"localhost\" is not HOST:PORT".into()));
         assert!(parse_bootstrap("localhost:0").is_err());
         assert!(parse_bootstrap("localhost:99999").is_err());
         assert_eq!(
-            parse_bootstrap("4.0/zk=h:1"),
+            parse("4.0/zk=h:1"),
             Err("\"4.0/zk=h:1\": Kafka 4.0 has no zk mode".into())
         );
         assert!(parse_bootstrap("3.10=h:1").is_err());
@@ -124,12 +170,13 @@ mod tests {
         assert!(check_host(&"a".repeat(64)).is_err());
         assert_eq!(check_host(&["a"; 127].join(".")), Ok(()), "253 characters");
         assert!(check_host(&["a"; 128].join(".")).is_err(), "255 characters");
+        let parse = |s: &str| parse_bootstrap(s).map_err(|e| e.to_string());
         assert_eq!(
-            parse_bootstrap("3.8=x$(touch F):9092"),
+            parse("3.8=x$(touch F):9092"),
             Err("\"x$(touch F):9092\": host \"x$(touch F)\" is not a DNS name, an IPv4 address or a bracketed IPv6 address".into())
         );
         assert_eq!(
-            parse_bootstrap("h:1,h:x"),
+            parse("h:1,h:x"),
             Err("\"h:x\": port \"x\" is not a number 1-65535".into())
         );
         assert_eq!(parse_host_port("[::1]:9092"), Ok(("[::1]", 9092)));

@@ -9,17 +9,25 @@
 //! never show an emulated or independent broker as real Kafka.
 
 pub mod container;
+pub mod error;
 pub mod external;
+pub mod kind;
+pub mod probe;
+mod start;
+pub mod target;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use container::spec::BrokerKind;
 pub use container::ImageSource;
-pub use external::{parse_bootstrap, ExternalBroker};
+pub use error::BackendError;
+pub use external::{parse_bootstrap, BootstrapError, ExternalBroker};
+pub use kind::BrokerKind;
+pub use start::{describe, start, RunningBroker};
+pub use target::Target;
 
 /// One backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The in-process emulator (not real Kafka).
@@ -30,19 +38,11 @@ pub enum Backend {
     External,
 }
 
+value_enum_text!(Backend => "backend");
+
 impl Backend {
     /// Every backend, in report order.
     pub const ALL: [Backend; 3] = [Backend::Embedded, Backend::Container, Backend::External];
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Embedded => "embedded",
-            Backend::Container => "container",
-            Backend::External => "external",
-        })
-    }
 }
 
 /// What `--backend` selects: one backend or all of them.
@@ -69,13 +69,10 @@ impl FromStr for BackendChoice {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "embedded" => Ok(BackendChoice::One(Backend::Embedded)),
-            "container" => Ok(BackendChoice::One(Backend::Container)),
-            "external" => Ok(BackendChoice::One(Backend::External)),
             "all" => Ok(BackendChoice::All),
-            other => Err(format!(
-                "unknown backend {other:?}; known: embedded, container, external, all"
-            )),
+            other => <Backend as clap::ValueEnum>::from_str(other, false)
+                .map(BackendChoice::One)
+                .map_err(|_| crate::value_enum::unknown::<Backend>("backend", other, &["all"])),
         }
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn run(args: CatalogArgs) -> Result<(), CliError> {
             say!("the catalog covers all {} published versions", versions.len());
             return Ok(());
         }
-        return Err(CliError(gaps.join("\n")));
+        return Err(CliError::Message(gaps.join("\n")));
     }
     say!("| release | newest patch | modes | KRaft | images (preferred first) |");
     say!("|---|---|---|---|---|");

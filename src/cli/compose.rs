@@ -2,6 +2,8 @@
 //! from the container backend's own plans, or the `--bootstrap` list for
 //! `matrix --backend external` against what that file starts.
 
+use std::str::FromStr;
+
 use clap::Args;
 
 use super::CliError;
@@ -11,6 +13,7 @@ use crate::backend::container::compose::{bootstrap_list, render, ComposeFile};
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
     /// kraft, zookeeper, emulated, or tansu.
+    #[arg(value_parser = ComposeFile::from_str)]
     file: ComposeFile,
     /// Print the brokers' addresses as a `--bootstrap` list instead.
     #[arg(long)]

@@ -23,22 +23,22 @@ pub struct ImagesArgs {
 
 pub(super) async fn run(args: ImagesArgs) -> Result<(), CliError> {
     let releases = parse_releases(&args.releases)?;
-    engine().await.map_err(|e| CliError(e.to_string()))?;
+    engine().await?;
     let root = std::env::current_dir()?;
-    let bin = find_static_emulator(&root).map_err(|e| CliError(e.to_string()))?;
+    let bin = find_static_emulator(&root)?;
     for release in releases {
         let image = emulated_image(release, &bin);
-        build(&image).await.map_err(|e| CliError(e.to_string()))?;
+        build(&image).await?;
         say!(
             "built {} (the kafka-matrix emulator, not real Kafka)",
             image.reference()
         );
     }
     if !args.no_tansu {
-        let (tansu, version) = find_tansu().map_err(|e| CliError(e.to_string()))?;
+        let (tansu, version) = find_tansu()?;
         for tag in [version.as_str(), LOCAL_TAG] {
             let image = tansu_image(tag, &tansu);
-            build(&image).await.map_err(|e| CliError(e.to_string()))?;
+            build(&image).await?;
             say!("built {} (tansu {version}, not Apache Kafka)", image.reference());
         }
     }

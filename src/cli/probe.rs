@@ -101,7 +101,7 @@ struct Probe {
 pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
     let mut client = Client::connect(&args.bootstrap, ClientConfig::default())
         .await
-        .map_err(|e| CliError(format!("probe {} failed: {e}", args.bootstrap)))?;
+        .map_err(|e| CliError::Message(format!("probe {} failed: {e}", args.bootstrap)))?;
     let negotiated = client.negotiated().clone();
     let ranges: Vec<_> = negotiated.broker_ranges().into_iter().collect();
     let apis = ClientApis::kafka_matrix();
@@ -117,7 +117,7 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
     let metadata = client
         .metadata(None)
         .await
-        .map_err(|e| CliError(format!("probe {} failed: metadata: {e}", args.bootstrap)))?;
+        .map_err(|e| CliError::Message(format!("probe {} failed: metadata: {e}", args.bootstrap)))?;
     let probe = Probe {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,

@@ -12,6 +12,9 @@
 pub mod command;
 pub mod conform;
 pub mod corpus;
+pub mod error;
+pub mod plan;
+pub mod result;
 pub mod scenario;
 
 use std::sync::Arc;
@@ -20,64 +23,23 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 pub use command::{ClientCommand, CommandOutcome};
+pub use error::{ExpectationError, MatrixError, ScenarioError};
+pub use plan::NotRun;
+pub use result::{transcript_file, BrokerFacts, CellOutcome, CellResult, NegotiationFacts, Timings};
 pub use scenario::Scenario;
 
-pub use crate::backend::{Backend, BrokerKind, ExternalBroker};
+use crate::backend;
+use crate::backend::container::ContainerRun;
+use crate::backend::probe::check_probe_topic;
+pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
+pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
 use crate::client::{Client, ClientConfig, Transcript};
-use crate::emulator::{Emulator, EmulatorOptions, SeededTopic};
-use crate::negotiate::Attempt;
 /// Facts about releases that the matrix checks against, kept in `versions`.
 pub use crate::versions::{expected_versions, parse_releases};
 use crate::versions::{guess_broker, releases, Mode, Release};
-
-/// The topic every cell's broker has (seeded, created, or auto-created)
-/// and Metadata is then expected to list.
-pub const PROBE_TOPIC: &str = "kafka-matrix-probe";
-/// Its partition count.
-pub const PROBE_PARTITIONS: i32 = 3;
-
-/// What a cell runs against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Target {
-    /// A Kafka release in a mode.
-    Kafka {
-        /// The release.
-        release: Release,
-        /// Its mode.
-        mode: Mode,
-    },
-    /// tansu, an independent Kafka-compatible broker (container backend).
-    Tansu,
-    /// A broker the user runs.
-    External(ExternalBroker),
-}
-
-impl Target {
-    /// The Kafka release (and mode) this target is, or claims to be.
-    pub fn release(&self) -> Option<(Release, Mode)> {
-        match self {
-            Target::Kafka { release, mode } => Some((*release, *mode)),
-            Target::Tansu => None,
-            Target::External(e) => e.claimed,
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Kafka { release, mode } => write!(f, "{release} {mode}"),
-            Target::Tansu => f.write_str("tansu"),
-            Target::External(e) => match e.claimed {
-                Some((r, m)) => write!(f, "{r} {m} @{}", e.bootstrap),
-                None => write!(f, "@{}", e.bootstrap),
-            },
-        }
-    }
-}
 
 /// One cell to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,98 +86,6 @@ impl std::fmt::Display for Cell {
     }
 }
 
-/// How a cell ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CellResult {
-    /// The cell.
-    #[serde(flatten)]
-    pub cell: Cell,
-    /// What kind of broker answered.
-    pub broker: BrokerKind,
-    /// Whether the broker was real Kafka (`broker == real_kafka`).
-    pub real_kafka: bool,
-    /// The broker in words, with its image for containers.
-    pub backend_detail: String,
-    /// The container image (`name:tag`), for container cells.
-    pub image: Option<String>,
-    /// The address the client bootstrapped on.
-    pub bootstrap: Option<String>,
-    /// Time to start the broker until it answered (containers), milliseconds.
-    pub startup_ms: Option<u64>,
-    /// ApiVersions version negotiated.
-    pub api_versions_version: Option<i16>,
-    /// Metadata version chosen.
-    pub metadata_version: Option<i16>,
-    /// ApiVersions attempts (fallbacks show here).
-    pub attempts: Vec<Attempt>,
-    /// The release(s) the broker's ApiVersions reply looks like.
-    pub guessed: Option<String>,
-    /// Connect + negotiate, microseconds.
-    pub connect_us: Option<u64>,
-    /// The scenario's request, microseconds.
-    pub request_us: Option<u64>,
-    /// Pass or fail.
-    pub passed: bool,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// The `command` scenario's outcome.
-    pub command: Option<CommandOutcome>,
-    /// The cell's transcript file, relative to the report directory: every
-    /// frame this crate's client exchanged, or the command's output.
-    pub transcript_file: String,
-    /// That transcript's text (written by the report, not part of the JSON).
-    #[serde(skip)]
-    pub transcript: String,
-}
-
-/// The transcript file name of cell number `index`.
-pub fn transcript_file(index: usize, cell: &Cell) -> String {
-    let slug: String = cell
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
-        .collect();
-    let mut slug = slug.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
-    slug.truncate(100);
-    format!("transcripts/{index:03}-{slug}.txt")
-}
-
-impl CellResult {
-    fn new(cell: Cell, index: usize, broker: BrokerKind) -> Self {
-        Self {
-            transcript_file: transcript_file(index, &cell),
-            transcript: String::new(),
-            command: None,
-            cell,
-            broker,
-            real_kafka: broker.is_real_kafka(),
-            backend_detail: broker.describe().to_owned(),
-            image: None,
-            bootstrap: None,
-            startup_ms: None,
-            api_versions_version: None,
-            metadata_version: None,
-            attempts: Vec::new(),
-            guessed: None,
-            connect_us: None,
-            request_us: None,
-            passed: false,
-            error: None,
-        }
-    }
-
-    #[cfg_attr(not(feature = "containers"), allow(dead_code))]
-    fn set_broker(&mut self, broker: BrokerKind, image: Option<String>) {
-        self.broker = broker;
-        self.real_kafka = broker.is_real_kafka();
-        self.backend_detail = match &image {
-            Some(i) => format!("{} ({i})", broker.describe()),
-            None => broker.describe().to_owned(),
-        };
-        self.image = image;
-    }
-}
-
 /// Every cell for `releases` × their catalog modes (filtered by `modes`) ×
 /// `backend` × `scenarios`, in catalog order.
 pub fn plan_scenarios(selected: &[Release], modes: &[Mode], backend: Backend, scenarios: &[Scenario]) -> Vec<Cell> {
@@ -258,8 +128,7 @@ pub struct RunContext {
     /// Cells run at once (containers are the expensive part; 2 suits a 2-core machine).
     pub jobs: usize,
     /// The container backend's run state, when container cells are planned.
-    #[cfg(feature = "containers")]
-    pub containers: Option<Arc<crate::backend::container::ContainerRun>>,
+    pub containers: Option<Arc<ContainerRun>>,
     /// The command the `command` scenario runs (`--client-cmd`).
     pub client_cmd: Option<ClientCommand>,
     /// The commands of corpus clients, by name (`--client`).
@@ -275,88 +144,11 @@ impl Default for RunContext {
         Self {
             config: ClientConfig::default(),
             jobs: 2,
-            #[cfg(feature = "containers")]
             containers: None,
             client_cmd: None,
             corpus: std::collections::BTreeMap::new(),
             report_dir: None,
         }
-    }
-}
-
-/// A started broker and what stops it.
-enum Started {
-    Emulator(Emulator),
-    #[cfg(feature = "containers")]
-    Container(crate::backend::container::docker::RunningBroker),
-    External,
-}
-
-impl Started {
-    async fn stop(self) {
-        match self {
-            Started::Emulator(e) => e.shutdown().await,
-            #[cfg(feature = "containers")]
-            Started::Container(c) => c.stop().await,
-            Started::External => {}
-        }
-    }
-}
-
-fn initial_kind(cell: &Cell) -> BrokerKind {
-    match (cell.backend, &cell.target) {
-        (Backend::Embedded, _) => BrokerKind::EmulatedInProcess,
-        (Backend::Container, Target::Tansu) => BrokerKind::Independent,
-        (Backend::Container, _) => BrokerKind::EmulatedImage,
-        (Backend::External, _) => BrokerKind::Unknown,
-    }
-}
-
-/// Starts (or finds) the cell's broker; returns its bootstrap address.
-#[cfg_attr(not(feature = "containers"), allow(unused_variables))]
-async fn start(cell: &Cell, index: usize, ctx: &RunContext, out: &mut CellResult) -> Result<(Started, String), String> {
-    match (cell.backend, &cell.target) {
-        (Backend::Embedded, Target::Kafka { release, mode }) => {
-            let options = EmulatorOptions {
-                topics: vec![SeededTopic::new(PROBE_TOPIC, PROBE_PARTITIONS)],
-                ..EmulatorOptions::default()
-            };
-            let emulator = Emulator::start(*release, *mode, options)
-                .await
-                .map_err(|e| format!("cannot start the emulator: {e}"))?;
-            let bootstrap = emulator.bootstrap();
-            Ok((Started::Emulator(emulator), bootstrap))
-        }
-        (Backend::External, Target::External(e)) => Ok((Started::External, e.bootstrap.clone())),
-        #[cfg(feature = "containers")]
-        (Backend::Container, target) => {
-            use crate::backend::container::docker::ContainerError;
-            use crate::backend::container::ContainerTarget;
-            let run = ctx
-                .containers
-                .as_ref()
-                .ok_or("the container backend was not set up for this run")?;
-            let what = match target {
-                Target::Kafka { release, mode } => ContainerTarget::Kafka(*release, *mode),
-                Target::Tansu => ContainerTarget::Tansu,
-                Target::External(_) => return Err("an external broker cannot run in a container".into()),
-            };
-            let (kind, image) = run.describe(what);
-            out.set_broker(kind, image);
-            let started = Instant::now();
-            let (plan, running) = run
-                .start(what, index)
-                .await
-                .map_err(|e: ContainerError| e.to_string())?;
-            out.startup_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-            out.set_broker(plan.kind, Some(plan.image()));
-            Ok((Started::Container(running), plan.bootstrap))
-        }
-        #[cfg(not(feature = "containers"))]
-        (Backend::Container, _) => {
-            Err("this build has no container backend (built without the `containers` feature)".into())
-        }
-        (backend, target) => Err(format!("a {target} target cannot run on the {backend} backend")),
     }
 }
 
@@ -367,46 +159,69 @@ pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
 
 /// Runs cell number `index` of a run (the index names its containers).
 pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
-    let mut result = CellResult::new(cell.clone(), index, initial_kind(&cell));
-    let (started, bootstrap) = match start(&cell, index, ctx, &mut result).await {
-        Ok(s) => s,
-        Err(e) => {
-            result.transcript = format!("the broker did not start: {e}\n");
-            result.error = Some(e);
-            return result;
+    let span = tracing::info_span!("matrix.cell", index, cell = %cell);
+    async move {
+        let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+        let mut result = CellResult::new(cell.clone(), index, kind);
+        result.set_broker(kind, image);
+        match run_phases(&cell, index, ctx, &mut result).await {
+            Ok(()) => {
+                tracing::debug!("cell passed");
+                result.outcome.passed = true;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "cell failed");
+                if let MatrixError::Start(_) = e {
+                    result.outcome.transcript = format!("the broker did not start: {e}\n");
+                }
+                result.outcome.error = Some(e.to_string());
+            }
         }
-    };
-    result.bootstrap = Some(bootstrap.clone());
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// Start, negotiate, check, run the scenario; then stop the broker.
+async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut CellResult) -> Result<(), MatrixError> {
+    let broker = backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await?;
+    if let Some(startup) = broker.startup {
+        result.broker.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
+    }
+    result.set_broker(broker.kind, broker.image.clone());
+    let bootstrap = broker.bootstrap.clone();
+    result.broker.bootstrap = Some(bootstrap.clone());
     let outcome = if cell.scenario == Scenario::Command {
-        run_command(&bootstrap, &cell, ctx, &mut result).await
+        run_command(&bootstrap, cell, ctx, result)
+            .await
+            .map_err(MatrixError::from)
     } else {
         let transcript = Transcript::new();
         let config = ClientConfig {
             transcript: Some(transcript.clone()),
             ..ctx.config.clone()
         };
-        let outcome = drive(&bootstrap, &cell, &config, &mut result).await;
-        result.transcript = transcript.render();
+        let outcome = drive(&bootstrap, cell, &config, result).await;
+        result.outcome.transcript = transcript.render();
         outcome
     };
-    started.stop().await;
-    match outcome {
-        Ok(()) => result.passed = true,
-        Err(e) => result.error = Some(e),
-    }
-    result
+    broker.stop().await;
+    outcome
 }
 
-async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut CellResult) -> Result<(), String> {
+async fn run_command(
+    bootstrap: &str,
+    cell: &Cell,
+    ctx: &RunContext,
+    out: &mut CellResult,
+) -> Result<(), ScenarioError> {
     let cmd = match &cell.client {
         Some(name) => ctx
             .corpus
             .get(name)
-            .ok_or_else(|| format!("client {name} is not set up for this run"))?,
-        None => ctx
-            .client_cmd
-            .as_ref()
-            .ok_or("the command scenario needs --client-cmd")?,
+            .ok_or_else(|| ScenarioError::ClientNotSetUp(name.clone()))?,
+        None => ctx.client_cmd.as_ref().ok_or(ScenarioError::NoClientCommand)?,
     };
     let (release, mode) = cell
         .target
@@ -415,21 +230,27 @@ async fn run_command(bootstrap: &str, cell: &Cell, ctx: &RunContext, out: &mut C
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
     // All of the output goes next to the transcript, `NNN-<cell>.out`.
     let output_file = ctx.report_dir.as_ref().map(|dir| {
-        let name = out.transcript_file.strip_suffix(".txt").unwrap_or(&out.transcript_file);
+        let name = out
+            .outcome
+            .transcript_file
+            .strip_suffix(".txt")
+            .unwrap_or(&out.outcome.transcript_file);
         let name = format!("{name}.out");
         (dir.join(&name), name)
     });
-    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path())).await?;
+    let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path()))
+        .await
+        .map_err(ScenarioError::CommandNotRun)?;
     outcome.output_file = output_file.map(|(_, name)| name);
-    out.transcript = outcome.render();
-    out.request_us = Some(outcome.duration_ms.saturating_mul(1000));
+    out.outcome.transcript = outcome.render();
+    out.timings.request_us = Some(outcome.duration_ms.saturating_mul(1000));
     let passed = outcome.passed();
     let failure = outcome.failure();
-    out.command = Some(outcome);
+    out.outcome.command = Some(outcome);
     if passed {
         Ok(())
     } else {
-        Err(failure)
+        Err(ScenarioError::CommandFailed(failure))
     }
 }
 
@@ -437,72 +258,68 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), String> {
+async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut CellResult) -> Result<(), MatrixError> {
     let started = Instant::now();
     let mut client = Client::connect(bootstrap, config.clone())
         .await
-        .map_err(|e| e.to_string())?;
-    out.connect_us = Some(micros(started.elapsed()));
+        .map_err(MatrixError::Negotiate)?;
+    out.timings.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
-    out.attempts = negotiated.attempts.clone();
-    out.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
+    out.negotiation.attempts = negotiated.attempts.clone();
+    out.negotiation.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
     let versions = client.versions();
-    out.api_versions_version = Some(versions.api_versions);
-    out.metadata_version = Some(versions.metadata);
+    out.negotiation.api_versions_version = Some(versions.api_versions);
+    out.negotiation.metadata_version = Some(versions.metadata);
     if let Some((release, mode)) = cell.target.release() {
         if let Some((av, md)) = expected_versions(release, mode) {
             if (versions.api_versions, versions.metadata) != (av, md) {
-                return Err(format!(
-                    "negotiated ApiVersions v{} / Metadata v{}, but Kafka {release} ({mode}) implies v{av} / v{md}",
-                    versions.api_versions, versions.metadata
-                ));
+                return Err(ExpectationError::Versions {
+                    api_versions: versions.api_versions,
+                    metadata: versions.metadata,
+                    release,
+                    mode,
+                    want_api_versions: av,
+                    want_metadata: md,
+                }
+                .into());
             }
         }
     }
     let started = Instant::now();
     match cell.scenario {
         Scenario::Ping => {
-            client.ping().await.map_err(|e| e.to_string())?;
+            client.ping().await.map_err(ScenarioError::Request)?;
         }
         Scenario::Metadata => {
-            let md = client.metadata(None).await.map_err(|e| e.to_string())?;
+            let md = client.metadata(None).await.map_err(ScenarioError::Request)?;
             match cell.backend {
                 Backend::External => check_external_metadata(&md)?,
                 Backend::Embedded | Backend::Container => check_metadata(&md, bootstrap)?,
             }
         }
-        Scenario::Command => return Err("the command scenario does not use this crate's client".into()),
+        Scenario::Command => return Err(ScenarioError::NotAClientScenario.into()),
     }
-    out.request_us = Some(micros(started.elapsed()));
+    out.timings.request_us = Some(micros(started.elapsed()));
     Ok(())
 }
 
 /// Metadata must name the broker we talked to and the probe topic.
-fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Result<(), String> {
+fn check_metadata(md: &crate::client::ClusterMetadata, bootstrap: &str) -> Result<(), ExpectationError> {
     let advertised: Vec<String> = md.brokers.iter().map(|b| format!("{}:{}", b.host, b.port)).collect();
     if !advertised.iter().any(|a| a == bootstrap) {
-        return Err(format!("Metadata brokers {advertised:?} do not include {bootstrap}"));
+        return Err(ExpectationError::BootstrapNotAdvertised {
+            advertised,
+            bootstrap: bootstrap.to_owned(),
+        });
     }
-    let topic = md
-        .topics
-        .iter()
-        .find(|t| t.name.as_deref() == Some(PROBE_TOPIC))
-        .ok_or_else(|| format!("Metadata v{} lacks topic {PROBE_TOPIC}", md.version))?;
-    if topic.partitions.len() != PROBE_PARTITIONS as usize || !topic.error.is_ok() {
-        return Err(format!(
-            "topic {PROBE_TOPIC}: {} partitions, error {} (expected {PROBE_PARTITIONS}, none)",
-            topic.partitions.len(),
-            topic.error
-        ));
-    }
-    Ok(())
+    Ok(check_probe_topic(md)?)
 }
 
 /// An external broker's topics are its own business; it must name at least
 /// one broker a client could go on to.
-fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), String> {
+fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), ExpectationError> {
     if md.brokers.is_empty() {
-        return Err(format!("Metadata v{} lists no brokers", md.version));
+        return Err(ExpectationError::NoBrokers { version: md.version });
     }
     Ok(())
 }
@@ -511,6 +328,7 @@ fn check_external_metadata(md: &crate::client::ClusterMetadata) -> Result<(), St
 /// finishes; returns the results in `cells` order. A cell that panics is
 /// reported as failed (its containers are removed as the panic unwinds).
 pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&CellResult)) -> Vec<CellResult> {
+    tracing::info!(cells = cells.len(), jobs = ctx.jobs, "running the matrix");
     let ctx = Arc::new(ctx.clone());
     let permits = Arc::new(Semaphore::new(ctx.jobs.max(1)));
     let mut set = JoinSet::new();
@@ -530,8 +348,11 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
             Ok((_, (index, r))) => (index, r),
             Err(e) => {
                 let index = ids.get(&e.id()).copied().unwrap_or(0);
-                let mut r = CellResult::new(cells[index].clone(), index, initial_kind(&cells[index]));
-                r.error = Some(format!("the cell panicked or was cancelled: {e}"));
+                let cell = &cells[index];
+                let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+                let mut r = CellResult::new(cell.clone(), index, kind);
+                r.set_broker(kind, image);
+                r.outcome.error = Some(format!("the cell panicked or was cancelled: {e}"));
                 (index, r)
             }
         };

@@ -3,56 +3,89 @@
 //! Sans-io: bytes in, values out. The caller keeps the `(api_key, version)`
 //! of each request it sent, because a response cannot be decoded without it.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::error::{DecodeError, EncodeError};
 use super::frame::build_frame;
-use super::header::{request_header_version, response_header_version, RequestHeader, ResponseHeader};
-use super::messages::{ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
+use super::header::{RequestHeader, ResponseHeader};
+use super::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use super::primitives::Reader;
-use super::version::api_key;
 
-/// A request body of an API this crate speaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestBody {
-    /// Key 18.
-    ApiVersions(ApiVersionsRequest),
-    /// Key 3.
-    Metadata(MetadataRequest),
-}
-
-impl RequestBody {
-    /// The API key of this body.
-    pub fn api_key(&self) -> i16 {
-        match self {
-            Self::ApiVersions(_) => api_key::API_VERSIONS,
-            Self::Metadata(_) => api_key::METADATA,
+/// A body enum over [`Api`]: one variant per API (the `match`es on [`Api`]
+/// are exhaustive, so leaving one out does not compile), with encode/decode
+/// dispatch and conversions from and to each message type.
+macro_rules! body_enum {
+    ($(#[$doc:meta])* $body:ident { $($variant:ident($t:ty)),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $body {
+            $(
+                #[doc = concat!("A ", stringify!($variant), " body.")]
+                $variant($t),
+            )*
         }
-    }
+
+        impl $body {
+            /// The API of this body.
+            pub fn api(&self) -> Api {
+                match self {
+                    $(Self::$variant(_) => Api::$variant,)*
+                }
+            }
+
+            /// The API key of this body.
+            pub fn api_key(&self) -> i16 {
+                self.api().spec().key
+            }
+
+            fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+                match self {
+                    $(Self::$variant(b) => b.encode(buf, version),)*
+                }
+            }
+
+            fn decode(api: Api, r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+                Ok(match api {
+                    $(Api::$variant => Self::$variant(<$t>::decode(r, version)?),)*
+                })
+            }
+        }
+
+        $(
+            impl From<$t> for $body {
+                fn from(b: $t) -> Self {
+                    $body::$variant(b)
+                }
+            }
+
+            impl TryFrom<$body> for $t {
+                type Error = $body;
+
+                /// The body, or the body back when it is of another API.
+                fn try_from(b: $body) -> Result<Self, $body> {
+                    match b {
+                        $body::$variant(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
+    };
 }
 
-/// A response body of an API this crate speaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResponseBody {
-    /// Key 18.
-    ApiVersions(ApiVersionsResponse),
-    /// Key 3.
-    Metadata(MetadataResponse),
+body_enum! {
+    /// A request body of an API this crate speaks.
+    RequestBody { ApiVersions(ApiVersionsRequest), Metadata(MetadataRequest) }
 }
 
-fn header_version(v: Option<i16>, key: i16, version: i16) -> Result<i16, EncodeError> {
-    v.ok_or(EncodeError::UnsupportedVersion {
-        api: api_name(key),
-        version,
-    })
+body_enum! {
+    /// A response body of an API this crate speaks.
+    ResponseBody { ApiVersions(ApiVersionsResponse), Metadata(MetadataResponse) }
 }
 
 fn api_name(key: i16) -> &'static str {
-    match key {
-        api_key::API_VERSIONS => "ApiVersions",
-        api_key::METADATA => "Metadata",
-        _ => "an API this crate does not speak",
-    }
+    Api::from_key(key).map_or("an API this crate does not speak", |api| api.spec().name)
 }
 
 /// Encodes a size-prefixed request frame.
@@ -69,13 +102,10 @@ pub fn encode_request(
         correlation_id,
         client_id: client_id.map(str::to_owned),
     };
-    let hv = header_version(request_header_version(key, version), key, version)?;
+    let hv = body.api().spec().request_header_version(version);
     build_frame(|buf| {
         header.encode(buf, hv)?;
-        match body {
-            RequestBody::ApiVersions(b) => b.encode(buf, version),
-            RequestBody::Metadata(b) => b.encode(buf, version),
-        }
+        body.encode(buf, version)
     })
 }
 
@@ -99,46 +129,35 @@ pub fn decode_request_with(
         api: api_name(key),
         version,
     };
-    let hv = request_header_version(key, version).ok_or(unsupported)?;
+    let api = Api::from_key(key).ok_or(unsupported)?;
+    let hv = api.spec().request_header_version(version);
     let mut r = Reader::new(frame);
     let header = RequestHeader::decode(&mut r, hv)?;
     r.set_strict_tag_order(strict_body_tag_order);
-    let body = match key {
-        api_key::API_VERSIONS => RequestBody::ApiVersions(ApiVersionsRequest::decode(&mut r, version)?),
-        _ => RequestBody::Metadata(MetadataRequest::decode(&mut r, version)?),
-    };
+    let body = RequestBody::decode(api, &mut r, version)?;
     Ok((header, body))
 }
 
 /// Encodes a size-prefixed response frame for a request `(key, version)`.
 pub fn encode_response(correlation_id: i32, version: i16, body: &ResponseBody) -> Result<Bytes, EncodeError> {
-    let key = match body {
-        ResponseBody::ApiVersions(_) => api_key::API_VERSIONS,
-        ResponseBody::Metadata(_) => api_key::METADATA,
-    };
-    let hv = header_version(response_header_version(key, version), key, version)?;
+    let hv = body.api().spec().response_header_version(version);
     build_frame(|buf| {
         ResponseHeader { correlation_id }.encode(buf, hv);
-        match body {
-            ResponseBody::ApiVersions(b) => b.encode(buf, version),
-            ResponseBody::Metadata(b) => b.encode(buf, version),
-        }
+        body.encode(buf, version)
     })
 }
 
 /// Decodes a response frame body (without its length prefix) for a request
 /// that was sent as `(key, version)`.
 pub fn decode_response(frame: &[u8], key: i16, version: i16) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
-    let hv = response_header_version(key, version).ok_or(DecodeError::UnsupportedVersion {
+    let api = Api::from_key(key).ok_or(DecodeError::UnsupportedVersion {
         api: api_name(key),
         version,
     })?;
+    let hv = api.spec().response_header_version(version);
     let mut r = Reader::new(frame);
     let header = ResponseHeader::decode(&mut r, hv)?;
-    let body = match key {
-        api_key::API_VERSIONS => ResponseBody::ApiVersions(ApiVersionsResponse::decode(&mut r, version)?),
-        _ => ResponseBody::Metadata(MetadataResponse::decode(&mut r, version)?),
-    };
+    let body = ResponseBody::decode(api, &mut r, version)?;
     Ok((header, body))
 }
 

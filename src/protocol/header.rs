@@ -22,31 +22,19 @@
 use bytes::{BufMut, BytesMut};
 
 use super::error::{DecodeError, EncodeError};
+use super::messages::Api;
 use super::primitives::{put_empty_tagged_fields, put_nullable_string, Reader};
-use super::version::api_key;
-
-/// First version of each message we model that is "flexible" (KIP-482).
-fn first_flexible_version(key: i16) -> Option<i16> {
-    match key {
-        api_key::API_VERSIONS => Some(3),
-        api_key::METADATA => Some(9),
-        _ => None,
-    }
-}
 
 /// The request header version for `(key, version)`, or `None` for an API this
-/// crate does not model.
+/// crate does not model. Read from each API's [`crate::protocol::messages::ApiSpec`].
 pub fn request_header_version(key: i16, version: i16) -> Option<i16> {
-    first_flexible_version(key).map(|flex| if version >= flex { 2 } else { 1 })
+    Api::from_key(key).map(|api| api.spec().request_header_version(version))
 }
 
 /// The response header version for `(key, version)`, or `None` for an API
 /// this crate does not model. ApiVersions is always 0.
 pub fn response_header_version(key: i16, version: i16) -> Option<i16> {
-    if key == api_key::API_VERSIONS {
-        return Some(0);
-    }
-    first_flexible_version(key).map(|flex| if version >= flex { 1 } else { 0 })
+    Api::from_key(key).map(|api| api.spec().response_header_version(version))
 }
 
 /// A request header.

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::matrix::corpus::{ClientStatus, CorpusClient};
 use crate::matrix::CellResult;
+pub use crate::matrix::NotRun;
 use crate::negotiate::{Attempt, Outcome};
 
 /// The whole report.
@@ -35,19 +36,10 @@ pub struct Report {
     pub cells: Vec<CellResult>,
 }
 
-/// A planned cell (or group of cells) that did not run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotRun {
-    /// What, e.g. `2.8 kraft container`.
-    pub what: String,
-    /// Why, in one line.
-    pub reason: String,
-}
-
 impl Report {
     /// A report over `cells`.
     pub fn new(cells: Vec<CellResult>) -> Self {
-        let passed = cells.iter().filter(|c| c.passed).count();
+        let passed = cells.iter().filter(|c| c.outcome.passed).count();
         Self {
             format: 2,
             tool_version: env!("CARGO_PKG_VERSION"),
@@ -71,7 +63,7 @@ impl Report {
             let keep: std::collections::HashSet<PathBuf> = self
                 .cells
                 .iter()
-                .filter_map(|c| c.command.as_ref()?.output_file.as_ref())
+                .filter_map(|c| c.outcome.command.as_ref()?.output_file.as_ref())
                 .map(|f| dir.join(f))
                 .collect();
             for entry in std::fs::read_dir(&transcripts)? {
@@ -91,11 +83,15 @@ impl Report {
             let header = format!(
                 "# {} — {}\n# broker: {}{}\n\n",
                 c.cell,
-                if c.passed { "PASS" } else { "FAIL" },
-                c.backend_detail,
-                c.bootstrap.as_deref().map(|b| format!(" at {b}")).unwrap_or_default()
+                if c.outcome.passed { "PASS" } else { "FAIL" },
+                c.broker.backend_detail,
+                c.broker
+                    .bootstrap
+                    .as_deref()
+                    .map(|b| format!(" at {b}"))
+                    .unwrap_or_default()
             );
-            std::fs::write(dir.join(&c.transcript_file), header + &c.transcript)?;
+            std::fs::write(dir.join(&c.outcome.transcript_file), header + &c.outcome.transcript)?;
         }
         let json = dir.join("report.json");
         let md = dir.join("report.md");
@@ -167,12 +163,12 @@ impl Report {
                 ClientStatus::Installed { version } => version.as_str(),
                 _ => "-",
             };
-            let passed = mine.iter().filter(|c| c.passed).count();
+            let passed = mine.iter().filter(|c| c.outcome.passed).count();
             let _ = write!(s, "| {} | {version} | {passed}/{} |", client.name, mine.len());
             for col in &columns {
                 let mark = match mine.iter().find(|c| &column(c) == col) {
-                    Some(c) if c.passed => "✓".to_owned(),
-                    Some(c) => format!("[✗]({})", c.transcript_file),
+                    Some(c) if c.outcome.passed => "✓".to_owned(),
+                    Some(c) => format!("[✗]({})", c.outcome.transcript_file),
                     None => "-".to_owned(),
                 };
                 let _ = write!(s, " {mark} |");
@@ -197,16 +193,16 @@ impl Report {
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.cell.target,
                 c.cell.backend,
-                c.broker.label(),
-                c.image.as_deref().unwrap_or("-"),
+                c.broker.kind.label(),
+                c.broker.image.as_deref().unwrap_or("-"),
                 scenario(c),
-                v(c.api_versions_version),
-                v(c.metadata_version),
+                v(c.negotiation.api_versions_version),
+                v(c.negotiation.metadata_version),
                 attempts(c),
-                c.guessed.as_deref().unwrap_or("-"),
-                n(c.connect_us),
-                n(c.request_us),
-                if c.passed { "PASS" } else { "FAIL" },
+                c.negotiation.guessed.as_deref().unwrap_or("-"),
+                n(c.timings.connect_us),
+                n(c.timings.request_us),
+                if c.outcome.passed { "PASS" } else { "FAIL" },
                 error_text(c).replace('|', "\\|"),
             );
         }
@@ -224,18 +220,23 @@ fn scenario(c: &CellResult) -> String {
 
 /// A failing cell's error with a pointer to its transcript.
 fn error_text(c: &CellResult) -> String {
-    match &c.error {
-        Some(e) => format!("{e} (transcript: {})", c.transcript_file),
+    match &c.outcome.error {
+        Some(e) => format!("{e} (transcript: {})", c.outcome.transcript_file),
         None => String::new(),
     }
 }
 
 /// The ApiVersions path, e.g. `v4✗(0-3) → v3✓`.
 pub fn attempts(c: &CellResult) -> String {
-    if c.attempts.is_empty() {
+    if c.negotiation.attempts.is_empty() {
         return "-".into();
     }
-    c.attempts.iter().map(attempt_text).collect::<Vec<_>>().join(" → ")
+    c.negotiation
+        .attempts
+        .iter()
+        .map(attempt_text)
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// One ApiVersions attempt in words, e.g. `v4 refused (hint v0-v3)`.
@@ -250,19 +251,19 @@ pub fn attempt_text(a: &Attempt) -> String {
 
 /// One progress line for a finished cell.
 pub fn progress_line(c: &CellResult) -> String {
-    let status = if c.passed { "PASS" } else { "FAIL" };
+    let status = if c.outcome.passed { "PASS" } else { "FAIL" };
     let mut line = format!(
         "{status} {:<10} {:<9} {:<8} {:<22} {}",
         c.cell.target.to_string(),
         c.cell.backend.to_string(),
         scenario(c),
-        c.image.as_deref().unwrap_or(c.broker.label()),
+        c.broker.image.as_deref().unwrap_or(c.broker.kind.label()),
         attempts(c)
     );
-    if let Some(md) = c.metadata_version {
+    if let Some(md) = c.negotiation.metadata_version {
         let _ = write!(line, ", Metadata v{md}");
     }
-    if c.error.is_some() {
+    if c.outcome.error.is_some() {
         let _ = write!(line, " — {}", error_text(c));
     }
     line

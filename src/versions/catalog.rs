@@ -278,10 +278,26 @@ pub fn check_published(version: &str) -> Result<(), CatalogGap> {
     }
 }
 
+/// The images that run `release` in `mode`, preferred first (see
+/// [`ImageFlavor`](super::images::ImageFlavor)). Empty when no published
+/// image can: every ZooKeeper-mode release has one, but KRaft 2.8–3.3 has
+/// none (no Apache image before 3.7, no KRaft support in `cp-kafka` before
+/// CP 7.4).
+pub fn images(release: Release, mode: Mode) -> Vec<ImageRef> {
+    let Some(info) = release_info(release) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ImageRef> = info.images.iter().copied().filter(|i| i.mode() == mode).collect();
+    out.sort_by_key(|i| i.flavor.preference());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::versions::images::ImageFlavor;
     use crate::versions::table::{table, tables};
+    use rstest::rstest;
 
     #[test]
     fn published_versions_are_checked_against_the_catalog() {
@@ -364,5 +380,89 @@ mod tests {
         assert_eq!(json["modes"], serde_json::json!(["zk", "kraft"]));
         assert_eq!(json["kraft_status"], "production");
         assert_eq!(KraftStatus::EarlyAccess.to_string(), "early access");
+    }
+
+    fn r(s: &str) -> Release {
+        s.parse().expect("known release")
+    }
+
+    /// The Confluent Platform minor that ships each Kafka minor (Confluent's
+    /// "Supported Versions and Interoperability" table).
+    fn cp_line(release: Release) -> String {
+        match (release.major, release.minor) {
+            (2, m @ 0..=5) => format!("5.{m}"),
+            (2, m @ 6..=8) => format!("6.{}", m - 6),
+            (3, m) => format!("7.{m}"),
+            (4, m) => format!("8.{m}"),
+            _ => unreachable!("{release}"),
+        }
+    }
+
+    #[test]
+    fn every_image_is_consistent_with_its_release() {
+        for info in releases() {
+            let rel = info.release;
+            for img in info.images {
+                assert!(info.modes.contains(&img.mode()), "{rel}: {img} serves a missing mode");
+                assert_ne!(img.tag, "latest");
+                match img.flavor {
+                    ImageFlavor::ApacheJvm => {
+                        assert!(rel >= r("3.7"), "{rel}: {img}");
+                        assert_eq!(img.tag, info.latest_patch, "{rel}");
+                    }
+                    ImageFlavor::ApacheNative => {
+                        assert!(rel >= r("3.8"), "{rel}: {img}");
+                        assert_eq!(img.tag, info.latest_patch, "{rel}");
+                    }
+                    ImageFlavor::ConfluentZk | ImageFlavor::ConfluentKraft => {
+                        let line = cp_line(rel);
+                        assert!(img.tag.starts_with(&format!("{line}.")), "{rel}: {img}");
+                        if img.flavor == ImageFlavor::ConfluentKraft {
+                            assert!(rel >= r("3.4"), "{rel}: cp-kafka KRaft needs CP 7.4");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[rstest]
+    #[case("2.0", Mode::Zk, &["confluentinc/cp-kafka:5.0.4"])]
+    #[case("2.8", Mode::Zk, &["confluentinc/cp-kafka:6.2.15"])]
+    #[case("2.8", Mode::Kraft, &[])]
+    #[case("3.3", Mode::Kraft, &[])]
+    #[case("3.4", Mode::Kraft, &["confluentinc/cp-kafka:7.4.14"])]
+    #[case("3.7", Mode::Kraft, &["apache/kafka:3.7.2", "confluentinc/cp-kafka:7.7.11"])]
+    #[case("3.7", Mode::Zk, &["confluentinc/cp-kafka:7.7.11"])]
+    #[case(
+        "3.8",
+        Mode::Kraft,
+        &["apache/kafka:3.8.1", "apache/kafka-native:3.8.1", "confluentinc/cp-kafka:7.8.7"]
+    )]
+    #[case("3.9", Mode::Zk, &["confluentinc/cp-kafka:7.9.9"])]
+    #[case("4.0", Mode::Zk, &[])]
+    #[case(
+        "4.3",
+        Mode::Kraft,
+        &["apache/kafka:4.3.1", "apache/kafka-native:4.3.1", "confluentinc/cp-kafka:8.3.2"]
+    )]
+    fn preferred_images(#[case] release: &str, #[case] mode: Mode, #[case] expected: &[&str]) {
+        let got: Vec<String> = images(r(release), mode).iter().map(ToString::to_string).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn every_zk_release_and_kraft_from_3_4_has_an_image() {
+        for info in releases() {
+            for &mode in info.modes {
+                let imgs = images(info.release, mode);
+                let expect_some = mode == Mode::Zk || info.release >= r("3.4");
+                assert_eq!(!imgs.is_empty(), expect_some, "{} {mode}", info.release);
+                assert!(imgs.iter().all(|i| i.mode() == mode));
+                assert!(imgs
+                    .windows(2)
+                    .all(|w| w[0].flavor.preference() <= w[1].flavor.preference()));
+            }
+        }
     }
 }

@@ -45,10 +45,10 @@ pub mod quirks;
 pub mod release;
 pub mod table;
 
-pub use catalog::{check_published, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
+pub use catalog::{check_published, images, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
 pub use features::{features, Feature, Features};
 pub use guess::{guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
-pub use images::{images, ImageFlavor, ImageRef};
+pub use images::{ImageFlavor, ImageRef};
 pub use quirks::{expected_versions, Quirks};
 pub use release::{parse_releases, Mode, ParseModeError, ParseReleaseError, Release};
 pub use table::{api_name, table, tables, variants, ApiEntry, ApiTable, Patches};

@@ -308,16 +308,7 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
             return Err(CatalogError::EmptyName { line });
         }
         let range = parse_range(line, min, max)?;
-        if let Some(&first) = first_line.get(&(release, mode, key)) {
-            return Err(CatalogError::Duplicate {
-                line,
-                first,
-                key,
-                release,
-                mode,
-            });
-        }
-        first_line.insert((release, mode, key), line);
+        first_row(&mut first_line, (release, mode, key), line, (release, mode, key))?;
         tables
             .entry((release, mode))
             .or_default()
@@ -336,6 +327,27 @@ fn parse_catalog(text: &'static str) -> Result<Catalog, CatalogError> {
         variants: BTreeMap::new(),
         names,
     })
+}
+
+/// Records that row `id` is on `line`; a second row with the same `id` is
+/// [`CatalogError::Duplicate`] naming the first.
+fn first_row<K: Ord>(
+    first_line: &mut BTreeMap<K, usize>,
+    id: K,
+    line: usize,
+    (release, mode, key): (Release, Mode, i16),
+) -> Result<(), CatalogError> {
+    if let Some(&first) = first_line.get(&id) {
+        return Err(CatalogError::Duplicate {
+            line,
+            first,
+            key,
+            release,
+            mode,
+        });
+    }
+    first_line.insert(id, line);
+    Ok(())
 }
 
 /// Parses `data/api_versions_patches.csv`: the same header; releases are
@@ -369,16 +381,7 @@ fn parse_patches(text: &'static str) -> Result<Vec<PatchRow>, CatalogError> {
                 range: parse_range(line, min, max)?,
             })
         };
-        if let Some(&first) = first_line.get(&(release, patch, mode, key)) {
-            return Err(CatalogError::Duplicate {
-                line,
-                first,
-                key,
-                release,
-                mode,
-            });
-        }
-        first_line.insert((release, patch, mode, key), line);
+        first_row(&mut first_line, (release, patch, mode, key), line, (release, mode, key))?;
         rows.push(PatchRow {
             release,
             patch,
@@ -606,6 +609,22 @@ mod tests {
     #[case("", "no data rows")]
     fn defects_are_reported_with_line_numbers(#[case] body: &'static str, #[case] message: &str) {
         assert_eq!(defect(body).to_string(), message);
+    }
+
+    #[test]
+    fn a_row_given_twice_names_its_first_line() {
+        let twice = "release,mode,api_key,api_name,min_version,max_version\n\
+                     3.8.0,zk,18,ApiVersions,0,3\n3.8.0,zk,3,Metadata,0,12\n3.8.0,zk,18,ApiVersions,0,3\n";
+        assert_eq!(
+            parse_catalog(twice).map(|_| ()).map_err(|e| e.to_string()),
+            Err("line 4: key 18 appears twice for 3.8 (zk); first on line 2".into())
+        );
+        let patches = "release,mode,api_key,api_name,min_version,max_version\n\
+                       3.8.1,zk,18,ApiVersions,0,3\n3.8.1,zk,18,ApiVersions,-,-\n";
+        assert_eq!(
+            parse_patches(patches).map(|_| ()).map_err(|e| e.to_string()),
+            Err("line 3: key 18 appears twice for 3.8 (zk); first on line 2".into())
+        );
     }
 
     #[test]

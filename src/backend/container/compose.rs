@@ -6,16 +6,15 @@
 //! Fixed host ports, one per release: `BASE + 10 × major + minor`, e.g.
 //! 3.8 → 19038 (emulated), 29038 (kraft), 39038 (zookeeper).
 
-use std::fmt::{self, Write as _};
-use std::str::FromStr;
+use std::fmt::Write as _;
 
 use super::spec::{self, ContainerSpec, HostAddr, Names, CLIENT_PORT};
-use crate::matrix::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 use crate::versions::images::ImageFlavor;
 use crate::versions::{releases, Mode, Release};
 
 /// One compose file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ComposeFile {
     /// `apache/kafka`, KRaft, a service per release from 3.7.
     Kraft,
@@ -46,27 +45,7 @@ impl ComposeFile {
     }
 }
 
-impl fmt::Display for ComposeFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ComposeFile::Kraft => "kraft",
-            ComposeFile::Zookeeper => "zookeeper",
-            ComposeFile::Emulated => "emulated",
-            ComposeFile::Tansu => "tansu",
-        })
-    }
-}
-
-impl FromStr for ComposeFile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.to_string() == s)
-            .ok_or_else(|| format!("unknown compose file {s:?}; known: kraft, zookeeper, emulated, tansu"))
-    }
-}
+value_enum_text!(ComposeFile => "compose file");
 
 /// The environment variable `serve --behave` reads (the emulated services
 /// of `emulated.yml` pass it through from the caller's environment).

@@ -17,76 +17,14 @@ use testcontainers::core::client::ClientError;
 use testcontainers::core::{CmdWaitFor, ExecCommand, IntoContainerPort, WaitFor};
 use testcontainers::runners::{AsyncBuilder, AsyncRunner};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt, TestcontainersError};
+use tracing::Instrument as _;
 
-use super::local::{LocalImage, LocalImageError};
+use super::local::LocalImage;
 use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
-use crate::client::{Client, ClientConfig};
-use crate::matrix::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::probe::{check_probe_topic, ProbeTopicError, PROBE_TOPIC};
+use crate::client::{Client, ClientConfig, ClientError as KafkaClientError};
 
-/// Container backend failures, each one line that says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum ContainerError {
-    /// No Docker engine answers.
-    #[error(
-        "the container backend needs a Docker engine, and none answers ({0}); start Docker or set DOCKER_HOST, \
-         or run --backend embedded"
-    )]
-    NoEngine(String),
-    /// A registry image is absent and could not be pulled.
-    #[error(
-        "image {image} is not present and could not be pulled ({reason}); with no registry, use \
-         --image-source local (locally built emulated images)"
-    )]
-    ImageUnavailable {
-        /// `name:tag`.
-        image: String,
-        /// The engine's words.
-        reason: String,
-    },
-    /// A local image could not be built.
-    #[error("cannot build image {image}: {reason}")]
-    Build {
-        /// `name:tag`.
-        image: String,
-        /// Why.
-        reason: String,
-    },
-    /// A binary for a local image is missing.
-    #[error(transparent)]
-    Local(#[from] LocalImageError),
-    /// A container did not start.
-    #[error("container {image} did not start: {reason}")]
-    Start {
-        /// `name:tag`.
-        image: String,
-        /// Why.
-        reason: String,
-    },
-    /// The broker never answered the readiness check.
-    #[error("{image} on {bootstrap} was not ready after {waited:?}: {last}{logs}")]
-    NotReady {
-        /// `name:tag`.
-        image: String,
-        /// The address polled.
-        bootstrap: String,
-        /// How long we waited.
-        waited: Duration,
-        /// The last readiness failure.
-        last: String,
-        /// The container's last log lines, if any.
-        logs: String,
-    },
-    /// A set-up command in the container failed.
-    #[error("set-up command {cmd:?} in {image} failed: {reason}")]
-    Setup {
-        /// `name:tag`.
-        image: String,
-        /// The argv.
-        cmd: Vec<String>,
-        /// Why.
-        reason: String,
-    },
-}
+pub use super::error::ContainerError;
 
 /// Connects to the Docker engine (honouring `DOCKER_HOST`) and pings it.
 pub async fn engine() -> Result<Docker, ContainerError> {
@@ -181,6 +119,11 @@ fn one_line(s: &str) -> String {
 
 /// Starts `plan`'s containers and waits until the broker answers.
 pub async fn start(plan: &BrokerPlan) -> Result<RunningBroker, ContainerError> {
+    let span = tracing::info_span!("container.start", image = %plan.image(), bootstrap = %plan.bootstrap);
+    start_containers(plan).instrument(span).await
+}
+
+async fn start_containers(plan: &BrokerPlan) -> Result<RunningBroker, ContainerError> {
     let mut running = RunningBroker { containers: Vec::new() };
     for spec in plan.dependencies.iter().chain([&plan.broker]) {
         match request(spec, plan.startup_timeout).start().await {
@@ -230,39 +173,33 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
             }
         }
         match probe_once(plan, &config).await {
-            Ok(true) => return Ok(()),
-            Ok(false) if !setup_done => {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(_)) if !setup_done => {
                 if let Some(c) = broker {
                     run_setup(plan, c).await?;
                 }
                 setup_done = true;
                 continue;
             }
-            Ok(false) => last = format!("Metadata does not list {PROBE_TOPIC} with {PROBE_PARTITIONS} partitions yet"),
-            Err(e) => last = e,
+            Ok(Err(not_yet)) => last = format!("{not_yet} (not yet)"),
+            Err(e) => last = e.to_string(),
         }
+        tracing::debug!(%last, "not ready yet");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Err(not_ready(last).await)
 }
 
-/// One readiness attempt: `Ok(true)` when the probe topic is fully there.
-async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<bool, String> {
-    let mut client = Client::connect(&plan.bootstrap, config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+/// One readiness attempt: `Ok(Ok(()))` when the probe topic is fully there,
+/// `Ok(Err(why))` when the broker answers but the topic is not complete yet.
+async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<Result<(), ProbeTopicError>, KafkaClientError> {
+    let mut client = Client::connect(&plan.bootstrap, config.clone()).await?;
     let md = if plan.auto_creates_probe_topic {
         client.metadata(Some(&[PROBE_TOPIC])).await
     } else {
         client.metadata(None).await
-    }
-    .map_err(|e| e.to_string())?;
-    Ok(md.topics.iter().any(|t| {
-        t.name.as_deref() == Some(PROBE_TOPIC)
-            && t.error.is_ok()
-            && t.partitions.len() == PROBE_PARTITIONS as usize
-            && t.partitions.iter().all(|p| p.error.is_ok() && p.leader >= 0)
-    }))
+    }?;
+    Ok(check_probe_topic(&md))
 }
 
 async fn run_setup(plan: &BrokerPlan, container: &ContainerAsync<GenericImage>) -> Result<(), ContainerError> {

@@ -9,22 +9,45 @@
 //! emulated ones; a report names the exact image of every cell.
 
 pub mod compose;
+pub mod error;
 pub mod local;
 pub mod spec;
 
+#[cfg(not(feature = "containers"))]
+mod absent;
 #[cfg(feature = "containers")]
 pub mod docker;
 #[cfg(feature = "containers")]
 mod run;
 
+#[cfg(not(feature = "containers"))]
+pub use absent::ContainerRun;
+pub use error::ContainerError;
 #[cfg(feature = "containers")]
-pub use run::{ContainerRun, ContainerTarget};
+pub use run::ContainerRun;
 
-use std::fmt;
-use std::str::FromStr;
+use crate::versions::{Mode, Release};
+
+/// What a container cell asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerTarget {
+    /// A Kafka release in a mode.
+    Kafka(Release, Mode),
+    /// tansu.
+    Tansu,
+}
+
+impl From<ContainerTarget> for super::Target {
+    fn from(t: ContainerTarget) -> Self {
+        match t {
+            ContainerTarget::Kafka(release, mode) => super::Target::Kafka { release, mode },
+            ContainerTarget::Tansu => super::Target::Tansu,
+        }
+    }
+}
 
 /// Where container images come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageSource {
     /// `registry` when a registry answers or the real images are already
@@ -36,31 +59,10 @@ pub enum ImageSource {
     Local,
 }
 
-impl fmt::Display for ImageSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ImageSource::Auto => "auto",
-            ImageSource::Registry => "registry",
-            ImageSource::Local => "local",
-        })
-    }
-}
-
-impl FromStr for ImageSource {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(ImageSource::Auto),
-            "registry" => Ok(ImageSource::Registry),
-            "local" => Ok(ImageSource::Local),
-            other => Err(format!("unknown image source {other:?}; known: auto, registry, local")),
-        }
-    }
-}
+value_enum_text!(ImageSource => "image source", ImagePreference => "image preference");
 
 /// Which published image a registry cell prefers when a release has several.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ImagePreference {
     /// The catalog's order: `apache/kafka` (JVM), then `apache/kafka-native`, then `cp-kafka`.
@@ -91,31 +93,6 @@ impl ImagePreference {
             .copied()
             .find(|i| wanted(i.flavor))
             .or_else(|| all.first().copied())
-    }
-}
-
-impl fmt::Display for ImagePreference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ImagePreference::Apache => "apache",
-            ImagePreference::Native => "native",
-            ImagePreference::Confluent => "confluent",
-        })
-    }
-}
-
-impl FromStr for ImagePreference {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "apache" => Ok(ImagePreference::Apache),
-            "native" => Ok(ImagePreference::Native),
-            "confluent" => Ok(ImagePreference::Confluent),
-            other => Err(format!(
-                "unknown image preference {other:?}; known: apache, native, confluent"
-            )),
-        }
     }
 }
 

@@ -11,21 +11,12 @@ use tokio::sync::Mutex;
 
 use super::docker::{self, ContainerError, RunningBroker};
 use super::local::{emulated_image, find_static_emulator, find_tansu, tansu_image, LocalImage, LocalImageError};
-use super::spec::{self, BrokerKind, BrokerPlan, HostAddr, Names, EMULATED_IMAGE, TANSU_IMAGE};
-use super::{ImagePreference, ImageSource};
-use crate::versions::{Mode, Release};
+use super::spec::{self, BrokerPlan, HostAddr, Names, EMULATED_IMAGE, TANSU_IMAGE};
+use super::{ContainerTarget, ImagePreference, ImageSource};
+use crate::backend::{Backend, BrokerKind};
 
 /// The public registry the images live on.
 const REGISTRY: &str = "registry-1.docker.io:443";
-
-/// What a container cell asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerTarget {
-    /// A Kafka release in a mode.
-    Kafka(Release, Mode),
-    /// tansu.
-    Tansu,
-}
 
 /// State shared by every container cell of one run.
 #[derive(Debug)]
@@ -65,14 +56,19 @@ impl ContainerRun {
             },
             s => (s, "asked for".to_owned()),
         };
+        // Unique per run: the process, the time, and a count of the runs this
+        // process made (tests make several in the same millisecond, and their
+        // container names must not collide).
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let run_id = format!(
-            "{:x}{:x}",
+            "{:x}{:06x}{:x}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
-                & 0xff_ffff
+                & 0xff_ffff,
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         Ok(Self {
             docker,
@@ -108,14 +104,12 @@ impl ContainerRun {
 
     /// Whether `target` can run with this source; `Err` says why not (a
     /// release/mode no published image carries).
-    pub fn runnable(&self, target: ContainerTarget) -> Result<(), String> {
+    pub fn runnable(&self, target: ContainerTarget) -> Result<(), ContainerError> {
         match (target, self.source) {
             (ContainerTarget::Kafka(release, mode), ImageSource::Registry)
                 if self.preference.pick(release, mode).is_none() =>
             {
-                Err(format!(
-                    "no published image runs Kafka {release} in {mode} mode (try --image-source local)"
-                ))
+                Err(ContainerError::NoPublishedImage { release, mode })
             }
             _ => Ok(()),
         }
@@ -129,24 +123,21 @@ impl ContainerRun {
     /// What `target` will run as on this source, before anything starts:
     /// the broker kind and the image a report names.
     pub fn describe(&self, target: ContainerTarget) -> (BrokerKind, Option<String>) {
-        match (target, self.source) {
-            (ContainerTarget::Tansu, _) => (
-                BrokerKind::Independent,
-                self.tansu().ok().map(|(_, v)| format!("{TANSU_IMAGE}:{v}")),
-            ),
-            (ContainerTarget::Kafka(release, mode), ImageSource::Registry) => (
-                BrokerKind::RealKafka,
-                self.preference.pick(release, mode).map(|i| i.to_string()),
-            ),
-            (ContainerTarget::Kafka(release, _), ImageSource::Local | ImageSource::Auto) => (
-                BrokerKind::EmulatedImage,
-                Some(format!("{EMULATED_IMAGE}:{}", spec::emulated_tag(release))),
-            ),
-        }
+        let kind = BrokerKind::of(Backend::Container, &target.into(), self.source);
+        let image = match (target, self.source) {
+            (ContainerTarget::Tansu, _) => self.tansu().ok().map(|(_, v)| format!("{TANSU_IMAGE}:{v}")),
+            (ContainerTarget::Kafka(release, mode), ImageSource::Registry) => {
+                self.preference.pick(release, mode).map(|i| i.to_string())
+            }
+            (ContainerTarget::Kafka(release, _), ImageSource::Local | ImageSource::Auto) => {
+                Some(format!("{EMULATED_IMAGE}:{}", spec::emulated_tag(release)))
+            }
+        };
+        (kind, image)
     }
 
     /// Starts `target`'s broker for cell number `cell` and waits until it
-    /// answers. Returns the plan (image, bootstrap, kind) with the handle.
+    /// answers. Returns the plan (image, bootstrap) with the handle.
     pub async fn start(
         &self,
         target: ContainerTarget,
@@ -256,10 +247,19 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-async fn registry_reachable() -> Result<(), String> {
+/// Why the registry did not answer; `Display` is what the run's note says.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    #[error("{0}")]
+    Connect(std::io::Error),
+    #[error("no answer within 3 s")]
+    Timeout,
+}
+
+async fn registry_reachable() -> Result<(), Unreachable> {
     match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(REGISTRY)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 3 s".into()),
+        Ok(Err(e)) => Err(Unreachable::Connect(e)),
+        Err(_) => Err(Unreachable::Timeout),
     }
 }

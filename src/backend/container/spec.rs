@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::matrix::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 use crate::versions::images::{ImageFlavor, ImageRef};
 use crate::versions::{Mode, Release};
 
@@ -38,52 +38,6 @@ pub const RUN_LABEL: &str = "org.kafka-matrix.run";
 /// The KRaft cluster id given to real images that require one (22 characters
 /// of URL-safe base64, the format `kafka-storage random-uuid` prints).
 pub const KRAFT_CLUSTER_ID: &str = "a2Fma2EtbWF0cml4LXJlYQ";
-
-/// What kind of broker a cell talked to. A report never shows an emulated
-/// or independent broker as real Kafka.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BrokerKind {
-    /// The kafka-matrix emulator, in this process.
-    EmulatedInProcess,
-    /// The kafka-matrix emulator, in a locally built container image.
-    EmulatedImage,
-    /// An Apache Kafka build (Apache or Confluent image).
-    RealKafka,
-    /// A Kafka-compatible broker that is not Apache Kafka (tansu).
-    Independent,
-    /// A broker given by address: we cannot tell what it is.
-    Unknown,
-}
-
-impl BrokerKind {
-    /// Whether this is an Apache Kafka build.
-    pub fn is_real_kafka(self) -> bool {
-        self == BrokerKind::RealKafka
-    }
-
-    /// A short label for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            BrokerKind::EmulatedInProcess => "emulated (in-process)",
-            BrokerKind::EmulatedImage => "emulated image",
-            BrokerKind::RealKafka => "real Kafka",
-            BrokerKind::Independent => "independent (not Kafka)",
-            BrokerKind::Unknown => "external (unverified)",
-        }
-    }
-
-    /// In words, for reports.
-    pub fn describe(self) -> &'static str {
-        match self {
-            BrokerKind::EmulatedInProcess => "emulated (in-process kafka-matrix emulator, not real Kafka)",
-            BrokerKind::EmulatedImage => "emulated image (kafka-matrix emulator in a container, not real Kafka)",
-            BrokerKind::RealKafka => "real Kafka",
-            BrokerKind::Independent => "independent Kafka-compatible broker (not Apache Kafka)",
-            BrokerKind::Unknown => "external broker (not verified)",
-        }
-    }
-}
 
 /// The names a broker's containers get: unique per cell of a run, or fixed
 /// per release in the compose files.
@@ -175,8 +129,6 @@ impl ContainerSpec {
 /// Everything needed to bring up one cell's broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerPlan {
-    /// What the broker is.
-    pub kind: BrokerKind,
     /// Containers to start first, in order (ZooKeeper).
     pub dependencies: Vec<ContainerSpec>,
     /// The broker container.
@@ -225,7 +177,7 @@ impl std::fmt::Display for HostAddr {
 }
 
 /// The plan for a real Kafka image of `release` (`image` from
-/// [`crate::versions::images`]).
+/// [`crate::versions::images()`]).
 pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Names) -> BrokerPlan {
     let broker_host = names.broker.clone();
     let mut broker = ContainerSpec::new(image.name, image.tag, broker_host.clone(), names);
@@ -308,7 +260,6 @@ pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Na
         }
     }
     BrokerPlan {
-        kind: BrokerKind::RealKafka,
         dependencies,
         broker,
         bootstrap: addr.to_string(),
@@ -342,7 +293,6 @@ pub fn emulated(release: Release, mode: Mode, addr: &HostAddr, names: &Names) ->
         format!("{PROBE_TOPIC}:{PROBE_PARTITIONS}"),
     ];
     BrokerPlan {
-        kind: BrokerKind::EmulatedImage,
         dependencies: Vec::new(),
         broker,
         bootstrap: addr.to_string(),
@@ -383,7 +333,6 @@ pub fn tansu(version: &str, addr: &HostAddr, names: &Names) -> BrokerPlan {
     .map(str::to_owned)
     .to_vec();
     BrokerPlan {
-        kind: BrokerKind::Independent,
         dependencies: Vec::new(),
         broker,
         bootstrap: addr.to_string(),
@@ -434,7 +383,6 @@ mod tests {
                 .map(String::as_str)
                 .unwrap_or_else(|| panic!("{ctx}: no {k}"))
         };
-        assert_eq!(plan.kind, BrokerKind::RealKafka, "{ctx}");
         assert_eq!(plan.image(), image.to_string(), "{ctx}");
         assert_eq!(plan.bootstrap, "127.0.0.1:40123", "{ctx}");
         assert_eq!(plan.broker.host_port, Some(40123), "{ctx}");
@@ -530,8 +478,6 @@ mod tests {
     #[test]
     fn emulated_plan_advertises_the_mapped_port_and_seeds_the_probe_topic() {
         let plan = emulated(Release::new(3, 8), Mode::Kraft, &addr(), &names());
-        assert_eq!(plan.kind, BrokerKind::EmulatedImage);
-        assert!(!plan.kind.is_real_kafka());
         assert_eq!(plan.image(), "kafka-matrix/emulated-kafka:3.8");
         assert_eq!(
             plan.broker.cmd,
@@ -550,7 +496,6 @@ mod tests {
     #[test]
     fn tansu_plan_creates_the_probe_topic_with_tansus_own_cli() {
         let plan = tansu("0.6.0", &addr(), &names());
-        assert_eq!(plan.kind, BrokerKind::Independent);
         assert_eq!(plan.image(), "kafka-matrix/tansu:0.6.0");
         assert!(plan
             .broker

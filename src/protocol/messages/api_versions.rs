@@ -18,28 +18,31 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::messages::ApiSpec;
 use crate::protocol::primitives::{put_empty_tagged_fields, put_string, put_tagged_fields, put_vec, Reader};
-use crate::protocol::version::VersionRange;
+use crate::protocol::version::{api_key, VersionRange};
 
-const API: &str = "ApiVersions";
+/// ApiVersions, declared once: key 18, v0-4, flexible from v3. Its
+/// response header stays v0 even when flexible (KIP-511): a broker must be
+/// able to answer a client whose version it does not know, and librdkafka
+/// and the Java client read it that way.
+pub const SPEC: ApiSpec = ApiSpec {
+    key: api_key::API_VERSIONS,
+    name: "ApiVersions",
+    versions: VersionRange { min: 0, max: 4 },
+    first_flexible: 3,
+    flexible_response_header: false,
+};
 
 /// Versions of ApiVersions this codec handles.
-pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
+pub const VERSIONS: VersionRange = SPEC.versions;
 
 fn check(version: i16) -> Result<bool, EncodeError> {
-    if VERSIONS.contains(version) {
-        Ok(version >= 3)
-    } else {
-        Err(EncodeError::UnsupportedVersion { api: API, version })
-    }
+    SPEC.check_encode(version)
 }
 
 fn check_decode(version: i16) -> Result<bool, DecodeError> {
-    if VERSIONS.contains(version) {
-        Ok(version >= 3)
-    } else {
-        Err(DecodeError::UnsupportedVersion { api: API, version })
-    }
+    SPEC.check_decode(version)
 }
 
 /// ApiVersions request body.
@@ -260,6 +263,37 @@ impl ApiVersionsResponse {
             })?;
         }
         Ok(out)
+    }
+}
+
+impl ApiVersionsRequest {
+    /// This request as `version` carries it (see [`super::Message::project`]):
+    /// below v3 it carries nothing.
+    pub fn project(&self, version: i16) -> Self {
+        if version < 3 {
+            Self::default()
+        } else {
+            self.clone()
+        }
+    }
+}
+
+impl ApiVersionsResponse {
+    /// This response as `version` carries it (see [`super::Message::project`]):
+    /// throttle time from v1, the tagged feature fields from v3.
+    pub fn project(&self, version: i16) -> Self {
+        let mut x = self.clone();
+        let absent = Self::default();
+        if version < 1 {
+            x.throttle_time_ms = absent.throttle_time_ms;
+        }
+        if version < 3 {
+            x.supported_features = absent.supported_features;
+            x.finalized_features_epoch = absent.finalized_features_epoch;
+            x.finalized_features = absent.finalized_features;
+            x.zk_migration_ready = absent.zk_migration_ready;
+        }
+        x
     }
 }
 

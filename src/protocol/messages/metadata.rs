@@ -23,38 +23,40 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::messages::ApiSpec;
 use crate::protocol::primitives::{
     put_array_len, put_empty_tagged_fields, put_i32_vec, put_nullable_string, put_string, put_vec, read_i32_vec,
     Reader, Uuid,
 };
-use crate::protocol::version::VersionRange;
+use crate::protocol::version::{api_key, VersionRange};
 
-const API: &str = "Metadata";
+/// Metadata, declared once: key 3, v0-13, flexible from v9.
+pub const SPEC: ApiSpec = ApiSpec {
+    key: api_key::METADATA,
+    name: "Metadata",
+    versions: VersionRange { min: 0, max: 13 },
+    first_flexible: 9,
+    flexible_response_header: true,
+};
+
+const API: &str = SPEC.name;
 
 /// Versions of Metadata this codec handles.
-pub const VERSIONS: VersionRange = VersionRange { min: 0, max: 13 };
+pub const VERSIONS: VersionRange = SPEC.versions;
 
 /// Kafka's "authorized operations were not requested" value (`Integer.MIN_VALUE`).
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
 fn flexible(version: i16) -> bool {
-    version >= 9
+    SPEC.is_flexible(version)
 }
 
 fn unsupported_encode(version: i16) -> Result<(), EncodeError> {
-    if VERSIONS.contains(version) {
-        Ok(())
-    } else {
-        Err(EncodeError::UnsupportedVersion { api: API, version })
-    }
+    SPEC.check_encode(version).map(|_| ())
 }
 
 fn unsupported_decode(version: i16) -> Result<(), DecodeError> {
-    if VERSIONS.contains(version) {
-        Ok(())
-    } else {
-        Err(DecodeError::UnsupportedVersion { api: API, version })
-    }
+    SPEC.check_decode(version).map(|_| ())
 }
 
 fn refuse(field: &'static str, version: i16) -> EncodeError {
@@ -657,6 +659,82 @@ impl MetadataResponse {
             r.skip_tagged_fields()?;
         }
         Ok(out)
+    }
+}
+
+impl MetadataRequest {
+    /// This request as `version` carries it (see [`super::Message::project`]).
+    pub fn project(&self, version: i16) -> Self {
+        let mut x = self.clone();
+        for t in x.topics.iter_mut().flatten() {
+            if version < 10 {
+                // No topic ids, and the name is not nullable, below v10.
+                t.topic_id = [0; 16];
+                t.name = Some(t.name.take().unwrap_or_default());
+            }
+        }
+        if version == 0 && x.topics.as_ref().is_some_and(Vec::is_empty) {
+            // v0 cannot ask for "no topics": its empty array means "all topics".
+            x.topics = None;
+        }
+        if version < 4 {
+            x.allow_auto_topic_creation = true;
+        }
+        if !(8..=10).contains(&version) {
+            x.include_cluster_authorized_operations = false;
+        }
+        if version < 8 {
+            x.include_topic_authorized_operations = false;
+        }
+        x
+    }
+}
+
+impl MetadataResponse {
+    /// This response as `version` carries it (see [`super::Message::project`]).
+    pub fn project(&self, version: i16) -> Self {
+        let v = version;
+        let mut x = self.clone();
+        if v < 3 {
+            x.throttle_time_ms = 0;
+        }
+        if v < 1 {
+            x.brokers.iter_mut().for_each(|b| b.rack = None);
+            x.controller_id = -1;
+        }
+        if v < 2 {
+            x.cluster_id = None;
+        }
+        for t in &mut x.topics {
+            if v < 12 {
+                // Topic names are nullable only from v12.
+                t.name = Some(t.name.take().unwrap_or_default());
+            }
+            if v < 10 {
+                t.topic_id = [0; 16];
+            }
+            if v < 1 {
+                t.is_internal = false;
+            }
+            if v < 8 {
+                t.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+            }
+            for p in &mut t.partitions {
+                if v < 7 {
+                    p.leader_epoch = -1;
+                }
+                if v < 5 {
+                    p.offline_replicas.clear();
+                }
+            }
+        }
+        if !(8..=10).contains(&v) {
+            x.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+        }
+        if v < 13 {
+            x.error_code = 0;
+        }
+        x
     }
 }
 
