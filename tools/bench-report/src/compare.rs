@@ -115,6 +115,20 @@ fn absolute_row(
     }
 }
 
+/// The peer a ratio involves: as numerator, denominator, or through the
+/// floor replaying its requests.
+pub fn peer_of(x: &RatioRow) -> Option<String> {
+    crate::analysis::PEERS
+        .iter()
+        .find(|p| {
+            x.numerator == **p
+                || x.denominator == **p
+                || x.numerator == bench_schema::run::names::floor_as(p)
+                || x.denominator == bench_schema::run::names::floor_as(p)
+        })
+        .map(|p| (*p).to_owned())
+}
+
 /// How far each ratio moved since `prev` (the previous run).
 pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
     let mut rows = Vec::new();
@@ -124,6 +138,7 @@ pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
         };
         let change_pct = (n.median / p.median - 1.0) * 100.0;
         rows.push(AgreeRow {
+            peer: peer_of(n),
             group: n.group.clone(),
             broker: n.broker.clone(),
             numerator: n.numerator.clone(),

@@ -176,6 +176,8 @@ pub struct Comparison {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgreeRow {
+    /// The peer the ratio involves, if any (`None`: our client and the floors).
+    pub peer: Option<String>,
     pub group: String,
     pub broker: String,
     pub numerator: String,
@@ -341,22 +343,36 @@ fn run() -> Result<ExitCode, String> {
         report.comparison = Some(compare::baseline(&base, name, &report, args.threshold_pct));
     }
     if let Some(a) = &report.agreement {
-        let worst = a
-            .rows
-            .iter()
-            .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
-            .map(|r| {
-                format!(
-                    "; worst {:+.1} % ({} {} ÷ {})",
-                    r.change_pct, r.broker, r.numerator, r.denominator
-                )
-            })
-            .unwrap_or_default();
-        report.targets.push(analysis_target(
-            &format!("every per-broker ratio within ±{} % of the previous run", a.bound_pct),
-            format!("{} of {} ratios{worst}", a.within, a.total),
-            a.total > 0 && a.within == a.total,
-        ));
+        let mut targets = Vec::new();
+        let mut whose: Vec<Option<&str>> = vec![None];
+        whose.extend(analysis::PEERS.iter().map(|p| Some(*p)));
+        for who in whose {
+            let rows: Vec<&AgreeRow> = a.rows.iter().filter(|x| x.peer.as_deref() == who).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let within = rows.iter().filter(|x| x.within).count();
+            let worst = rows
+                .iter()
+                .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
+                .map(|r| {
+                    format!(
+                        "; worst {:+.1} % ({} {} ÷ {})",
+                        r.change_pct, r.broker, r.numerator, r.denominator
+                    )
+                })
+                .unwrap_or_default();
+            let what = match who {
+                None => "our client's and the floors' per-broker ratios".to_owned(),
+                Some(p) => format!("per-broker ratios involving {p}"),
+            };
+            targets.push(analysis_target(
+                &format!("{what} within ±{} % of the previous run", a.bound_pct),
+                format!("{within} of {}{worst}", rows.len()),
+                within == rows.len(),
+            ));
+        }
+        report.targets.extend(targets);
     }
 
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;

@@ -49,7 +49,8 @@ fn err(path: &Path, e: impl std::fmt::Display) -> String {
 /// median's 95 % interval.
 pub fn latency(r: &Report, path: &Path) -> Result<(), String> {
     let labels: Vec<String> = r.run.brokers.iter().map(|b| b.label.clone()).collect();
-    let width = (260 + 56 * labels.len() as u32).max(900);
+    // Three empty slots on the right hold the legend.
+    let width = (260 + 56 * (labels.len() as u32 + 3)).max(900);
     let root = SVGBackend::new(path, (width, 1000)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let panels = root.split_evenly((2, 1));
@@ -102,10 +103,10 @@ fn latency_panel(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.6f64..n - 0.4, (lo..hi).log_scale())?;
+        .build_cartesian_2d(-0.6f64..n + 2.6, (lo..hi).log_scale())?;
     chart
         .configure_mesh()
-        .x_labels(labels.len() * 2 + 1)
+        .x_labels((labels.len() + 3) * 2 + 1)
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() > 0.01 || i < 0.0 {

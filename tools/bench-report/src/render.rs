@@ -298,10 +298,10 @@ fn latency_table(md: &mut String, r: &Report, group: &str, title: &str) {
             .round_trips
             .as_ref()
             .map(|t| {
-                let conns = if t.connections == 1 {
-                    String::new()
-                } else {
-                    format!(" over {} connections", t.connections)
+                let conns = match t.connections {
+                    0 => " on a connection kept open".to_owned(),
+                    1 => String::new(),
+                    n => format!(" over {n} connections"),
                 };
                 format!("{}{conns}: {}", t.requests, t.detail)
             })
@@ -507,10 +507,10 @@ fn agreement(md: &mut String, r: &Report) {
         a.total,
         a.bound_pct
     );
-    // One line per kind: how the ratios of that kind moved.
+    // One line per (whose, kind): how the ratios of that kind moved.
     let _ = writeln!(
         md,
-        "| ratios | count | within ±{0} % | largest move |\n|---|---:|---:|---:|",
+        "| whose | ratios | count | within ±{0} % | largest move |\n|---|---|---:|---:|---:|",
         a.bound_pct
     );
     let kinds = [
@@ -521,27 +521,36 @@ fn agreement(md: &mut String, r: &Report) {
         (RatioKind::Option, "remembered ÷ fresh"),
         (RatioKind::Protocol, "a peer's requests raw ÷ ours raw"),
     ];
-    for (kind, what) in kinds {
-        let rows: Vec<_> = a.rows.iter().filter(|x| x.kind == kind).collect();
-        if rows.is_empty() {
-            continue;
+    let mut whose: Vec<Option<&str>> = vec![None];
+    whose.extend(PEERS.iter().map(|p| Some(*p)));
+    for who in whose {
+        for (kind, what) in kinds {
+            let rows: Vec<_> = a
+                .rows
+                .iter()
+                .filter(|x| x.kind == kind && x.peer.as_deref() == who)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let worst = rows
+                .iter()
+                .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
+                .map(|x| {
+                    format!(
+                        "{:+.1} % ({} {} ÷ {})",
+                        x.change_pct, x.broker, x.numerator, x.denominator
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "| {} | {what} | {} | {} | {worst} |",
+                who.unwrap_or("kafka-matrix and floors"),
+                rows.len(),
+                rows.iter().filter(|x| x.within).count()
+            );
         }
-        let worst = rows
-            .iter()
-            .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
-            .map(|x| {
-                format!(
-                    "{:+.1} % ({} {} ÷ {})",
-                    x.change_pct, x.broker, x.numerator, x.denominator
-                )
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            md,
-            "| {what} | {} | {} | {worst} |",
-            rows.len(),
-            rows.iter().filter(|x| x.within).count()
-        );
     }
     let _ = writeln!(
         md,
@@ -657,7 +666,7 @@ pub fn summary(r: &Report) -> String {
             "agreement with the previous run: {} of {} ratios within ±{} %",
             a.within, a.total, a.bound_pct
         );
-        let mut out: Vec<_> = a.rows.iter().filter(|x| !x.within).collect();
+        let mut out: Vec<_> = a.rows.iter().filter(|x| !x.within && x.peer.is_none()).collect();
         out.sort_by(|x, y| y.change_pct.abs().total_cmp(&x.change_pct.abs()));
         for x in out.iter().take(12) {
             let _ = writeln!(

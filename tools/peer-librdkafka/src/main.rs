@@ -44,11 +44,26 @@ fn main() {
     }
 }
 
+/// Writes librdkafka's log lines to stderr (the peer's log file under the
+/// bench's directory), with the time since the peer started.
+#[derive(Debug)]
+struct StderrLog;
+
+impl ClientContext for StderrLog {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        let t = START.get_or_init(Instant::now).elapsed();
+        eprintln!("{:>10.3} ms {level:?} {fac}: {log_message}", t.as_secs_f64() * 1e3);
+    }
+}
+
+impl ConsumerContext for StderrLog {}
+
 fn run(addr: &str) -> Result<u64, String> {
     let started = Instant::now();
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+    let consumer: BaseConsumer<StderrLog> = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", addr)
-        .create()
+        .create_with_context(StderrLog)
         .map_err(|e| format!("cannot create a BaseConsumer: {e}"))?;
     let fetched = consumer.fetch_metadata(None, TIMEOUT);
     let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
