@@ -115,19 +115,26 @@ fn absolute_row(
     }
 }
 
-/// The peer a ratio involves: as numerator, denominator, or through the
-/// floor replaying its requests.
-pub fn peer_of(x: &RatioRow) -> Option<String> {
-    crate::analysis::PEERS
-        .iter()
-        .find(|p| {
-            x.numerator == **p
-                || x.denominator == **p
-                || x.numerator == bench_schema::run::names::floor_as(p)
-                || x.denominator == bench_schema::run::names::floor_as(p)
-        })
-        .map(|p| (*p).to_owned())
+/// Whose ratio it is: a peer's (as numerator, denominator, or through the
+/// floor replaying its requests), [`PROCESS`] for the floor sent from a peer
+/// process beside the in-process one, else [`OURS_AND_FLOORS`].
+pub fn whose(x: &RatioRow) -> String {
+    use bench_schema::run::names::{floor_as, FLOOR_PROC};
+    if let Some(p) = crate::analysis::PEERS.iter().find(|p| {
+        x.numerator == **p || x.denominator == **p || x.numerator == floor_as(p) || x.denominator == floor_as(p)
+    }) {
+        return (*p).to_owned();
+    }
+    if x.numerator == FLOOR_PROC || x.denominator == FLOOR_PROC {
+        return PROCESS.to_owned();
+    }
+    OURS_AND_FLOORS.to_owned()
 }
+
+/// [`whose`] for our client's ratios (to floors, and between its paths).
+pub const OURS_AND_FLOORS: &str = "kafka-matrix";
+/// [`whose`] for `tcp-floor-proc ÷ tcp-floor`.
+pub const PROCESS: &str = "peer process";
 
 /// How far each ratio moved since `prev` (the previous run).
 pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
@@ -138,7 +145,7 @@ pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
         };
         let change_pct = (n.median / p.median - 1.0) * 100.0;
         rows.push(AgreeRow {
-            peer: peer_of(n),
+            whose: whose(n),
             group: n.group.clone(),
             broker: n.broker.clone(),
             numerator: n.numerator.clone(),

@@ -176,8 +176,9 @@ pub struct Comparison {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgreeRow {
-    /// The peer the ratio involves, if any (`None`: our client and the floors).
-    pub peer: Option<String>,
+    /// Whose ratio: `kafka-matrix`, `peer process` (the floor sent from a
+    /// peer process) or the peer it involves (`compare::whose`).
+    pub whose: String,
     pub group: String,
     pub broker: String,
     pub numerator: String,
@@ -344,10 +345,10 @@ fn run() -> Result<ExitCode, String> {
     }
     if let Some(a) = &report.agreement {
         let mut targets = Vec::new();
-        let mut whose: Vec<Option<&str>> = vec![None];
-        whose.extend(analysis::PEERS.iter().map(|p| Some(*p)));
+        let mut whose = vec![compare::OURS_AND_FLOORS, compare::PROCESS];
+        whose.extend(analysis::PEERS);
         for who in whose {
-            let rows: Vec<&AgreeRow> = a.rows.iter().filter(|x| x.peer.as_deref() == who).collect();
+            let rows: Vec<&AgreeRow> = a.rows.iter().filter(|x| x.whose == who).collect();
             if rows.is_empty() {
                 continue;
             }
@@ -363,8 +364,11 @@ fn run() -> Result<ExitCode, String> {
                 })
                 .unwrap_or_default();
             let what = match who {
-                None => "our client's and the floors' per-broker ratios".to_owned(),
-                Some(p) => format!("per-broker ratios involving {p}"),
+                compare::OURS_AND_FLOORS => {
+                    "our client's per-broker ratios (to its floors, between its paths)".to_owned()
+                }
+                compare::PROCESS => "the floor from a peer process ÷ the floor, per broker".to_owned(),
+                p => format!("per-broker ratios involving {p}"),
             };
             targets.push(analysis_target(
                 &format!("{what} within ±{} % of the previous run", a.bound_pct),

@@ -521,15 +521,11 @@ fn agreement(md: &mut String, r: &Report) {
         (RatioKind::Option, "remembered ÷ fresh"),
         (RatioKind::Protocol, "a peer's requests raw ÷ ours raw"),
     ];
-    let mut whose: Vec<Option<&str>> = vec![None];
-    whose.extend(PEERS.iter().map(|p| Some(*p)));
+    let mut whose = vec![crate::compare::OURS_AND_FLOORS, crate::compare::PROCESS];
+    whose.extend(PEERS);
     for who in whose {
         for (kind, what) in kinds {
-            let rows: Vec<_> = a
-                .rows
-                .iter()
-                .filter(|x| x.kind == kind && x.peer.as_deref() == who)
-                .collect();
+            let rows: Vec<_> = a.rows.iter().filter(|x| x.kind == kind && x.whose == who).collect();
             if rows.is_empty() {
                 continue;
             }
@@ -546,7 +542,7 @@ fn agreement(md: &mut String, r: &Report) {
             let _ = writeln!(
                 md,
                 "| {} | {what} | {} | {} | {worst} |",
-                who.unwrap_or("kafka-matrix and floors"),
+                who,
                 rows.len(),
                 rows.iter().filter(|x| x.within).count()
             );
@@ -666,7 +662,11 @@ pub fn summary(r: &Report) -> String {
             "agreement with the previous run: {} of {} ratios within ±{} %",
             a.within, a.total, a.bound_pct
         );
-        let mut out: Vec<_> = a.rows.iter().filter(|x| !x.within && x.peer.is_none()).collect();
+        let mut out: Vec<_> = a
+            .rows
+            .iter()
+            .filter(|x| !x.within && x.whose == crate::compare::OURS_AND_FLOORS)
+            .collect();
         out.sort_by(|x, y| y.change_pct.abs().total_cmp(&x.change_pct.abs()));
         for x in out.iter().take(12) {
             let _ = writeln!(
