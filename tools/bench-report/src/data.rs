@@ -135,8 +135,9 @@ pub fn history_path(out: &Path, started_unix: u64) -> PathBuf {
 }
 
 /// The newest report in the history of a run that started before
-/// `started_unix`.
-pub fn previous_report(out: &Path, started_unix: u64) -> Option<(PathBuf, Report)> {
+/// `started_unix`, preferring one of the same profile (a smoke run is
+/// compared with the last smoke run, a quick one with the last quick one).
+pub fn previous_report(out: &Path, started_unix: u64, profile: &str) -> Option<(PathBuf, Report)> {
     let dir = out.join("history");
     let mut earlier: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
         .ok()?
@@ -148,9 +149,16 @@ pub fn previous_report(out: &Path, started_unix: u64) -> Option<(PathBuf, Report
         })
         .collect();
     earlier.sort();
-    // The newest one that still reads (an older layout is skipped).
-    earlier
+    // Newest first; a report of an older layout is skipped.
+    let readable: Vec<(PathBuf, Report)> = earlier
         .into_iter()
         .rev()
-        .find_map(|(_, p)| read_report(&p).ok().map(|r| (p, r)))
+        .filter_map(|(_, p)| read_report(&p).ok().map(|r| (p, r)))
+        .collect();
+    let same = readable.iter().position(|(_, r)| r.run.settings.profile == profile);
+    let mut readable = readable;
+    match same {
+        Some(i) => Some(readable.swap_remove(i)),
+        None => readable.into_iter().next(),
+    }
 }

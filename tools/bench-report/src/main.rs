@@ -334,7 +334,8 @@ fn run() -> Result<ExitCode, String> {
     // The history keeps this run's report without comparisons, for the next run.
     let history = data::history_path(&args.out, report.run.started_unix);
     write(&history, &serde_json::to_string(&report).map_err(|e| e.to_string())?)?;
-    if let Some((path, prev)) = data::previous_report(&args.out, report.run.started_unix) {
+    if let Some((path, prev)) = data::previous_report(&args.out, report.run.started_unix, &report.run.settings.profile)
+    {
         eprintln!("previous run: {}", path.display());
         report.agreement = Some(compare::agreement(&prev, &report, args.agree_pct));
     }
