@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bench_schema::peer::topic_set;
 use bench_schema::{BrokerInfo, RoundTrips, RunLog};
 use kafka_matrix::backend::container::local::find_tansu;
-use kafka_matrix::client::{Client, ClientConfig};
+use kafka_matrix::client::{ApiVersionsMemo, Client, ClientConfig};
 use kafka_matrix::emulator::{ConnRecord, Emulator, EmulatorOptions, SeededTopic};
 use kafka_matrix::matrix::{expected_versions, parse_releases};
 use kafka_matrix::negotiate::Outcome;
@@ -21,7 +21,7 @@ use kafka_matrix::versions::{releases, Mode, Release};
 use tokio::runtime::Runtime;
 
 use crate::floor::{api_versions_frame, ids, Raw, Wire};
-use crate::ours::{self, ApiVersionsMemo};
+use crate::ours;
 use crate::runtimes;
 use crate::settings::{out_dir, BOOTSTRAP_ENV, RELEASES_ENV, REQUIRE_TANSU_ENV, TANSU_ENV};
 

@@ -27,11 +27,11 @@ use bench_schema::peer::Request;
 use bench_schema::run::round_sequence;
 use bench_schema::{Finding, PairedGroup, RoundTrips, Series, Settings};
 use bytes::Bytes;
-use kafka_matrix::client::{Client, ClientConfig};
+use kafka_matrix::client::{ApiVersionsMemo, Client, ClientConfig};
 use tokio::runtime::Runtime;
 
 use crate::floor::Raw;
-use crate::ours::{self, ApiVersionsMemo};
+use crate::ours;
 use crate::peers::Peer;
 
 /// How one contender is measured.
@@ -117,7 +117,7 @@ fn measure(op: &mut Op<'_>, rt: &Runtime, peers: &mut [Peer], round: u64) -> Res
             metadata,
         } => Ok(rt.block_on(async {
             let started = Instant::now();
-            let mut client = memo.connect(addr, config).await;
+            let mut client = ours::connect_remembered(memo, addr, config).await;
             if *metadata {
                 std::hint::black_box(client.metadata(None).await.expect("Metadata failed"));
             }

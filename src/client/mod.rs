@@ -5,9 +5,12 @@
 //! versions. [`Client::ping`] and [`Client::metadata`] then run at those
 //! versions on the same connection. Once the connection dies every call
 //! fails with [`ConnectionError::Dead`] and writes nothing.
+//! [`ApiVersionsMemo`] is the reconnect option: a reconnect starts at the
+//! ApiVersions version the broker accepted last time.
 
 pub mod connection;
 pub mod error;
+pub mod memo;
 pub mod transcript;
 
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ use tracing::Instrument;
 
 pub use connection::{Connection, InFlight, Reply};
 pub use error::{ClientError, ConnectionError};
+pub use memo::ApiVersionsMemo;
 pub use transcript::{Transcript, WireEvent};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
