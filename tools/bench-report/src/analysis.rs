@@ -53,6 +53,16 @@ fn ratio(group: &str, a: &Series, b: &Series, kind: RatioKind) -> Option<RatioRo
         &per_round,
         seed(&format!("{group}/{}/{}/{}", a.broker, a.client, b.client)),
     )?;
+    let mut diffs: Vec<f64> =
+        a.ns.iter()
+            .zip(&b.ns)
+            .filter_map(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => Some(*x as f64 - *y as f64),
+                _ => None,
+            })
+            .collect();
+    diffs.sort_by(f64::total_cmp);
+    let diff_ns = diffs.get(diffs.len() / 2).copied();
     Some(RatioRow {
         group: group.to_owned(),
         broker: a.broker.clone(),
@@ -62,6 +72,7 @@ fn ratio(group: &str, a: &Series, b: &Series, kind: RatioKind) -> Option<RatioRo
         rounds: sum.n,
         median: sum.median,
         ci: sum.ci,
+        diff_ns,
     })
 }
 

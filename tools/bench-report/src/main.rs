@@ -93,6 +93,13 @@ pub struct RatioRow {
     pub median: f64,
     /// Its 95 % bootstrap interval.
     pub ci: (f64, f64),
+    /// Median of the per-round differences `numerator − denominator`, in ns:
+    /// what the numerator costs over the denominator in absolute terms. A
+    /// constant that both contenders pay in one machine state and not in
+    /// another (a sleeping thread's wake-up) moves the ratio, not this.
+    /// Absent in reports written before it existed.
+    #[serde(default)]
+    pub diff_ns: Option<f64>,
 }
 
 /// One criterion id with its figures.
@@ -451,6 +458,7 @@ pub(crate) mod tests {
             rounds: 100,
             median,
             ci,
+            diff_ns: None,
         }
     }
 

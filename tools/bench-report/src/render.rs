@@ -55,6 +55,19 @@ pub fn ratio_cell(r: Option<&RatioRow>) -> String {
     }
 }
 
+/// "1.04× [1.02–1.06], +1.9 µs" (the median per-round difference, where known).
+pub fn ratio_diff_cell(r: Option<&RatioRow>) -> String {
+    match r.and_then(|r| r.diff_ns.map(|d| (r, d))) {
+        Some((r, d)) => format!(
+            "{}, {}{}",
+            ratio_cell(Some(r)),
+            if d < 0.0 { "−" } else { "+" },
+            dur(d.abs())
+        ),
+        None => ratio_cell(r),
+    }
+}
+
 fn unix_time(secs: u64) -> String {
     format!("unix {secs}")
 }
@@ -160,7 +173,7 @@ fn floor_ratios(md: &mut String, r: &Report, group: &str, title: &str) {
         .collect();
     let _ = writeln!(
         md,
-        "\n## {title}: each client ÷ the floor with as many round trips (median of per-round ratios [95 % bootstrap interval])\n"
+        "\n## {title}: each client ÷ the floor with as many round trips (median of per-round ratios [95 % bootstrap interval]; for ours, the median per-round difference)\n"
     );
     let mut head = format!("| broker | floor | {OURS} | {OURS_V3} | {OURS_REMEMBERED} |");
     let mut rule = "|---|---:|---:|---:|---:|".to_owned();
@@ -182,13 +195,20 @@ fn floor_ratios(md: &mut String, r: &Report, group: &str, title: &str) {
                         && x.numerator == client
                         && x.kind == RatioKind::SameRequests
                 })
-                .map(|x| format!("{} vs {}", ratio_cell(Some(x)), x.denominator))
+                .map(|x| {
+                    let cell = if x.numerator.starts_with(OURS) {
+                        ratio_diff_cell(Some(x))
+                    } else {
+                        ratio_cell(Some(x))
+                    };
+                    format!("{cell} vs {}", x.denominator)
+                })
         };
         let mut line = format!(
             "| {} | {} | {} | {} | {} |",
             b.label,
             dur(floor.median_ns),
-            ratio_cell(r.ratio(group, &b.label, OURS, FLOOR)),
+            ratio_diff_cell(r.ratio(group, &b.label, OURS, FLOOR)),
             same(OURS_V3).unwrap_or_else(|| "–".to_owned()),
             same(OURS_REMEMBERED).unwrap_or_else(|| "–".to_owned()),
         );
