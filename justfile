@@ -60,26 +60,49 @@ down *ARGS:
 compose-files:
     for f in kraft zookeeper emulated tansu; do cargo run --quiet -- compose $f > compose/$f.yml; done
 
-# criterion: every bench group over every release, tansu, rskafka and librdkafka beside ours (about 30 min); then `just bench-report`.
-bench:
-    cargo bench --bench negotiation
+# The two librdkafka builds are workspaces of their own (docs/decisions.md); the bundled one takes minutes the first time.
 
-# The same with short times, 30 samples per id and no criterion plots (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8,4.3 to limit releases).
-bench-quick:
-    cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.6 --sample-size 30 --nresamples 20000 --noplot
+# Build the bench's peer processes into target/release: bench-peer (rskafka), librdkafka system and bundled.
+# The bundled one builds in the interop corpus's target directory ($KAFKA_MATRIX_CLIENTS_OUT, default
+# target/clients), pinned and profiled as clients/rust, so the corpus's librdkafka 2.12.1 build is reused.
+bench-peers:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    source scripts/lib.sh
+    target="$(cargo_target_dir)"
+    clients_out="${KAFKA_MATRIX_CLIENTS_OUT:-$PWD/target/clients}"
+    cargo build --quiet --release -p bench-peer
+    cargo build --quiet --release --manifest-path tools/peer-librdkafka/system/Cargo.toml --target-dir "$target"
+    cargo build --quiet --release --locked --manifest-path tools/peer-librdkafka/bundled/Cargo.toml --target-dir "$clients_out"
+    cp -f "$clients_out/release/peer-librdkafka-bundled" "$target/release/peer-librdkafka-bundled"
 
-# CI smoke: releases 2.0, 3.8, 4.3 (unless KAFKA_MATRIX_BENCH_RELEASES says otherwise), tansu required, shortest times, then the report.
-bench-smoke:
-    KAFKA_MATRIX_BENCH_RELEASES="${KAFKA_MATRIX_BENCH_RELEASES:-2.0,3.8,4.3}" KAFKA_MATRIX_BENCH_REQUIRE_TANSU=1 cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.5 --sample-size 20 --nresamples 10000 --noplot
-    cargo run --quiet -p bench-report
+# Every release, tansu and every peer, 1000 paired rounds per group and broker, criterion's default times, then the report.
+bench: bench-peers
+    KAFKA_MATRIX_BENCH_PROFILE=full KAFKA_MATRIX_BENCH_REQUIRE_PEERS=1 cargo bench --bench negotiation
+    cargo run --quiet --release -p bench-report
 
-# Report of the last bench run: target/kafka-matrix/bench/{report.md,report.json,latency.svg}; `--baseline NAME [--threshold PCT]` compares and fails on a regression.
+# Run it twice: the second report prints how far every ratio moved since the previous run.
+
+# The same with 150 paired rounds and short criterion times, then the report (KAFKA_MATRIX_BENCH_RELEASES=2.0,3.8 to limit).
+bench-quick: bench-peers
+    KAFKA_MATRIX_BENCH_PROFILE=quick KAFKA_MATRIX_BENCH_REQUIRE_PEERS=1 cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.6 --sample-size 30 --nresamples 20000 --noplot
+    cargo run --quiet --release -p bench-report
+
+# CI smoke: releases 2.0, 3.8, 4.3 (or KAFKA_MATRIX_BENCH_RELEASES), tansu and every peer required, 20 rounds, then the report.
+bench-smoke: bench-peers
+    KAFKA_MATRIX_BENCH_RELEASES="${KAFKA_MATRIX_BENCH_RELEASES:-2.0,3.8,4.3}" KAFKA_MATRIX_BENCH_REQUIRE_TANSU=1 KAFKA_MATRIX_BENCH_REQUIRE_PEERS=1 KAFKA_MATRIX_BENCH_PROFILE=smoke cargo bench --bench negotiation -- --warm-up-time 0.3 --measurement-time 0.5 --sample-size 20 --nresamples 10000 --noplot
+    cargo run --quiet --release -p bench-report
+
+# `--require-agreement [--agree PCT]` fails when a ratio moved by more since the previous run.
+# `--baseline NAME [--threshold PCT]` compares ratios (absolute times on the same machine only), draws baseline.svg, fails on a regression.
+
+# Report of the last bench run (target/kafka-matrix/bench/report.md, report.json, latency.svg) and its agreement with the previous run.
 bench-report *ARGS:
-    cargo run --quiet -p bench-report -- {{ARGS}}
+    cargo run --quiet --release -p bench-report -- {{ARGS}}
 
 # Report the last bench run and save it as baseline NAME (target/kafka-matrix/bench/baselines/NAME.json).
 bench-baseline NAME:
-    cargo run --quiet -p bench-report -- --save-baseline {{NAME}}
+    cargo run --quiet --release -p bench-report -- --save-baseline {{NAME}}
 
 # Fuzz every decoder: 1,000,000 proptest cases each in release mode (FUZZ_CASES=N to change), then the heap-budget check.
 fuzz:

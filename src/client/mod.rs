@@ -5,9 +5,12 @@
 //! versions. [`Client::ping`] and [`Client::metadata`] then run at those
 //! versions on the same connection. Once the connection dies every call
 //! fails with [`ConnectionError::Dead`] and writes nothing.
+//! [`ApiVersionsMemo`] is the reconnect option: a reconnect starts at the
+//! ApiVersions version the broker accepted last time.
 
 pub mod connection;
 pub mod error;
+pub mod memo;
 pub mod transcript;
 
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ use tracing::Instrument;
 
 pub use connection::{Connection, InFlight, Reply};
 pub use error::{ClientError, ConnectionError};
+pub use memo::ApiVersionsMemo;
 pub use transcript::{Transcript, WireEvent};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
@@ -120,7 +124,15 @@ pub struct ClusterMetadata {
 }
 
 fn uuid_hex(id: &Uuid) -> Option<String> {
-    (*id != [0; 16]).then(|| id.iter().map(|b| format!("{b:02x}")).collect())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (*id != [0; 16]).then(|| {
+        let mut s = String::with_capacity(32);
+        for b in id {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        s
+    })
 }
 
 impl ClusterMetadata {
@@ -376,5 +388,24 @@ async fn exchange(
             Ok(Input::Closed)
         }
         Ok(Err(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uuid_hex;
+
+    #[test]
+    fn uuid_hex_is_lowercase_hex_and_none_for_zero() {
+        assert_eq!(uuid_hex(&[0; 16]), None);
+        let id: [u8; 16] = [
+            0x00, 0x01, 0x0a, 0x10, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff, 2, 3, 4, 5, 6, 0x9c,
+        ];
+        let expected: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(uuid_hex(&id), Some(expected));
+        assert_eq!(
+            uuid_hex(&[0xff; 16]).as_deref(),
+            Some("ffffffffffffffffffffffffffffffff")
+        );
     }
 }

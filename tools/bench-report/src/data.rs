@@ -1,63 +1,49 @@
-//! Reading what `benches/negotiation.rs` left behind: its `run.json` and
-//! criterion's `<group>/<function>/<parameter>/new/{sample,estimates}.json`.
+//! Reading what `benches/negotiation` left behind: its `run.json`
+//! (`bench_schema::RunLog`) and, for the criterion ids it lists, criterion's
+//! `<group>/<function>/<parameter>/new/{sample,estimates}.json`; and the
+//! reports of earlier runs (`history/`).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use bench_schema::{CriterionId, RunLog};
+use serde::Deserialize;
 
-/// `run.json`, as the bench writes it (only the fields the report reads are typed).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Run {
-    pub started_unix: u64,
-    pub backend: String,
-    pub brokers: Vec<BrokerInfo>,
-    pub measured: Vec<Id>,
-    pub findings: Vec<Finding>,
-    pub peers: std::collections::BTreeMap<String, String>,
-    pub emulator_cost_release: Option<String>,
-    pub elements: std::collections::BTreeMap<String, u64>,
+use crate::stats::percentile;
+use crate::{CriterionRow, Report};
+
+pub fn read_run(path: &Path) -> Result<RunLog, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e} (run `just bench-quick` or `just bench` first)", path.display()))?;
+    let run: RunLog = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: {e} (written by an older bench? expected schema {})",
+            path.display(),
+            bench_schema::run::SCHEMA
+        )
+    })?;
+    if run.schema != bench_schema::run::SCHEMA {
+        return Err(format!(
+            "{}: schema {:?}, this report reads {:?}",
+            path.display(),
+            run.schema,
+            bench_schema::run::SCHEMA
+        ));
+    }
+    Ok(run)
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct BrokerInfo {
-    pub label: String,
-    pub kind: String,
-    pub description: String,
-    pub api_versions: i16,
-    pub metadata: i16,
-    pub api_versions_path: Vec<i16>,
-}
-
-/// One criterion benchmark id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Id {
-    pub group: String,
-    pub function: String,
-    pub parameter: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Finding {
-    pub group: String,
-    pub function: String,
-    pub parameter: String,
-    pub what: String,
-}
-
-/// Per-iteration figures of one id, in nanoseconds.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Stats {
-    pub median_ns: f64,
-    pub p90_ns: f64,
-    pub p99_ns: f64,
-    pub mean_ns: f64,
-    /// Criterion samples the percentiles are taken over.
-    pub samples: usize,
-    /// Criterion's 95 % confidence interval of the median (bootstrap), from estimates.json.
-    pub median_ci_ns: (f64, f64),
-    /// The same for the mean.
-    pub mean_ci_ns: (f64, f64),
+/// A saved report (a baseline, or a run in the history).
+pub fn read_report(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: {e} (a report of an older layout? this one reads {})",
+            path.display(),
+            crate::SCHEMA
+        )
+    })?;
+    Ok(report)
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,17 +65,10 @@ struct Interval {
 
 #[derive(Debug, Deserialize)]
 struct Estimates {
-    mean: Estimate,
     median: Estimate,
 }
 
-pub fn read_run(path: &Path) -> Result<Run, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {e} (run `just bench-quick` or `just bench` first)", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn id_dir(criterion: &Path, id: &Id) -> PathBuf {
+fn id_dir(criterion: &Path, id: &CriterionId) -> PathBuf {
     criterion
         .join(&id.group)
         .join(&id.function)
@@ -97,15 +76,8 @@ fn id_dir(criterion: &Path, id: &Id) -> PathBuf {
         .join("new")
 }
 
-/// Linear interpolation between closest ranks; `sorted` is not empty.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = p / 100.0 * (sorted.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
-}
-
-/// Loads one id's figures. `Err` says what is missing or stale.
-pub fn load(criterion: &Path, id: &Id, run_started_unix: u64) -> Result<Stats, String> {
+/// Loads one criterion id's figures. `Err` says what is missing or stale.
+pub fn load_criterion(criterion: &Path, id: &CriterionId, run_started_unix: u64) -> Result<CriterionRow, String> {
     let dir = id_dir(criterion, id);
     let sample_path = dir.join("sample.json");
     let modified = std::fs::metadata(&sample_path)
@@ -129,20 +101,18 @@ pub fn load(criterion: &Path, id: &Id, run_started_unix: u64) -> Result<Stats, S
     let mut per_iter: Vec<f64> = sample.times.iter().zip(&sample.iters).map(|(t, i)| t / i).collect();
     per_iter.sort_by(f64::total_cmp);
     let mean = per_iter.iter().sum::<f64>() / per_iter.len() as f64;
-    Ok(Stats {
+    Ok(CriterionRow {
+        id: id.clone(),
         median_ns: percentile(&per_iter, 50.0),
-        p90_ns: percentile(&per_iter, 90.0),
-        p99_ns: percentile(&per_iter, 99.0),
-        mean_ns: mean,
-        samples: per_iter.len(),
         median_ci_ns: (
             estimates.median.confidence_interval.lower_bound,
             estimates.median.confidence_interval.upper_bound,
         ),
-        mean_ci_ns: (
-            estimates.mean.confidence_interval.lower_bound,
-            estimates.mean.confidence_interval.upper_bound,
-        ),
+        p90_ns: percentile(&per_iter, 90.0),
+        p99_ns: percentile(&per_iter, 99.0),
+        mean_ns: mean,
+        samples: per_iter.len(),
+        per_second: None,
     })
 }
 
@@ -158,17 +128,37 @@ pub fn now_unix() -> u64 {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::percentile;
+/// `<out>/history/<started_unix>.json`: every run's report, so the next run
+/// can be compared with it.
+pub fn history_path(out: &Path, started_unix: u64) -> PathBuf {
+    out.join("history").join(format!("{started_unix}.json"))
+}
 
-    #[test]
-    fn percentiles_interpolate_between_ranks() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(percentile(&v, 50.0), 3.0);
-        assert_eq!(percentile(&v, 0.0), 1.0);
-        assert_eq!(percentile(&v, 100.0), 5.0);
-        assert!((percentile(&v, 90.0) - 4.6).abs() < 1e-9);
-        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+/// The newest report in the history of a run that started before
+/// `started_unix`, preferring one of the same profile (a smoke run is
+/// compared with the last smoke run, a quick one with the last quick one).
+pub fn previous_report(out: &Path, started_unix: u64, profile: &str) -> Option<(PathBuf, Report)> {
+    let dir = out.join("history");
+    let mut earlier: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let stem: u64 = path.file_stem()?.to_str()?.parse().ok()?;
+            (path.extension()? == "json" && stem < started_unix).then_some((stem, path))
+        })
+        .collect();
+    earlier.sort();
+    // Newest first; a report of an older layout is skipped.
+    let readable: Vec<(PathBuf, Report)> = earlier
+        .into_iter()
+        .rev()
+        .filter_map(|(_, p)| read_report(&p).ok().map(|r| (p, r)))
+        .collect();
+    let same = readable.iter().position(|(_, r)| r.run.settings.profile == profile);
+    let mut readable = readable;
+    match same {
+        Some(i) => Some(readable.swap_remove(i)),
+        None => readable.into_iter().next(),
     }
 }

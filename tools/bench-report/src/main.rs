@@ -1,9 +1,10 @@
-//! `bench-report`: turns a run of `benches/negotiation.rs` into
-//! `report.md`, `report.json` and `latency.svg`, and compares it with a
-//! saved baseline.
+//! `bench-report`: turns a run of `benches/negotiation` into `report.md`,
+//! `report.json` and pictures, compares it with the previous run (do two
+//! runs agree?) and with a saved baseline (did a commit make us slower?).
 //!
 //! ```text
-//! bench-report [--criterion DIR] [--out DIR] [--baseline NAME] [--threshold PCT] [--save-baseline NAME]
+//! bench-report [--criterion DIR] [--out DIR] [--baseline NAME] [--threshold PCT]
+//!              [--save-baseline NAME] [--agree PCT] [--require-agreement]
 //! ```
 //!
 //! - `--criterion`: criterion's output (default `$CRITERION_HOME`, else
@@ -11,47 +12,109 @@
 //! - `--out`: where `run.json` is and the report goes (default
 //!   `$CARGO_TARGET_DIR/kafka-matrix/bench`, else `target/kafka-matrix/bench`);
 //! - `--baseline NAME` (or `$KAFKA_MATRIX_BENCH_BASELINE`): compare with
-//!   `<out>/baselines/NAME.json`; exit status 1 when one of our ids
-//!   (`kafka-matrix`, `emulator`) is slower than the baseline by more than
-//!   the threshold *and* its median's confidence interval lies wholly above
-//!   the baseline's;
+//!   `<out>/baselines/NAME.json`: every ratio, and absolute times when the
+//!   machine is the same; exit status 1 when one of our client's ratios to
+//!   its floor (or, same machine only, an emulator id) is worse by more than
+//!   the threshold *and* its 95 % interval lies wholly above the baseline's;
+//!   also draws `baseline.svg`;
 //! - `--threshold PCT` (or `$KAFKA_MATRIX_BENCH_THRESHOLD`, default 10);
-//! - `--save-baseline NAME`: also save this report as that baseline.
+//! - `--save-baseline NAME`: also save this report as that baseline;
+//! - `--agree PCT` (default 10): the bound for the agreement with the
+//!   previous run (the newest report in `<out>/history/` of an earlier run);
+//!   `--require-agreement`: exit status 1 when a ratio moved by more.
 //!
-//! Exit status: 0, 1 for a regression, 2 for a usage or input error.
+//! Exit status: 0, 1 for a regression (or a disagreement when required), 2
+//! for a usage or input error.
 
+mod analysis;
+mod compare;
 mod data;
+mod plot;
 mod render;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use data::{Finding, Id, Run, Stats};
+use bench_schema::{CriterionId, LoadAvg, Machine, Role, RoundTrips, RunLog};
 use serde::{Deserialize, Serialize};
 
-const SCHEMA: &str = "kafka-matrix-bench-report/1";
-const FLOOR: &str = "tcp-floor";
-const OURS: &str = "kafka-matrix";
-/// Functions a baseline comparison can fail on: the ones this project owns.
-const GATED: [&str; 2] = [OURS, "emulator"];
+pub const SCHEMA: &str = "kafka-matrix-bench-report/2";
 
-pub const G_CONNECT: &str = "connect_api_versions";
-pub const G_METADATA: &str = "connect_api_versions_metadata";
-pub const G_PING: &str = "ping_warm";
-pub const G_FALLBACK: &str = "fallback_vs_direct";
-pub const G_START: &str = "emulator_start";
-pub const G_CONNS: &str = "emulator_new_connections";
-pub const G_PIPE: &str = "emulator_pipelined";
-
-/// One measured id with its figures.
+/// One paired series, summarized.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Row {
+pub struct SeriesRow {
+    pub group: String,
+    pub broker: String,
+    pub client: String,
+    pub role: Role,
+    pub round_trips: Option<RoundTrips>,
+    pub rounds: usize,
+    pub median_ns: f64,
+    /// 95 % bootstrap interval of the median.
+    pub median_ci_ns: (f64, f64),
+    pub p90_ns: f64,
+    pub p99_ns: f64,
+    pub mean_ns: f64,
+}
+
+/// What a ratio compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatioKind {
+    /// A client ÷ the floor with as many round trips (the same requests for
+    /// ours): the client's own cost.
+    SameRequests,
+    /// A client ÷ `tcp-floor` (a fresh kafka-matrix's exchange), whatever it
+    /// sends: the cost end to end.
+    EndToEnd,
+    /// Ours (the path with the peer's round trips) ÷ a peer.
+    EqualRoundTrips,
+    /// A fresh kafka-matrix ÷ a peer, each with its own round trips.
+    OursVsPeer,
+    /// The reconnect option ÷ a fresh client.
+    Option,
+    /// A peer's requests sent raw ÷ a fresh kafka-matrix's sent raw (both
+    /// from a peer process): what the peer's round trips cost, client aside.
+    Protocol,
+}
+
+/// `numerator / denominator`, per round, summarized.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RatioRow {
+    pub group: String,
+    pub broker: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub kind: RatioKind,
+    /// Rounds with both values.
+    pub rounds: usize,
+    /// Median of the per-round ratios.
+    pub median: f64,
+    /// Its 95 % bootstrap interval.
+    pub ci: (f64, f64),
+    /// Median of the per-round differences `numerator − denominator`, in ns:
+    /// what the numerator costs over the denominator in absolute terms. A
+    /// constant that both contenders pay in one machine state and not in
+    /// another (a sleeping thread's wake-up) moves the ratio, not this.
+    /// Absent in reports written before it existed.
+    #[serde(default)]
+    pub diff_ns: Option<f64>,
+}
+
+/// One criterion id with its figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CriterionRow {
     #[serde(flatten)]
-    pub id: Id,
-    #[serde(flatten)]
-    pub stats: Stats,
-    /// Median ÷ the floor's median on the same broker in the same group.
-    pub ratio_to_floor: Option<f64>,
+    pub id: CriterionId,
+    pub median_ns: f64,
+    /// Criterion's 95 % interval of the median (estimates.json).
+    pub median_ci_ns: (f64, f64),
+    pub p90_ns: f64,
+    pub p99_ns: f64,
+    pub mean_ns: f64,
+    /// Criterion samples the percentiles are taken over.
+    pub samples: usize,
     /// Operations per second at the median, for the throughput groups.
     pub per_second: Option<f64>,
 }
@@ -59,7 +122,7 @@ pub struct Row {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Missing {
     #[serde(flatten)]
-    pub id: Id,
+    pub id: CriterionId,
     pub why: String,
 }
 
@@ -72,47 +135,110 @@ pub struct TargetResult {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CompareRow {
-    #[serde(flatten)]
-    pub id: Id,
-    pub baseline_median_ns: f64,
-    pub median_ns: f64,
+pub struct RatioCompare {
+    pub group: String,
+    pub broker: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub kind: RatioKind,
+    pub baseline: f64,
+    pub baseline_ci: (f64, f64),
+    pub now: f64,
+    pub now_ci: (f64, f64),
     pub change_pct: f64,
-    /// The two medians' confidence intervals do not overlap.
+    /// The two intervals do not overlap.
     pub outside_noise: bool,
-    /// Slower by more than the threshold and outside the noise, on an id we own.
+    /// Our client beside its floor: can fail the comparison.
+    pub gated: bool,
+    /// Worse by more than the threshold and outside the noise, on a gated ratio.
+    pub regression: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AbsoluteCompare {
+    /// group/client/broker, or a criterion id.
+    pub what: String,
+    pub baseline_ns: f64,
+    pub now_ns: f64,
+    pub change_pct: f64,
+    pub outside_noise: bool,
+    /// Slower by more than the threshold and outside the noise, on an emulator id.
     pub regression: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     pub baseline: String,
+    pub baseline_commit: Option<String>,
+    pub baseline_machine: Machine,
     pub baseline_backend: String,
+    /// Whether absolute times were compared.
+    pub same_machine: bool,
     pub threshold_pct: f64,
-    pub rows: Vec<CompareRow>,
+    pub ratios: Vec<RatioCompare>,
+    /// Empty unless the machine is the same.
+    pub absolute: Vec<AbsoluteCompare>,
     pub regressions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgreeRow {
+    /// Whose ratio: `kafka-matrix`, `peer process` (the floor sent from a
+    /// peer process) or the peer it involves (`compare::whose`).
+    pub whose: String,
+    pub group: String,
+    pub broker: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub kind: RatioKind,
+    pub previous: f64,
+    pub now: f64,
+    pub change_pct: f64,
+    /// |change| ≤ the bound.
+    pub within: bool,
+}
+
+/// This run's ratios beside the previous run's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Agreement {
+    pub previous_started_unix: u64,
+    pub previous_commit: Option<String>,
+    pub previous_profile: String,
+    /// Its load averages at start and end.
+    pub previous_load: Option<(LoadAvg, LoadAvg)>,
+    pub same_machine: bool,
+    pub bound_pct: f64,
+    pub within: usize,
+    pub total: usize,
+    pub rows: Vec<AgreeRow>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema: String,
     pub generated_unix: u64,
-    pub run: Run,
-    pub results: Vec<Row>,
+    /// The run, without its raw rounds (they stay in run.json).
+    pub run: RunLog,
+    pub series: Vec<SeriesRow>,
+    pub ratios: Vec<RatioRow>,
+    pub criterion: Vec<CriterionRow>,
     pub missing: Vec<Missing>,
     pub targets: Vec<TargetResult>,
     pub comparison: Option<Comparison>,
+    pub agreement: Option<Agreement>,
 }
 
 impl Report {
-    pub fn row(&self, group: &str, function: &str, parameter: &str) -> Option<&Row> {
-        self.results
+    pub fn series(&self, group: &str, broker: &str, client: &str) -> Option<&SeriesRow> {
+        self.series
             .iter()
-            .find(|r| r.id.group == group && r.id.function == function && r.id.parameter == parameter)
+            .find(|r| r.group == group && r.broker == broker && r.client == client)
     }
 
-    pub fn findings(&self) -> &[Finding] {
-        &self.run.findings
+    pub fn ratio(&self, group: &str, broker: &str, numerator: &str, denominator: &str) -> Option<&RatioRow> {
+        self.ratios.iter().find(|r| {
+            r.group == group && r.broker == broker && r.numerator == numerator && r.denominator == denominator
+        })
     }
 }
 
@@ -123,7 +249,12 @@ struct Args {
     baseline: Option<String>,
     threshold_pct: f64,
     save_baseline: Option<String>,
+    agree_pct: f64,
+    require_agreement: bool,
 }
+
+const USAGE: &str = "usage: bench-report [--criterion DIR] [--out DIR] [--baseline NAME] [--threshold PCT] \
+                     [--save-baseline NAME] [--agree PCT] [--require-agreement]";
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -141,9 +272,11 @@ fn parse_args() -> Result<Args, String> {
         baseline: non_empty("KAFKA_MATRIX_BENCH_BASELINE"),
         threshold_pct: 10.0,
         save_baseline: None,
+        agree_pct: 10.0,
+        require_agreement: false,
     };
     if let Some(t) = non_empty("KAFKA_MATRIX_BENCH_THRESHOLD") {
-        args.threshold_pct = parse_threshold(&t)?;
+        args.threshold_pct = parse_pct(&t)?;
     }
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -152,14 +285,11 @@ fn parse_args() -> Result<Args, String> {
             "--criterion" => args.criterion = PathBuf::from(value()?),
             "--out" => args.out = PathBuf::from(value()?),
             "--baseline" => args.baseline = Some(value()?),
-            "--threshold" => args.threshold_pct = parse_threshold(&value()?)?,
+            "--threshold" => args.threshold_pct = parse_pct(&value()?)?,
             "--save-baseline" => args.save_baseline = Some(value()?),
-            "-h" | "--help" => {
-                return Err(
-                    "usage: bench-report [--criterion DIR] [--out DIR] [--baseline NAME] [--threshold PCT] [--save-baseline NAME]"
-                        .to_owned(),
-                )
-            }
+            "--agree" => args.agree_pct = parse_pct(&value()?)?,
+            "--require-agreement" => args.require_agreement = true,
+            "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -171,14 +301,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn parse_threshold(s: &str) -> Result<f64, String> {
+fn parse_pct(s: &str) -> Result<f64, String> {
     let t: f64 = s
         .trim()
         .trim_end_matches('%')
         .parse()
-        .map_err(|e| format!("threshold {s:?}: {e}"))?;
+        .map_err(|e| format!("percentage {s:?}: {e}"))?;
     if !(t.is_finite() && t >= 0.0) {
-        return Err(format!("threshold {s:?}: must be a percentage ≥ 0"));
+        return Err(format!("percentage {s:?}: must be ≥ 0"));
     }
     Ok(t)
 }
@@ -193,30 +323,85 @@ fn main() -> ExitCode {
     }
 }
 
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn baseline_path(out: &Path, name: &str) -> PathBuf {
+    out.join("baselines").join(format!("{name}.json"))
+}
+
 fn run() -> Result<ExitCode, String> {
     let args = parse_args()?;
     let run = data::read_run(&args.out.join("run.json"))?;
-    let mut report = build(run, &args.criterion);
+    let mut report = analysis::build(run, &args.criterion);
+    // The history keeps this run's report without comparisons, for the next run.
+    let history = data::history_path(&args.out, report.run.started_unix);
+    write(&history, &serde_json::to_string(&report).map_err(|e| e.to_string())?)?;
+    if let Some((path, prev)) = data::previous_report(&args.out, report.run.started_unix, &report.run.settings.profile)
+    {
+        eprintln!("previous run: {}", path.display());
+        report.agreement = Some(compare::agreement(&prev, &report, args.agree_pct));
+    }
     if let Some(name) = &args.baseline {
         let path = baseline_path(&args.out, name);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e} (save one with `just bench-baseline {name}`)", path.display()))?;
-        let base: Report = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        report.comparison = Some(compare(&base, name, &report, args.threshold_pct));
+        let base = data::read_report(&path).map_err(|e| format!("{e} (save one with `just bench-baseline {name}`)"))?;
+        report.comparison = Some(compare::baseline(&base, name, &report, args.threshold_pct));
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    if let Some(a) = &report.agreement {
+        let mut targets = Vec::new();
+        let mut whose = vec![compare::OURS_AND_FLOORS, compare::PROCESS];
+        whose.extend(analysis::PEERS);
+        for who in whose {
+            let rows: Vec<&AgreeRow> = a.rows.iter().filter(|x| x.whose == who).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let within = rows.iter().filter(|x| x.within).count();
+            let worst = rows
+                .iter()
+                .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
+                .map(|r| {
+                    format!(
+                        "; worst {:+.1} % ({} {} ÷ {})",
+                        r.change_pct, r.broker, r.numerator, r.denominator
+                    )
+                })
+                .unwrap_or_default();
+            let what = match who {
+                compare::OURS_AND_FLOORS => {
+                    "our client's per-broker ratios (to its floors, between its paths)".to_owned()
+                }
+                compare::PROCESS => "the floor from a peer process ÷ the floor, per broker".to_owned(),
+                p => format!("per-broker ratios involving {p}"),
+            };
+            targets.push(analysis_target(
+                &format!("{what} within ±{} % of the previous run", a.bound_pct),
+                format!("{within} of {}{worst}", rows.len()),
+                within == rows.len(),
+            ));
+        }
+        report.targets.extend(targets);
+    }
+
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     let json_path = args.out.join("report.json");
     write(&json_path, &json)?;
-    let svg_path = args.out.join("latency.svg");
-    render::plot(&report, &svg_path)?;
+    let latency_svg = args.out.join("latency.svg");
+    plot::latency(&report, &latency_svg)?;
+    let baseline_svg = args.out.join("baseline.svg");
+    let mut pictures = vec![("latency by release", "latency.svg")];
+    if let Some(c) = &report.comparison {
+        plot::baseline(&report, c, &baseline_svg)?;
+        pictures.push(("ratio to the baseline, by id", "baseline.svg"));
+    }
     let md_path = args.out.join("report.md");
-    write(&md_path, &render::markdown(&report, "latency.svg"))?;
+    write(&md_path, &render::markdown(&report, &pictures))?;
     if let Some(name) = &args.save_baseline {
         let path = baseline_path(&args.out, name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
         write(&path, &json)?;
         println!("baseline {name:?} saved: {}", path.display());
     }
@@ -225,290 +410,158 @@ fn run() -> Result<ExitCode, String> {
         "wrote {}, {}, {}",
         md_path.display(),
         json_path.display(),
-        svg_path.display()
+        latency_svg.display()
     );
-    match &report.comparison {
-        Some(c) if c.regressions > 0 => {
-            eprintln!(
-                "bench-report: {} id(s) slower than baseline {:?} by more than {} % and outside the noise band",
-                c.regressions, c.baseline, c.threshold_pct
-            );
-            Ok(ExitCode::from(1))
-        }
-        _ => Ok(ExitCode::SUCCESS),
+    let mut code = ExitCode::SUCCESS;
+    if let Some(c) = report.comparison.as_ref().filter(|c| c.regressions > 0) {
+        eprintln!(
+            "bench-report: {} ratio(s) or id(s) worse than baseline {:?} by more than {} % and outside the noise band",
+            c.regressions, c.baseline, c.threshold_pct
+        );
+        code = ExitCode::from(1);
     }
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn baseline_path(out: &Path, name: &str) -> PathBuf {
-    out.join("baselines").join(format!("{name}.json"))
-}
-
-/// Loads every id the run measured and derives ratios, rates and targets.
-fn build(run: Run, criterion: &Path) -> Report {
-    let mut results = Vec::new();
-    let mut missing = Vec::new();
-    for id in &run.measured {
-        match data::load(criterion, id, run.started_unix) {
-            Ok(stats) => results.push(Row {
-                id: id.clone(),
-                stats,
-                ratio_to_floor: None,
-                per_second: None,
-            }),
-            Err(why) => missing.push(Missing { id: id.clone(), why }),
-        }
+    if let Some(a) = report
+        .agreement
+        .as_ref()
+        .filter(|a| args.require_agreement && a.within < a.total)
+    {
+        eprintln!(
+            "bench-report: {} of {} ratios moved by more than ±{} % since the previous run",
+            a.total - a.within,
+            a.total,
+            a.bound_pct
+        );
+        code = ExitCode::from(1);
     }
-    let floors: Vec<(Id, f64)> = results
-        .iter()
-        .filter(|r| r.id.function == FLOOR)
-        .map(|r| (r.id.clone(), r.stats.median_ns))
-        .collect();
-    for row in &mut results {
-        row.ratio_to_floor = floors
-            .iter()
-            .find(|(f, _)| f.group == row.id.group && f.parameter == row.id.parameter)
-            .map(|(_, floor)| row.stats.median_ns / floor);
-        row.per_second = run
-            .elements
-            .get(&row.id.group)
-            .map(|n| *n as f64 / (row.stats.median_ns / 1e9));
-    }
-    let mut report = Report {
-        schema: SCHEMA.to_owned(),
-        generated_unix: data::now_unix(),
-        run,
-        results,
-        missing,
-        targets: Vec::new(),
-        comparison: None,
-    };
-    report.targets = targets(&report);
-    report
+    Ok(code)
 }
 
-fn status(pass: bool) -> String {
-    if pass { "PASS" } else { "SHORT" }.to_owned()
-}
-
-fn no_data(target: &str) -> TargetResult {
+fn analysis_target(target: &str, measured: String, pass: bool) -> TargetResult {
     TargetResult {
         target: target.to_owned(),
-        measured: "not measured in this run".to_owned(),
-        status: "NO DATA".to_owned(),
-    }
-}
-
-/// The bars from issue 5, each read against this run's figures.
-fn targets(r: &Report) -> Vec<TargetResult> {
-    let mut out = Vec::new();
-    let ours: Vec<&Row> = r
-        .results
-        .iter()
-        .filter(|x| x.id.group == G_METADATA && x.id.function == OURS)
-        .collect();
-
-    let t = "connect+ApiVersions+Metadata ≤ 1.5× the floor (median, every broker)";
-    let ratios: Vec<(String, f64)> = ours
-        .iter()
-        .filter_map(|x| x.ratio_to_floor.map(|q| (x.id.parameter.clone(), q)))
-        .collect();
-    if ratios.is_empty() {
-        out.push(no_data(t));
-    } else {
-        let over: Vec<String> = ratios
-            .iter()
-            .filter(|(_, q)| *q > 1.5)
-            .map(|(p, q)| format!("{p} {q:.2}×"))
-            .collect();
-        let worst = ratios
-            .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(p, q)| format!("worst {q:.2}× ({p})"))
-            .unwrap_or_default();
-        let measured = if over.is_empty() {
-            worst
-        } else {
-            format!("{worst}; over the bar: {}", over.join(", "))
-        };
-        out.push(TargetResult {
-            target: t.to_owned(),
-            measured,
-            status: status(over.is_empty()),
-        });
-    }
-
-    for peer in ["rskafka", "librdkafka"] {
-        let t = format!("connect+ApiVersions+Metadata faster than {peer} (median, every broker both ran on)");
-        let pairs: Vec<(String, f64)> = ours
-            .iter()
-            .filter_map(|x| {
-                r.row(G_METADATA, peer, &x.id.parameter)
-                    .map(|p| (x.id.parameter.clone(), x.stats.median_ns / p.stats.median_ns))
-            })
-            .collect();
-        if pairs.is_empty() {
-            out.push(no_data(&t));
-            continue;
-        }
-        let slower: Vec<String> = pairs
-            .iter()
-            .filter(|(_, q)| *q >= 1.0)
-            .map(|(p, q)| format!("{p} {q:.2}×"))
-            .collect();
-        let (lo, hi) = pairs
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(lo, hi), (_, q)| (lo.min(*q), hi.max(*q)));
-        let mut measured = format!("ours ÷ {peer}: {lo:.2}×–{hi:.2}× over {} broker(s)", pairs.len());
-        if !slower.is_empty() {
-            measured.push_str(&format!("; not faster on: {}", slower.join(", ")));
-        }
-        out.push(TargetResult {
-            target: t,
-            measured,
-            status: status(slower.is_empty()),
-        });
-    }
-
-    let first = |group: &str| r.results.iter().find(|x| x.id.group == group);
-    let t = "emulator start to first answer ≤ 5 ms (median)";
-    match first(G_START) {
-        Some(x) => out.push(TargetResult {
-            target: t.to_owned(),
-            measured: format!(
-                "{} (p99 {})",
-                render::dur(x.stats.median_ns),
-                render::dur(x.stats.p99_ns)
-            ),
-            status: status(x.stats.median_ns <= 5e6),
-        }),
-        None => out.push(no_data(t)),
-    }
-    for (group, bar, t) in [
-        (
-            G_CONNS,
-            10_000.0,
-            "≥ 10k new-connection negotiations/s (emulator, at the median)",
-        ),
-        (
-            G_PIPE,
-            100_000.0,
-            "≥ 100k pipelined ApiVersions/s on one connection (at the median)",
-        ),
-    ] {
-        match first(group).and_then(|x| x.per_second) {
-            Some(rate) => out.push(TargetResult {
-                target: t.to_owned(),
-                measured: format!("{}/s", render::count(rate)),
-                status: status(rate >= bar),
-            }),
-            None => out.push(no_data(t)),
-        }
-    }
-    out
-}
-
-/// Compares `new` with `base`, id by id; only ids we own can regress.
-fn compare(base: &Report, name: &str, new: &Report, threshold_pct: f64) -> Comparison {
-    let mut rows = Vec::new();
-    for n in &new.results {
-        let Some(b) = base.row(&n.id.group, &n.id.function, &n.id.parameter) else {
-            continue;
-        };
-        let change_pct = (n.stats.median_ns / b.stats.median_ns - 1.0) * 100.0;
-        let slower_outside = n.stats.median_ci_ns.0 > b.stats.median_ci_ns.1;
-        let faster_outside = n.stats.median_ci_ns.1 < b.stats.median_ci_ns.0;
-        rows.push(CompareRow {
-            id: n.id.clone(),
-            baseline_median_ns: b.stats.median_ns,
-            median_ns: n.stats.median_ns,
-            change_pct,
-            outside_noise: slower_outside || faster_outside,
-            regression: GATED.contains(&n.id.function.as_str()) && change_pct > threshold_pct && slower_outside,
-        });
-    }
-    let regressions = rows.iter().filter(|r| r.regression).count();
-    Comparison {
-        baseline: name.to_owned(),
-        baseline_backend: base.run.backend.clone(),
-        threshold_pct,
-        rows,
-        regressions,
+        measured,
+        status: if pass { "PASS" } else { "SHORT" }.to_owned(),
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(function: &str, median: f64, ci: (f64, f64)) -> Row {
-        Row {
-            id: Id {
-                group: G_METADATA.to_owned(),
-                function: function.to_owned(),
-                parameter: "3.8".to_owned(),
-            },
-            stats: Stats {
-                median_ns: median,
-                p90_ns: median,
-                p99_ns: median,
-                mean_ns: median,
-                samples: 10,
-                median_ci_ns: ci,
-                mean_ci_ns: ci,
-            },
-            ratio_to_floor: None,
-            per_second: None,
+    pub fn ratio_row(numerator: &str, denominator: &str, median: f64, ci: (f64, f64)) -> RatioRow {
+        RatioRow {
+            group: bench_schema::run::names::G_METADATA.to_owned(),
+            broker: "3.8".to_owned(),
+            numerator: numerator.to_owned(),
+            denominator: denominator.to_owned(),
+            kind: RatioKind::SameRequests,
+            rounds: 100,
+            median,
+            ci,
+            diff_ns: None,
         }
     }
 
-    fn report(results: Vec<Row>) -> Report {
+    pub fn report(ratios: Vec<RatioRow>) -> Report {
+        let mut run = RunLog::new(0);
+        run.machine = Machine {
+            cpu_model: "X".into(),
+            cores: 2,
+            kernel: "6.1".into(),
+            os: "Debian".into(),
+            hostname: "h".into(),
+        };
+        for (name, role) in [
+            ("kafka-matrix", Role::Ours),
+            ("kafka-matrix-v3", Role::Ours),
+            ("tcp-floor", Role::Floor),
+            ("tcp-floor-v3", Role::Floor),
+            ("rskafka", Role::Peer),
+        ] {
+            run.clients.push(bench_schema::ClientInfo {
+                name: name.into(),
+                role,
+                version: "1".into(),
+                process: "p".into(),
+                what: "w".into(),
+            });
+        }
         Report {
             schema: SCHEMA.to_owned(),
             generated_unix: 0,
-            run: Run {
-                started_unix: 0,
-                backend: "test".to_owned(),
-                brokers: Vec::new(),
-                measured: Vec::new(),
-                findings: Vec::new(),
-                peers: Default::default(),
-                emulator_cost_release: None,
-                elements: Default::default(),
-            },
-            results,
+            run,
+            series: Vec::new(),
+            ratios,
+            criterion: Vec::new(),
             missing: Vec::new(),
             targets: Vec::new(),
             comparison: None,
+            agreement: None,
         }
     }
 
     #[test]
-    fn a_regression_needs_the_threshold_and_the_noise_band() {
-        let base = report(vec![row(OURS, 100.0, (95.0, 105.0))]);
-        // 20 % slower, intervals apart: regression.
-        let c = compare(&base, "b", &report(vec![row(OURS, 120.0, (110.0, 130.0))]), 10.0);
-        assert_eq!(c.regressions, 1);
-        // 20 % slower but the intervals overlap: noise.
-        let c = compare(&base, "b", &report(vec![row(OURS, 120.0, (100.0, 140.0))]), 10.0);
-        assert_eq!(c.regressions, 0);
-        // 8 % slower, intervals apart: under the threshold.
-        let c = compare(&base, "b", &report(vec![row(OURS, 108.0, (106.0, 110.0))]), 10.0);
-        assert_eq!(c.regressions, 0);
-        // A peer getting slower is not ours to fail on.
-        let base = report(vec![row("rskafka", 100.0, (95.0, 105.0))]);
-        let c = compare(&base, "b", &report(vec![row("rskafka", 200.0, (190.0, 210.0))]), 10.0);
-        assert_eq!((c.rows.len(), c.regressions), (1, 0));
+    fn percentages_parse_with_or_without_percent() {
+        assert_eq!(parse_pct("10"), Ok(10.0));
+        assert_eq!(parse_pct("2.5%"), Ok(2.5));
+        assert!(parse_pct("-1").is_err());
+        assert!(parse_pct("x").is_err());
     }
 
     #[test]
-    fn thresholds_parse_with_or_without_percent() {
-        assert_eq!(parse_threshold("10"), Ok(10.0));
-        assert_eq!(parse_threshold("2.5%"), Ok(2.5));
-        assert!(parse_threshold("-1").is_err());
-        assert!(parse_threshold("x").is_err());
+    fn a_report_of_a_run_carries_every_ratio_kind() {
+        use bench_schema::run::names::*;
+        use bench_schema::{PairedGroup, Series};
+        let mut run = report(Vec::new()).run;
+        run.clients.push(bench_schema::ClientInfo {
+            name: OURS_REMEMBERED.into(),
+            role: Role::Ours,
+            version: "1".into(),
+            process: "p".into(),
+            what: "w".into(),
+        });
+        run.brokers.push(bench_schema::BrokerInfo {
+            label: "3.8".into(),
+            kind: "emulator".into(),
+            description: "d".into(),
+            api_versions: 3,
+            metadata: 12,
+            paths: Default::default(),
+        });
+        let s = |client: &str, floor: Option<&str>, v: u64| Series {
+            broker: "3.8".into(),
+            client: client.into(),
+            floor: floor.map(str::to_owned),
+            equal_round_trips: (client == RSKAFKA).then(|| OURS_V3.to_owned()),
+            round_trips: None,
+            ns: (0..50).map(|i| Some(v + i % 7)).collect(),
+        };
+        run.paired.push(PairedGroup {
+            group: G_METADATA.into(),
+            what: "w".into(),
+            series: vec![
+                s(FLOOR, None, 100),
+                s(OURS, Some(FLOOR), 105),
+                s(FLOOR_V3, None, 80),
+                s(OURS_V3, Some(FLOOR_V3), 84),
+                s(OURS_REMEMBERED, None, 84),
+                s(RSKAFKA, Some(FLOOR_V3), 120),
+                s(FLOOR_PROC, Some(FLOOR), 110),
+            ],
+        });
+        let r = analysis::build(run, Path::new("/nonexistent"));
+        let kind = |n: &str, d: &str| r.ratio(G_METADATA, "3.8", n, d).map(|x| x.kind);
+        assert_eq!(kind(OURS, FLOOR), Some(RatioKind::SameRequests));
+        assert_eq!(kind(RSKAFKA, FLOOR_V3), Some(RatioKind::SameRequests));
+        assert_eq!(kind(RSKAFKA, FLOOR), Some(RatioKind::EndToEnd));
+        assert_eq!(kind(OURS_V3, RSKAFKA), Some(RatioKind::EqualRoundTrips));
+        assert_eq!(kind(OURS, RSKAFKA), Some(RatioKind::OursVsPeer));
+        assert_eq!(kind(OURS_REMEMBERED, OURS), Some(RatioKind::Option));
+        assert_eq!(kind(FLOOR_V3, FLOOR_PROC), Some(RatioKind::Protocol));
+        let x = r.ratio(G_METADATA, "3.8", OURS_V3, RSKAFKA).expect("ratio");
+        assert!((x.median - 0.7).abs() < 0.05, "{x:?}");
+        assert!(x.ci.0 <= x.median && x.median <= x.ci.1);
+        // Raw rounds are not copied into the report.
+        assert!(r.run.paired[0].series.iter().all(|s| s.ns.is_empty()));
     }
 }

@@ -1,14 +1,14 @@
-//! report.md, the console summary, and the SVG plot.
+//! report.md and the console summary.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use plotters::prelude::*;
+use bench_schema::run::names::{
+    FLOOR, FLOOR_PROC, G_CONNECT, G_CONNS, G_METADATA, G_PING, G_PIPE, G_START, OURS, OURS_REMEMBERED, OURS_V3,
+    PEER_IPC,
+};
 
-use crate::{Report, Row, G_CONNECT, G_CONNS, G_FALLBACK, G_METADATA, G_PING, G_PIPE, G_START};
-
-/// Client order in tables and the plot.
-const FUNCTIONS: [&str; 4] = ["kafka-matrix", "tcp-floor", "rskafka", "librdkafka"];
+use crate::analysis::{FLOOR_BAR, PEERS};
+use crate::{RatioKind, RatioRow, Report, SeriesRow};
 
 /// A duration in ns, with a unit that keeps 3–4 significant digits.
 pub fn dur(ns: f64) -> String {
@@ -34,125 +34,121 @@ pub fn count(n: f64) -> String {
     }
 }
 
-fn rows_of<'a>(r: &'a Report, group: &str) -> Vec<&'a Row> {
-    let mut rows: Vec<&Row> = r.results.iter().filter(|x| x.id.group == group).collect();
-    // Brokers in run order, clients in FUNCTIONS order.
+/// A ratio with three significant digits at most two decimals: 1.04, 0.0362, 168.
+pub fn times(q: f64) -> String {
+    if q >= 100.0 {
+        format!("{q:.0}")
+    } else if q >= 0.1 {
+        format!("{q:.2}")
+    } else if q >= 0.01 {
+        format!("{q:.3}")
+    } else {
+        format!("{q:.4}")
+    }
+}
+
+/// "1.04× [1.02–1.06]".
+pub fn ratio_cell(r: Option<&RatioRow>) -> String {
+    match r {
+        Some(r) => format!("{}× [{}–{}]", times(r.median), times(r.ci.0), times(r.ci.1)),
+        None => "–".to_owned(),
+    }
+}
+
+/// "1.04× [1.02–1.06], +1.9 µs" (the median per-round difference, where known).
+pub fn ratio_diff_cell(r: Option<&RatioRow>) -> String {
+    match r.and_then(|r| r.diff_ns.map(|d| (r, d))) {
+        Some((r, d)) => format!(
+            "{}, {}{}",
+            ratio_cell(Some(r)),
+            if d < 0.0 { "−" } else { "+" },
+            dur(d.abs())
+        ),
+        None => ratio_cell(r),
+    }
+}
+
+fn unix_time(secs: u64) -> String {
+    format!("unix {secs}")
+}
+
+/// Clients in the order of the run's client list.
+fn client_pos(r: &Report, client: &str) -> usize {
+    r.run
+        .clients
+        .iter()
+        .position(|c| c.name == client)
+        .unwrap_or(usize::MAX)
+}
+
+fn rows_of<'a>(r: &'a Report, group: &str) -> Vec<&'a SeriesRow> {
+    let mut rows: Vec<&SeriesRow> = r.series.iter().filter(|x| x.group == group).collect();
     let broker_pos = |p: &str| r.run.brokers.iter().position(|b| b.label == p).unwrap_or(usize::MAX);
-    let fn_pos = |f: &str| FUNCTIONS.iter().position(|x| *x == f).unwrap_or(usize::MAX);
-    rows.sort_by_key(|x| (broker_pos(&x.id.parameter), fn_pos(&x.id.function)));
+    rows.sort_by_key(|x| (broker_pos(&x.broker), client_pos(r, &x.client)));
     rows
 }
 
-fn latency_table(md: &mut String, r: &Report, group: &str, title: &str, what: &str) {
-    let rows = rows_of(r, group);
-    let _ = writeln!(md, "\n## {title}\n\n{what}\n");
-    if rows.is_empty() {
-        let _ = writeln!(md, "_No data in this run._");
-        return;
-    }
-    let _ = writeln!(
-        md,
-        "| broker | client | median | p90 | p99 | mean | × floor (median) |\n|---|---|---:|---:|---:|---:|---:|"
-    );
-    for x in rows {
-        let ratio = x
-            .ratio_to_floor
-            .map(|q| format!("{q:.2}×"))
-            .unwrap_or_else(|| "–".to_owned());
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {ratio} |",
-            x.id.parameter,
-            x.id.function,
-            dur(x.stats.median_ns),
-            dur(x.stats.p90_ns),
-            dur(x.stats.p99_ns),
-            dur(x.stats.mean_ns)
-        );
-    }
-    let findings: Vec<_> = r.findings().iter().filter(|f| f.group == group).collect();
-    if !findings.is_empty() {
-        let _ = writeln!(md);
-        for f in findings {
-            let _ = writeln!(
-                md,
-                "- **{} against {} was not measured:** {}",
-                f.function, f.parameter, f.what
-            );
-        }
-    }
-}
-
-/// One line per broker: every client of the Metadata group as a multiple of the floor.
-fn ratio_summary(md: &mut String, r: &Report) {
-    let _ = writeln!(
-        md,
-        "\n## Ratios to the floor (connect + ApiVersions + Metadata, medians)\n\n\
-         | broker | floor | kafka-matrix | rskafka | librdkafka |\n|---|---:|---:|---:|---:|"
-    );
-    for b in &r.run.brokers {
-        let Some(floor) = r.row(G_METADATA, "tcp-floor", &b.label) else {
-            continue;
-        };
-        let cell = |f: &str| match r.row(G_METADATA, f, &b.label).and_then(|x| x.ratio_to_floor) {
-            Some(q) => format!("{q:.2}×"),
-            None if r.findings().iter().any(|x| x.function == f && x.parameter == b.label) => {
-                "failed (finding)".to_owned()
-            }
-            None => "–".to_owned(),
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} |",
-            b.label,
-            dur(floor.stats.median_ns),
-            cell("kafka-matrix"),
-            cell("rskafka"),
-            cell("librdkafka")
-        );
-    }
-}
-
-pub fn markdown(r: &Report, plot: &str) -> String {
-    let mut md = String::new();
+fn header(md: &mut String, r: &Report) {
     let run = &r.run;
     let _ = writeln!(md, "# kafka-matrix benchmarks\n");
+    let _ = writeln!(md, "- **Machine:** {}", run.machine.summary());
+    let load = |l: Option<bench_schema::LoadAvg>| l.map(|l| l.summary()).unwrap_or_else(|| "?".to_owned());
+    let _ = writeln!(
+        md,
+        "- **Load average (1/5/15 min):** {} at the start, {} at the end",
+        load(run.load_start),
+        load(run.load_end)
+    );
+    let _ = writeln!(
+        md,
+        "- **Commit:** {}; **run:** {} to {} ({} s)",
+        run.commit.as_deref().unwrap_or("unknown"),
+        unix_time(run.started_unix),
+        unix_time(run.finished_unix),
+        run.finished_unix.saturating_sub(run.started_unix)
+    );
+    let _ = writeln!(
+        md,
+        "- **Sampling:** profile `{}`, {} paired rounds per group and broker (after {} warm-up rounds), {} pings per warm-ping measurement",
+        run.settings.profile, run.settings.rounds, run.settings.warmup_rounds, run.settings.pings_per_measurement
+    );
     let _ = writeln!(md, "- **Broker backend:** {}", run.backend);
     let _ = writeln!(
         md,
-        "- **Peers:** {}",
-        run.peers
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "\n| client | version | runs in | one measurement |\n|---|---|---|---|"
     );
+    for c in &run.clients {
+        let _ = writeln!(md, "| {} | {} | {} | {} |", c.name, c.version, c.process, c.what);
+    }
     let _ = writeln!(
         md,
-        "- **Run started:** unix {} — every figure below is from that run (older criterion files are listed as missing)",
-        run.started_unix
-    );
-    let _ = writeln!(
-        md,
-        "\n| broker | what | ApiVersions path | negotiated ApiVersions / Metadata |\n|---|---|---|---|"
+        "\n| broker | what | ApiVersions sent: fresh / v3 / remembered | negotiated ApiVersions / Metadata |\n|---|---|---|---|"
     );
     for b in &run.brokers {
-        let path: Vec<String> = b.api_versions_path.iter().map(|v| format!("v{v}")).collect();
+        let path = |name: &str| {
+            b.paths
+                .get(name)
+                .map(|p| p.iter().map(|v| format!("v{v}")).collect::<Vec<_>>().join("→"))
+                .unwrap_or_else(|| "?".to_owned())
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | v{} / v{} |",
+            "| {} | {} | {} / {} / {} | v{} / v{} |",
             b.label,
             b.description,
-            path.join(" → "),
+            path(OURS),
+            path(OURS_V3),
+            path(OURS_REMEMBERED),
             b.api_versions,
             b.metadata
         );
     }
-    let global: Vec<_> = r.findings().iter().filter(|f| f.group == "*").collect();
-    for f in &global {
-        let _ = writeln!(md, "\n> **{}: {}**", f.parameter, f.what);
+    for f in run.findings.iter().filter(|f| f.group == "*") {
+        let _ = writeln!(md, "\n> **{}: {}**", f.broker, f.what);
     }
+}
 
+fn targets(md: &mut String, r: &Report) {
     let _ = writeln!(md, "\n## Targets\n\n| target | this run | result |\n|---|---|---|");
     for t in &r.targets {
         let _ = writeln!(md, "| {} | {} | **{}** |", t.target, t.measured, t.status);
@@ -166,57 +162,250 @@ pub fn markdown(r: &Report, plot: &str) -> String {
             let _ = writeln!(md, "- {} — {}: {}", t.status, t.target, t.measured);
         }
     }
+}
 
-    let _ = writeln!(md, "\n![latency by broker]({plot})");
-
-    ratio_summary(&mut md, r);
-    latency_table(
-        &mut md,
-        r,
-        G_METADATA,
-        "connect + ApiVersions + Metadata",
-        "A new TCP connection, the whole ApiVersions negotiation, one Metadata for all topics. \
-         rskafka: `ClientBuilder::build()` (ApiVersions 3→0, then Metadata ≤ v4). \
-         librdkafka: a new `BaseConsumer` and `fetch_metadata(None)` (its handle's destruction is not timed; \
-         its reconnect backoff can make it bimodal).",
-    );
-    latency_table(
-        &mut md,
-        r,
-        G_CONNECT,
-        "connect + ApiVersions",
-        "A new TCP connection and the ApiVersions negotiation, then close.",
-    );
-    latency_table(
-        &mut md,
-        r,
-        G_PING,
-        "ping on a warm connection",
-        "One ApiVersions round trip on a connection kept open.",
-    );
-    latency_table(
-        &mut md,
-        r,
-        G_FALLBACK,
-        "KIP-511 fallback vs direct (emulated 3.8)",
-        "`fallback-v4-v3`: ApiVersions v4 refused, retried at v3 on the same connection; `direct-v3`: started at v3.",
-    );
-    if let (Some(f), Some(d)) = (
-        r.row(G_FALLBACK, "kafka-matrix", "fallback-v4-v3"),
-        r.row(G_FALLBACK, "kafka-matrix", "direct-v3"),
-    ) {
-        let _ = writeln!(
-            md,
-            "\nThe fallback costs {} more than the direct path at the median ({:.2}×).",
-            dur(f.stats.median_ns - d.stats.median_ns),
-            f.stats.median_ns / d.stats.median_ns
-        );
-    }
-
+/// Per broker: each of our paths beside its floor, and the peers beside theirs.
+fn floor_ratios(md: &mut String, r: &Report, group: &str, title: &str) {
+    let peers: Vec<&str> = PEERS
+        .iter()
+        .copied()
+        .filter(|p| r.series.iter().any(|s| s.group == group && s.client == *p))
+        .collect();
     let _ = writeln!(
         md,
-        "\n## Emulator costs\n\nOn the emulator of Kafka {}.\n\n| measure | median | p99 | rate at the median |\n|---|---:|---:|---:|",
-        run.emulator_cost_release.as_deref().unwrap_or("?")
+        "\n## {title}: each client ÷ the floor with as many round trips (median of per-round ratios [95 % bootstrap interval]; for ours, the median per-round difference)\n"
+    );
+    let mut head = format!("| broker | floor | {OURS} | {OURS_V3} | {OURS_REMEMBERED} |");
+    let mut rule = "|---|---:|---:|---:|---:|".to_owned();
+    for p in &peers {
+        head.push_str(&format!(" {p} |"));
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(md, "{head}\n{rule}");
+    for b in &r.run.brokers {
+        let Some(floor) = r.series(group, &b.label, FLOOR) else {
+            continue;
+        };
+        let same = |client: &str| {
+            r.ratios
+                .iter()
+                .find(|x| {
+                    x.group == group
+                        && x.broker == b.label
+                        && x.numerator == client
+                        && x.kind == RatioKind::SameRequests
+                })
+                .map(|x| {
+                    let cell = if x.numerator.starts_with(OURS) {
+                        ratio_diff_cell(Some(x))
+                    } else {
+                        ratio_cell(Some(x))
+                    };
+                    format!("{cell} vs {}", x.denominator)
+                })
+        };
+        let mut line = format!(
+            "| {} | {} | {} | {} | {} |",
+            b.label,
+            dur(floor.median_ns),
+            ratio_diff_cell(r.ratio(group, &b.label, OURS, FLOOR)),
+            same(OURS_V3).unwrap_or_else(|| "–".to_owned()),
+            same(OURS_REMEMBERED).unwrap_or_else(|| "–".to_owned()),
+        );
+        for p in &peers {
+            let cell = same(p).unwrap_or_else(|| {
+                if r.run.findings.iter().any(|f| f.client == *p && f.broker == b.label) {
+                    "failed (finding)".to_owned()
+                } else if r.series(group, &b.label, p).is_some() {
+                    "no floor with its round trips".to_owned()
+                } else {
+                    "–".to_owned()
+                }
+            });
+            line.push_str(&format!(" {cell} |"));
+        }
+        let _ = writeln!(md, "{line}");
+    }
+}
+
+/// Per broker and peer: the peer's client cost (÷ its own requests sent
+/// raw), its protocol cost (its requests raw ÷ ours raw), and ours ÷ the peer
+/// at an equal round-trip count and end to end.
+fn versus_peers(md: &mut String, r: &Report) {
+    let rows: Vec<&SeriesRow> = rows_of(r, G_METADATA)
+        .into_iter()
+        .filter(|s| PEERS.contains(&s.client.as_str()))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Peers: protocol cost and client cost (connect + ApiVersions + Metadata, per-round ratios [95 % interval])\n\n\
+         *Client*: the peer ÷ a floor sending the peer's own requests (from a peer process, as the peer runs): its own work. \
+         *Protocol*: that floor ÷ `{FLOOR_PROC}` (our fresh client's requests, also from a peer process): what its choice of \
+         requests costs. *Equal round trips*: our path with as many requests ÷ the peer (< 1: we are faster). \
+         *End to end*: a fresh `{OURS}` ÷ the peer, each with its own round trips.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| broker | peer | its round trips | median | client: ÷ its own floor | protocol: its floor ÷ ours | ours ÷ it, equal round trips | ours ÷ it, end to end |\n\
+         |---|---|---|---:|---:|---:|---:|---:|"
+    );
+    for s in rows {
+        let find = |kind: RatioKind| {
+            r.ratios.iter().find(|x| {
+                x.group == G_METADATA
+                    && x.broker == s.broker
+                    && x.kind == kind
+                    && (x.numerator == s.client
+                        || x.denominator == s.client
+                        || x.numerator == bench_schema::run::names::floor_as(&s.client))
+            })
+        };
+        let client = find(RatioKind::SameRequests).filter(|x| x.numerator == s.client);
+        let protocol = find(RatioKind::Protocol);
+        let equal = find(RatioKind::EqualRoundTrips);
+        let end = find(RatioKind::OursVsPeer).or(equal.filter(|x| x.numerator == OURS));
+        let rt = s
+            .round_trips
+            .as_ref()
+            .map(|t| {
+                if t.connections == 1 {
+                    format!("{}: {}", t.requests, t.detail)
+                } else {
+                    format!("{} over {} connections", t.requests, t.connections)
+                }
+            })
+            .unwrap_or_else(|| "?".to_owned());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {rt} | {} | {} | {} | {} | {} |",
+            s.broker,
+            s.client,
+            dur(s.median_ns),
+            ratio_cell(client),
+            ratio_cell(protocol),
+            equal
+                .map(|x| format!("{} ({})", ratio_cell(Some(x)), x.numerator))
+                .unwrap_or_else(|| "–".to_owned()),
+            ratio_cell(end)
+        );
+    }
+}
+
+fn latency_table(md: &mut String, r: &Report, group: &str, title: &str) {
+    let rows = rows_of(r, group);
+    let what = r
+        .run
+        .paired
+        .iter()
+        .find(|g| g.group == group)
+        .map(|g| g.what.clone())
+        .unwrap_or_default();
+    let _ = writeln!(md, "\n## {title}\n\n{what}.\n");
+    if rows.is_empty() {
+        let _ = writeln!(md, "_No data in this run._");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| broker | client | round trips | median [95 % interval] | p90 | p99 | mean | ÷ its floor | rounds |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for x in rows {
+        let rt = x
+            .round_trips
+            .as_ref()
+            .map(|t| {
+                let conns = match t.connections {
+                    0 => " on a connection kept open".to_owned(),
+                    1 => String::new(),
+                    n => format!(" over {n} connections"),
+                };
+                format!("{}{conns}: {}", t.requests, t.detail)
+            })
+            .unwrap_or_else(|| "?".to_owned());
+        let to_floor = r
+            .ratios
+            .iter()
+            .find(|q| {
+                q.group == group && q.broker == x.broker && q.numerator == x.client && q.kind == RatioKind::SameRequests
+            })
+            .map(|q| format!("{} ÷ {}", ratio_cell(Some(q)), q.denominator))
+            .unwrap_or_else(|| "–".to_owned());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {rt} | {} [{}–{}] | {} | {} | {} | {to_floor} | {} |",
+            x.broker,
+            x.client,
+            dur(x.median_ns),
+            dur(x.median_ci_ns.0),
+            dur(x.median_ci_ns.1),
+            dur(x.p90_ns),
+            dur(x.p99_ns),
+            dur(x.mean_ns),
+            x.rounds
+        );
+    }
+    let findings: Vec<_> = r.run.findings.iter().filter(|f| f.group == group).collect();
+    if !findings.is_empty() {
+        let _ = writeln!(md);
+        for f in findings {
+            let _ = writeln!(md, "- **{} against {}:** {}", f.client, f.broker, f.what);
+        }
+    }
+}
+
+/// What the measurement itself costs: the IPC to a peer, and the floor sent
+/// from a peer process.
+fn overheads(md: &mut String, r: &Report) {
+    let ipc: Vec<f64> = r
+        .series
+        .iter()
+        .filter(|s| s.group == G_METADATA && s.client == PEER_IPC)
+        .map(|s| s.median_ns)
+        .collect();
+    let proc_ratios: Vec<&RatioRow> = r
+        .ratios
+        .iter()
+        .filter(|x| x.group == G_METADATA && x.numerator == FLOOR_PROC && x.denominator == FLOOR)
+        .collect();
+    if ipc.is_empty() && proc_ratios.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n## What the peer processes cost the measurement\n");
+    if !ipc.is_empty() {
+        let (lo, hi) = ipc
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        let _ = writeln!(
+            md,
+            "- **IPC round trip** (`{PEER_IPC}`: a no-op request to a peer and its answer, timed by the bench): median {}–{} over the brokers. \
+             It is in no peer's figure: a peer times itself from just before its connect to its last reply, then cleans up, then answers.",
+            dur(lo),
+            dur(hi)
+        );
+    }
+    if !proc_ratios.is_empty() {
+        let (lo, hi) = proc_ratios
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), x| (lo.min(x.median), hi.max(x.median)));
+        let _ = writeln!(
+            md,
+            "- **Another process** (`{FLOOR_PROC}`: the floor's very frames, sent from the rskafka peer's process) ÷ `{FLOOR}`: \
+             {lo:.2}×–{hi:.2}× over the brokers. A peer's ratio to the in-process floor includes this much for being elsewhere \
+             (a process woken from a pipe read, its own runtime); divide by it to compare client work alone."
+        );
+    }
+}
+
+fn emulator_costs(md: &mut String, r: &Report) {
+    let _ = writeln!(
+        md,
+        "\n## Emulator costs (criterion)\n\nOn the emulator of Kafka {}. Absolute figures of one implementation: compare them \
+         across commits on the same machine only.\n\n| measure | median [95 % interval] | p99 | rate at the median |\n|---|---:|---:|---:|",
+        r.run.emulator_cost_release.as_deref().unwrap_or("?")
     );
     for (group, what) in [
         (
@@ -232,60 +421,199 @@ pub fn markdown(r: &Report, plot: &str) -> String {
             "1000 ApiVersions written at once on one connection, 1000 replies read (per batch)",
         ),
     ] {
-        if let Some(x) = r.results.iter().find(|x| x.id.group == group) {
+        if let Some(x) = r.criterion.iter().find(|x| x.id.group == group) {
             let rate = x
                 .per_second
                 .map(|n| format!("{}/s", count(n)))
                 .unwrap_or_else(|| "–".to_owned());
             let _ = writeln!(
                 md,
-                "| {what} | {} | {} | {rate} |",
-                dur(x.stats.median_ns),
-                dur(x.stats.p99_ns)
+                "| {what} | {} [{}–{}] | {} | {rate} |",
+                dur(x.median_ns),
+                dur(x.median_ci_ns.0),
+                dur(x.median_ci_ns.1),
+                dur(x.p99_ns)
             );
         }
     }
+}
 
-    if let Some(c) = &r.comparison {
+fn comparison(md: &mut String, r: &Report) {
+    let Some(c) = &r.comparison else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "\n## Compared with baseline `{}`\n\nBaseline: commit {}, {}; backend {}. A ratio is a **regression** when it is one of our \
+         client's ratios to its floor, worse by more than {} % and its 95 % interval lies wholly above the baseline's. {}\n",
+        c.baseline,
+        c.baseline_commit.as_deref().unwrap_or("unknown"),
+        c.baseline_machine.summary(),
+        c.baseline_backend,
+        c.threshold_pct,
+        if c.same_machine {
+            "Same machine: absolute times are compared too (below)."
+        } else {
+            "**Another machine** (CPU model, cores or kernel differ): absolute times are not compared, only ratios."
+        }
+    );
+    let _ = writeln!(
+        md,
+        "| group | broker | ratio | baseline | now | change | outside noise | verdict |\n|---|---|---|---:|---:|---:|---|---|"
+    );
+    for x in &c.ratios {
+        let verdict = if x.regression {
+            "**REGRESSION**"
+        } else if x.gated {
+            "ok"
+        } else {
+            "context"
+        };
         let _ = writeln!(
             md,
-            "\n## Compared with baseline `{}`\n\nBaseline backend: {}. A row is a **regression** when one of our ids (kafka-matrix, emulator) \
-             is slower by more than {} % and its median's 95 % confidence interval lies wholly above the baseline's. \
-             The floor and the peers are shown to tell a slower machine from a slower client.\n",
-            c.baseline, c.baseline_backend, c.threshold_pct
+            "| {} | {} | {} ÷ {} | {:.3}× | {:.3}× | {:+.1} % | {} | {verdict} |",
+            x.group,
+            x.broker,
+            x.numerator,
+            x.denominator,
+            x.baseline,
+            x.now,
+            x.change_pct,
+            if x.outside_noise { "yes" } else { "no" }
         );
+    }
+    if !c.absolute.is_empty() {
         let _ = writeln!(
             md,
-            "| group | client | broker | baseline | now | change | outside noise | verdict |\n|---|---|---|---:|---:|---:|---|---|"
+            "\n| id | baseline | now | change | outside noise | verdict |\n|---|---:|---:|---:|---|---|"
         );
-        for x in &c.rows {
+        for x in &c.absolute {
             let verdict = if x.regression { "**REGRESSION**" } else { "ok" };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {:+.1} % | {} | {verdict} |",
-                x.id.group,
-                x.id.function,
-                x.id.parameter,
-                dur(x.baseline_median_ns),
-                dur(x.median_ns),
+                "| {} | {} | {} | {:+.1} % | {} | {verdict} |",
+                x.what,
+                dur(x.baseline_ns),
+                dur(x.now_ns),
                 x.change_pct,
                 if x.outside_noise { "yes" } else { "no" }
             );
         }
-        let _ = writeln!(md, "\n{} regression(s).", c.regressions);
     }
+    let _ = writeln!(md, "\n{} regression(s).", c.regressions);
+}
 
-    let findings: Vec<_> = r.findings().iter().collect();
+fn agreement(md: &mut String, r: &Report) {
+    let Some(a) = &r.agreement else {
+        let _ = writeln!(
+            md,
+            "\n## Agreement with the previous run\n\nNo earlier run in `history/`: run the bench again to see how far its ratios move."
+        );
+        return;
+    };
+    let load = a
+        .previous_load
+        .map(|(s, e)| format!("load {} → {}", s.summary(), e.summary()))
+        .unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\n## Agreement with the previous run\n\nPrevious run: {} (commit {}, profile `{}`, {load}){}. \
+         **{} of {} ratios within ±{} %.**\n",
+        unix_time(a.previous_started_unix),
+        a.previous_commit.as_deref().unwrap_or("unknown"),
+        a.previous_profile,
+        if a.same_machine { "" } else { ", **on another machine**" },
+        a.within,
+        a.total,
+        a.bound_pct
+    );
+    // One line per (whose, kind): how the ratios of that kind moved.
+    let _ = writeln!(
+        md,
+        "| whose | ratios | count | within ±{0} % | largest move |\n|---|---|---:|---:|---:|",
+        a.bound_pct
+    );
+    let kinds = [
+        (RatioKind::SameRequests, "client ÷ its floor"),
+        (RatioKind::EndToEnd, "client ÷ tcp-floor (end to end)"),
+        (RatioKind::EqualRoundTrips, "ours ÷ peer, equal round trips"),
+        (RatioKind::OursVsPeer, "ours ÷ peer, end to end"),
+        (RatioKind::Option, "remembered ÷ fresh"),
+        (RatioKind::Protocol, "a peer's requests raw ÷ ours raw"),
+    ];
+    let mut whose = vec![crate::compare::OURS_AND_FLOORS, crate::compare::PROCESS];
+    whose.extend(PEERS);
+    for who in whose {
+        for (kind, what) in kinds {
+            let rows: Vec<_> = a.rows.iter().filter(|x| x.kind == kind && x.whose == who).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let worst = rows
+                .iter()
+                .max_by(|x, y| x.change_pct.abs().total_cmp(&y.change_pct.abs()))
+                .map(|x| {
+                    format!(
+                        "{:+.1} % ({} {} ÷ {})",
+                        x.change_pct, x.broker, x.numerator, x.denominator
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "| {} | {what} | {} | {} | {worst} |",
+                who,
+                rows.len(),
+                rows.iter().filter(|x| x.within).count()
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n<details><summary>Every ratio</summary>\n\n| group | broker | ratio | previous | now | change | within |\n|---|---|---|---:|---:|---:|---|"
+    );
+    for x in &a.rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} ÷ {} | {:.3}× | {:.3}× | {:+.1} % | {} |",
+            x.group,
+            x.broker,
+            x.numerator,
+            x.denominator,
+            x.previous,
+            x.now,
+            x.change_pct,
+            if x.within { "yes" } else { "**no**" }
+        );
+    }
+    let _ = writeln!(md, "\n</details>");
+}
+
+pub fn markdown(r: &Report, pictures: &[(&str, &str)]) -> String {
+    let mut md = String::new();
+    header(&mut md, r);
+    targets(&mut md, r);
+    for (what, file) in pictures {
+        let _ = writeln!(md, "\n![{what}]({file})");
+    }
+    floor_ratios(&mut md, r, G_METADATA, "connect + ApiVersions + Metadata");
+    versus_peers(&mut md, r);
+    floor_ratios(&mut md, r, G_CONNECT, "connect + ApiVersions");
+    overheads(&mut md, r);
+    latency_table(&mut md, r, G_METADATA, "connect + ApiVersions + Metadata, every client");
+    latency_table(&mut md, r, G_CONNECT, "connect + ApiVersions");
+    latency_table(&mut md, r, G_PING, "ping on a warm connection");
+    emulator_costs(&mut md, r);
+    agreement(&mut md, r);
+    comparison(&mut md, r);
+
     let _ = writeln!(md, "\n## Findings\n");
+    let findings: Vec<_> = r.run.findings.iter().collect();
     if findings.is_empty() {
         let _ = writeln!(md, "Every client answered correctly against every broker.");
     }
     for f in findings {
-        let _ = writeln!(
-            md,
-            "- `{}` / {} against {}: {}",
-            f.group, f.function, f.parameter, f.what
-        );
+        let _ = writeln!(md, "- `{}` / {} against {}: {}", f.group, f.client, f.broker, f.what);
     }
     if !r.missing.is_empty() {
         let _ = writeln!(md, "\n## Missing figures\n");
@@ -296,16 +624,18 @@ pub fn markdown(r: &Report, plot: &str) -> String {
     let _ = writeln!(
         md,
         "\n## How to read this\n\n\
-         Figures are per iteration, from criterion's `sample.json` (flat sampling: every sample is the mean of the same \
-         number of iterations, `times[i] / iters[i]`), so p90/p99 are over samples, not single requests: tails are damped \
-         and a short run has few samples. Ratios are of medians, within one group and one broker, measured in the same \
-         run. Every client's answer was checked (negotiated versions, topics) before it was timed. The emulator and \
-         the clients share the machine's cores (clients on the bench's thread, emulators on a two-worker runtime \
-         of their own). Ids are measured one after another, so a burst of load from elsewhere hits one id and not its \
-         neighbour: on a shared machine a quick run's ratios can swing by 2× either way. Read the targets off \
-         `just bench` (longer samples) or several runs. The floor replays *our* client's exchange; a peer may do less or \
-         more on the wire (rskafka starts at ApiVersions v3, so it needs one round trip fewer than us on 2.4–3.8 and one \
-         more on 2.0–2.3, and asks Metadata ≤ v4), so a peer's ratio to the floor is not a like-for-like byte count."
+         **Paired rounds.** Per broker, every round runs the floor, our client along each path, and each peer once, back to back, \
+         in an order that rotates from round to round; rounds visit every broker in turn. A ratio is taken *within* each round \
+         (so a burst of load from elsewhere hits numerator and denominator alike) and the report gives the median of those \
+         per-round ratios with a 95 % bootstrap interval (rounds resampled). Absolute medians, p90 and p99 are over single \
+         measurements, so they move with the machine's load; the ratios are what compares across runs, commits and machines.\n\n\
+         **Round trips.** Each series lists the Kafka requests one measurement sends, as the emulator recorded them (`?` where \
+         the broker cannot tell, e.g. tansu). Our client starts at ApiVersions v4: Kafka 2.4–3.8 refuse it and name v3 (one \
+         extra round trip), 2.0–2.3 refuse it without a hint (retry at v0). `{OURS_V3}` starts where rskafka and librdkafka \
+         start; `{OURS_REMEMBERED}` starts at what the broker accepted last time (the reconnect option). \"÷ its floor\" divides \
+         by the floor with as many round trips, so it is the client's own cost; the bar is {FLOOR_BAR}×.\n\n\
+         **Peers** run in processes of their own and time themselves; the IPC is measured beside them and is in no figure. \
+         The emulator costs are criterion's (flat sampling; percentiles over samples of equal iteration counts)."
     );
     md
 }
@@ -313,117 +643,71 @@ pub fn markdown(r: &Report, plot: &str) -> String {
 /// A few lines for the console.
 pub fn summary(r: &Report) -> String {
     let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "machine: {}; load {} → {}",
+        r.run.machine.summary(),
+        r.run.load_start.map(|l| l.summary()).unwrap_or_default(),
+        r.run.load_end.map(|l| l.summary()).unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "connect+ApiVersions+Metadata, our paths ÷ their floors (median [95 %]):"
+    );
+    for b in &r.run.brokers {
+        let cell = |client: &str| {
+            r.ratios
+                .iter()
+                .find(|x| {
+                    x.group == G_METADATA
+                        && x.broker == b.label
+                        && x.numerator == client
+                        && x.kind == RatioKind::SameRequests
+                })
+                .map(|x| ratio_cell(Some(x)))
+                .unwrap_or_else(|| "–".to_owned())
+        };
+        let _ = writeln!(
+            s,
+            "  {:<12} fresh {:<22} v3 {:<22} remembered {}",
+            b.label,
+            cell(OURS),
+            cell(OURS_V3),
+            cell(OURS_REMEMBERED)
+        );
+    }
+    if let Some(a) = &r.agreement {
+        let _ = writeln!(
+            s,
+            "agreement with the previous run: {} of {} ratios within ±{} %",
+            a.within, a.total, a.bound_pct
+        );
+        let mut out: Vec<_> = a
+            .rows
+            .iter()
+            .filter(|x| !x.within && x.whose == crate::compare::OURS_AND_FLOORS)
+            .collect();
+        out.sort_by(|x, y| y.change_pct.abs().total_cmp(&x.change_pct.abs()));
+        for x in out.iter().take(12) {
+            let _ = writeln!(
+                s,
+                "  moved {:+6.1} %  {} {} {} ÷ {} ({:.3}× → {:.3}×)",
+                x.change_pct, x.group, x.broker, x.numerator, x.denominator, x.previous, x.now
+            );
+        }
+    }
     for t in &r.targets {
         let _ = writeln!(s, "{:7} {} — {}", t.status, t.target, t.measured);
     }
-    for f in r.findings() {
-        let _ = writeln!(s, "finding: {} against {}: {}", f.function, f.parameter, f.what);
+    for f in &r.run.findings {
+        let _ = writeln!(s, "finding: {} against {}: {}", f.client, f.broker, f.what);
     }
     if !r.missing.is_empty() {
         let _ = writeln!(
             s,
-            "{} id(s) without figures from this run (see report.md)",
+            "{} criterion id(s) without figures from this run (see report.md)",
             r.missing.len()
         );
     }
     s.trim_end().to_owned()
-}
-
-fn color(function: &str) -> RGBColor {
-    match function {
-        "kafka-matrix" => RGBColor(0x1f, 0x77, 0xb4),
-        "tcp-floor" => RGBColor(0x55, 0x55, 0x55),
-        "rskafka" => RGBColor(0xff, 0x7f, 0x0e),
-        "librdkafka" => RGBColor(0xd6, 0x27, 0x28),
-        _ => RGBColor(0x2c, 0xa0, 0x2c),
-    }
-}
-
-/// Median latency by broker, one line per client, for the two connect groups.
-pub fn plot(r: &Report, path: &Path) -> Result<(), String> {
-    let labels: Vec<String> = r.run.brokers.iter().map(|b| b.label.clone()).collect();
-    let width = (240 + 48 * labels.len() as u32).max(900);
-    let root = SVGBackend::new(path, (width, 900)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let panels = root.split_evenly((2, 1));
-    for (area, (group, title)) in panels.iter().zip([
-        (G_METADATA, "connect + ApiVersions + Metadata (median)"),
-        (G_CONNECT, "connect + ApiVersions (median)"),
-    ]) {
-        panel(r, area, group, title, &labels).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    root.present().map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn panel(
-    r: &Report,
-    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    group: &str,
-    title: &str,
-    labels: &[String],
-) -> Result<(), Box<dyn std::error::Error>> {
-    let rows: Vec<&Row> = r.results.iter().filter(|x| x.id.group == group).collect();
-    if rows.is_empty() || labels.is_empty() {
-        return Ok(());
-    }
-    let us = |x: &Row| x.stats.median_ns / 1e3;
-    // A linear axis from 0: the figures span about one decade, and plotters'
-    // log axis drew no labels at all for some of these ranges.
-    let hi = rows.iter().map(|x| us(x)).fold(0.0, f64::max) * 1.15;
-    let n = labels.len() as i32;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-1..n, 0f64..hi)?;
-    chart
-        .configure_mesh()
-        .x_labels(labels.len() + 2)
-        .x_label_formatter(&|i| {
-            usize::try_from(*i)
-                .ok()
-                .and_then(|i| labels.get(i))
-                .cloned()
-                .unwrap_or_default()
-        })
-        .x_desc("broker (Kafka release of the emulator, or another broker)")
-        .y_desc("µs")
-        .y_labels(12)
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
-    // Emulated releases are joined by a line; other brokers (tansu, external) stand alone.
-    let emulated = |l: &str| r.run.brokers.iter().any(|b| b.label == l && b.kind == "emulator");
-    for function in FUNCTIONS {
-        let points: Vec<(i32, f64, bool)> = labels
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| {
-                rows.iter()
-                    .find(|x| x.id.function == function && &x.id.parameter == l)
-                    .map(|x| (i as i32, us(x), emulated(l)))
-            })
-            .collect();
-        if points.is_empty() {
-            continue;
-        }
-        let c = color(function);
-        let line: Vec<(i32, f64)> = points.iter().filter(|p| p.2).map(|p| (p.0, p.1)).collect();
-        chart
-            .draw_series(LineSeries::new(line, c.stroke_width(2)))?
-            .label(function)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart.draw_series(
-            points
-                .iter()
-                .map(|p| Circle::new((p.0, p.1), if p.2 { 3 } else { 5 }, c.filled())),
-        )?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
 }

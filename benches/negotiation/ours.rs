@@ -1,0 +1,51 @@
+//! Our client as measured: how it is configured, how it connects, and the
+//! reconnect option (the library's [`ApiVersionsMemo`]).
+
+use std::sync::atomic::Ordering;
+
+use kafka_matrix::client::{ApiVersionsMemo, Client, ClientConfig, ClientError, ConnectionError};
+use kafka_matrix::negotiate::SessionConfig;
+
+use crate::floor::{CONNECT_ATTEMPTS, CONNECT_TIMEOUT, STALLS_OURS};
+
+/// Our client's defaults, but started at ApiVersions `start_version` and
+/// with the floor's connect timeout (see `floor::CONNECT_TIMEOUT`).
+pub fn config(start_version: i16) -> ClientConfig {
+    ClientConfig {
+        session: SessionConfig {
+            start_version,
+            ..Default::default()
+        },
+        connect_timeout: CONNECT_TIMEOUT,
+        ..Default::default()
+    }
+}
+
+/// Where a fresh client starts: the newest ApiVersions version it speaks.
+pub fn default_start() -> i16 {
+    SessionConfig::default().start_version
+}
+
+/// `Client::connect`, retrying a connect timeout (counted in `STALLS_OURS`).
+pub async fn connect(addr: &str, config: &ClientConfig) -> Client {
+    for _ in 1..CONNECT_ATTEMPTS {
+        match Client::connect(addr, config.clone()).await {
+            Err(ClientError::Connection(ConnectionError::ConnectTimeout { .. })) => {
+                STALLS_OURS.fetch_add(1, Ordering::Relaxed);
+            }
+            other => return other.expect("Client::connect failed"),
+        }
+    }
+    Client::connect(addr, config.clone())
+        .await
+        .expect("Client::connect failed, the last of several attempts")
+}
+
+/// The reconnect option ([`ApiVersionsMemo`], in the library): connects
+/// with the version `addr` accepted last time, retrying a connect timeout as
+/// [`connect`] does, and remembers the answer.
+pub async fn connect_remembered(memo: &ApiVersionsMemo, addr: &str, base: &ClientConfig) -> Client {
+    let client = connect(addr, &memo.config_for(addr, base)).await;
+    memo.remember(addr, &client);
+    client
+}

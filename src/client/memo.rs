@@ -1,0 +1,81 @@
+//! The reconnect option: remember, per broker address, the ApiVersions
+//! version the broker accepted, and start the next negotiation there.
+//!
+//! A fresh [`Client`] starts at the newest ApiVersions version it speaks
+//! (v4). Kafka 2.4–3.8 refuse v4 and name v3 in the refusal (one more round
+//! trip); 2.0–2.3 refuse it without naming anything (a retry at v0). A
+//! long-lived client effectively negotiates once per broker and keeps the
+//! answer across reconnects; [`ApiVersionsMemo`] does that for [`Client`],
+//! so a reconnect pays the refusal at most once per broker address. The
+//! negotiation itself is unchanged: if the broker changed (an upgrade or a
+//! downgrade), the remembered version is refused or answered like any start
+//! version, at the cost of one round trip, once.
+//!
+//! Not the default: a fresh client (`ClientConfig::default()`, no memo) is
+//! what the matrix tests, because a fresh process is what users start.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{Client, ClientConfig, ClientError};
+
+/// Per broker address, the ApiVersions version it accepted last. Cheap to
+/// clone (clones share the memory); see the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct ApiVersionsMemo {
+    accepted: Arc<Mutex<HashMap<String, i16>>>,
+}
+
+impl ApiVersionsMemo {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The ApiVersions version `addr` accepted last, if any.
+    pub fn accepted(&self, addr: &str) -> Option<i16> {
+        self.accepted.lock().ok().and_then(|m| m.get(addr).copied())
+    }
+
+    /// `base`, started at what `addr` accepted last time (unchanged if
+    /// nothing is remembered).
+    pub fn config_for(&self, addr: &str, base: &ClientConfig) -> ClientConfig {
+        let mut config = base.clone();
+        if let Some(v) = self.accepted(addr) {
+            config.session.start_version = v;
+        }
+        config
+    }
+
+    /// Notes the version `client` negotiated with `addr`.
+    pub fn remember(&self, addr: &str, client: &Client) {
+        self.remember_version(addr, client.negotiated().api_versions_version);
+    }
+
+    /// Notes that `addr` accepted ApiVersions `version`.
+    pub fn remember_version(&self, addr: &str, version: i16) {
+        if let Ok(mut m) = self.accepted.lock() {
+            match m.get_mut(addr) {
+                Some(v) => *v = version,
+                None => {
+                    m.insert(addr.to_owned(), version);
+                }
+            }
+        }
+    }
+
+    /// Forgets `addr` (its next connect starts where `base` says).
+    pub fn forget(&self, addr: &str) {
+        if let Ok(mut m) = self.accepted.lock() {
+            m.remove(addr);
+        }
+    }
+
+    /// [`Client::connect`] started at the remembered version, remembering
+    /// what the broker accepted this time.
+    pub async fn connect(&self, addr: &str, base: &ClientConfig) -> Result<Client, ClientError> {
+        let client = Client::connect(addr, self.config_for(addr, base)).await?;
+        self.remember(addr, &client);
+        Ok(client)
+    }
+}
