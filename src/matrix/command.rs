@@ -37,7 +37,7 @@
 //! A process that leaves the group (`setsid`) escapes; its hold on the output
 //! pipes is cut after [`DRAIN_AFTER_KILL`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -215,20 +215,24 @@ pub fn fill(template: &str, bootstrap: &str, release: &str, mode: &str) -> Strin
 
 /// Runs `command` with `sh -c`, killing its process group at `timeout`;
 /// keeps only the tails of its output.
-pub async fn run(command: String, timeout: Duration) -> Result<CommandOutcome, String> {
+pub async fn run(command: String, timeout: Duration) -> Result<CommandOutcome, CommandError> {
     run_to(command, timeout, None).await
 }
 
 /// [`run`], and every byte of its output (both streams, in arrival order)
 /// is appended to `output` (created, or truncated) as it arrives.
 /// [`CommandOutcome::output_file`] is left for the caller to set.
-pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -> Result<CommandOutcome, String> {
+pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -> Result<CommandOutcome, CommandError> {
     let file = match output {
         None => None,
         Some(path) => Some(create_output(path).await?),
     };
     let started = Instant::now();
-    let watch = GroupWatch::start().map_err(|e| format!("cannot run `{command}` with sh: {e}"))?;
+    let spawn = |source| CommandError::Spawn {
+        command: command.clone(),
+        source,
+    };
+    let watch = GroupWatch::start().map_err(spawn)?;
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(&command)
@@ -238,9 +242,9 @@ pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -
         .process_group(watch.pgid)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run `{command}` with sh: {e}"))?;
+        .map_err(spawn)?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(format!("`{command}`: no pipes to its output"));
+        return Err(CommandError::NoPipes { command });
     };
     let mut output = Output::new(file);
     let mut drained = false;
@@ -260,7 +264,10 @@ pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -
         // Exited or not, nothing of the command may outlive it.
         watch.kill().await;
         let status = match exited {
-            Some(status) => Some(status.map_err(|e| format!("waiting for `{command}`: {e}"))?),
+            Some(status) => Some(status.map_err(|source| CommandError::Wait {
+                command: command.clone(),
+                source,
+            })?),
             None => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
@@ -293,17 +300,61 @@ pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -
     })
 }
 
-async fn create_output(path: &Path) -> Result<std::fs::File, String> {
+async fn create_output(path: &Path) -> Result<std::fs::File, CommandError> {
     let path = path.to_owned();
     let create = move || {
+        let fail = |at: &Path| {
+            let path = at.to_owned();
+            move |source| CommandError::Output { path, source }
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(fail(dir))?;
         }
-        std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))
+        std::fs::File::create(&path).map_err(fail(&path))
     };
     tokio::task::spawn_blocking(create)
         .await
-        .map_err(|e| format!("creating the output file: {e}"))?
+        .map_err(|e| CommandError::Output {
+            path: PathBuf::new(),
+            source: std::io::Error::other(e),
+        })?
+}
+
+/// Why a client command could not be run (its own failures are a
+/// [`CommandOutcome`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// `sh` (or the process-group watcher) could not be started.
+    #[error("cannot run `{command}` with sh: {source}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The child came without its output pipes.
+    #[error("`{command}`: no pipes to its output")]
+    NoPipes {
+        /// The command.
+        command: String,
+    },
+    /// Waiting for it failed.
+    #[error("waiting for `{command}`: {source}")]
+    Wait {
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Its output file could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    Output {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 fn tail(bytes: &[u8]) -> String {

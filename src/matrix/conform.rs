@@ -452,9 +452,20 @@ pub enum ConformError {
     /// The emulator did not start.
     #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
-    /// The command could not be run, or the transcript not written.
-    #[error("{0}")]
-    Command(String),
+    /// The command could not be run.
+    #[error(transparent)]
+    Command(#[from] super::command::CommandError),
+    /// The transcript could not be written.
+    #[error("cannot write the transcript {}: {source}", path.display())]
+    Transcript {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A run's task failed (a bug: it panicked).
+    #[error("a run failed: {0}")]
+    Join(String),
 }
 
 /// The transcript file name of run `index`.
@@ -494,9 +505,7 @@ pub async fn run_one(
     );
     let base = transcript_file(index, run);
     let output = out.join("transcripts").join(format!("{base}.out"));
-    let mut outcome = run_to(command, timeout, Some(&output))
-        .await
-        .map_err(ConformError::Command)?;
+    let mut outcome = run_to(command, timeout, Some(&output)).await?;
     outcome.output_file = Some(format!("transcripts/{base}.out"));
     let settled = emulator.settle(SETTLE).await;
     let mut records = emulator.records();
@@ -518,8 +527,8 @@ pub async fn run_one(
         })
         .collect();
     let text = render(run, &cells, &records, &outcome, settled);
-    std::fs::write(out.join("transcripts").join(format!("{base}.txt")), text)
-        .map_err(|e| ConformError::Command(format!("cannot write the transcript: {e}")))?;
+    let path = out.join("transcripts").join(format!("{base}.txt"));
+    std::fs::write(&path, text).map_err(|source| ConformError::Transcript { path, source })?;
     Ok(cells)
 }
 
@@ -617,7 +626,7 @@ pub async fn run_all(
     }
     let mut done: Vec<(usize, Vec<ConformCell>)> = Vec::with_capacity(runs.len());
     while let Some(joined) = set.join_next().await {
-        let (i, cells) = joined.map_err(|e| ConformError::Command(format!("a run failed: {e}")))?;
+        let (i, cells) = joined.map_err(|e| ConformError::Join(e.to_string()))?;
         let cells = cells?;
         progress(&cells);
         done.push((i, cells));

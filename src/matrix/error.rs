@@ -82,9 +82,9 @@ pub enum ScenarioError {
     /// The command scenario was given to this crate's client.
     #[error("the command scenario does not use this crate's client")]
     NotAClientScenario,
-    /// The command could not be run (its own one-line reason).
-    #[error("{0}")]
-    CommandNotRun(String),
+    /// The command could not be run.
+    #[error(transparent)]
+    CommandNotRun(#[from] super::command::CommandError),
     /// The command ran and failed (its own one-line summary).
     #[error("{0}")]
     CommandFailed(String),
