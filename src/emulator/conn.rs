@@ -335,7 +335,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
         };
         let faults = &broker.faults;
         let key = ids.map_or(-1, |(k, _, _)| k);
-        let faulted = faults.apply_to(reply, record.responses, key);
+        let faulted = faults.apply(reply, record.responses, key);
         if let Some(delay) = faulted.delay {
             if let Err(reason) = conn.pause(delay).await {
                 break reason;

@@ -133,24 +133,12 @@ impl Faults {
         index < self.spare_responses || (self.spare_api_versions && key == crate::protocol::api_key::API_VERSIONS)
     }
 
-    /// [`Faults::apply`] for a reply to API `key` (which
-    /// [`Faults::spare_api_versions`] may spare).
-    pub fn apply_to(&self, reply: Bytes, index: u32, key: i16) -> Faulted {
-        if self.spare_api_versions && key == crate::protocol::api_key::API_VERSIONS {
-            return Faulted {
-                bytes: reply,
-                close: None,
-                delay: None,
-            };
-        }
-        self.apply(reply, index)
-    }
-
     /// Applies the response faults to `reply`, a whole encoded response frame
     /// (size prefix included), which is the connection's response number
-    /// `index` (0-based). Responses before [`Faults::spare_responses`] pass
-    /// unchanged.
-    pub fn apply(&self, reply: Bytes, index: u32) -> Faulted {
+    /// `index` (0-based) and answers API `key`. Responses before
+    /// [`Faults::spare_responses`], and ApiVersions replies with
+    /// [`Faults::spare_api_versions`], pass unchanged.
+    pub fn apply(&self, reply: Bytes, index: u32, key: i16) -> Faulted {
         let untouched = Faulted {
             bytes: reply.clone(),
             close: None,
@@ -158,7 +146,7 @@ impl Faults {
         };
         // `reply` is kept for the rewrite below; cloning `Bytes` copies no data.
         let rewrites = self.rewrites();
-        if index < self.spare_responses || reply.len() < 4 {
+        if self.spares(index, key) || reply.len() < 4 {
             return untouched;
         }
         if !rewrites {
@@ -209,6 +197,8 @@ impl Faults {
 mod tests {
     use super::*;
 
+    const METADATA: i16 = crate::protocol::api_key::METADATA;
+
     /// size 6: correlation id 7, then two body bytes.
     fn reply() -> Bytes {
         Bytes::from_static(&[0, 0, 0, 6, 0, 0, 0, 7, 0xaa, 0xbb])
@@ -216,7 +206,7 @@ mod tests {
 
     #[test]
     fn no_fault_and_spared_responses_pass_unchanged() {
-        let f = Faults::default().apply(reply(), 0);
+        let f = Faults::default().apply(reply(), 0, METADATA);
         assert_eq!((f.bytes, f.close, f.delay), (reply(), None, None));
         let faults = Faults {
             spare_responses: 1,
@@ -224,15 +214,15 @@ mod tests {
             truncate_response_to: Some(2),
             ..Faults::default()
         };
-        assert_eq!(faults.apply(reply(), 0).bytes, reply());
-        assert_eq!(faults.apply(reply(), 1).bytes, Bytes::from_static(&[0, 0]));
+        assert_eq!(faults.apply(reply(), 0, METADATA).bytes, reply());
+        assert_eq!(faults.apply(reply(), 1, METADATA).bytes, Bytes::from_static(&[0, 0]));
         let slow = Faults {
             spare_responses: 1,
             response_delay: Some(Duration::from_millis(5)),
             ..Faults::default()
         };
-        assert_eq!(slow.apply(reply(), 0).delay, None);
-        let f = slow.apply(reply(), 1);
+        assert_eq!(slow.apply(reply(), 0, METADATA).delay, None);
+        let f = slow.apply(reply(), 1, METADATA);
         assert_eq!(
             (f.bytes, f.close, f.delay),
             (reply(), None, Some(Duration::from_millis(5)))
@@ -242,7 +232,7 @@ mod tests {
     #[test]
     fn each_response_fault_on_the_wire() {
         let apply = |faults: Faults| {
-            let f = faults.apply(reply(), 0);
+            let f = faults.apply(reply(), 0, METADATA);
             (f.bytes.to_vec(), f.close)
         };
         let wrong = Faults {
