@@ -10,9 +10,9 @@ use clap::Args;
 
 use super::CliError;
 use crate::emulator::behaviour::{self, Behaviour, CATALOGUE};
-use crate::matrix::command::shell_word;
 use crate::matrix::conform::{plan, run_all};
 use crate::matrix::corpus::{self, ClientStatus};
+use crate::matrix::plan::corpus_clients;
 use crate::report::conform::{progress_line, ConformReport};
 use crate::versions::{parse_releases, table, Mode};
 
@@ -78,23 +78,21 @@ fn selected_behaviours(names: &[String]) -> Result<Vec<&'static Behaviour>, CliE
     Ok(out)
 }
 
-/// Creates `dir/transcripts`, checks it is writable, and removes an earlier
-/// run's transcripts (they would be mistaken for this run's).
+/// Checks that the report can be written to `dir` (as `matrix` does) and
+/// removes an earlier run's transcripts (they would be mistaken for this
+/// run's).
 fn prepare_out(dir: &Path) -> Result<(), CliError> {
-    let transcripts = dir.join("transcripts");
-    let prepare = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&transcripts)?;
-        for entry in std::fs::read_dir(&transcripts)? {
+    super::check_out(dir)?;
+    let stale = || -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir.join("transcripts"))? {
             let path = entry?.path();
             if path.is_file() {
                 std::fs::remove_file(&path)?;
             }
         }
-        let probe = transcripts.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
-        std::fs::write(&probe, b"")?;
-        std::fs::remove_file(&probe)
+        Ok(())
     };
-    prepare().map_err(|e| CliError(format!("--out {}: cannot write the report there: {e}", dir.display())))
+    stale().map_err(|e| CliError(format!("--out {}: cannot clear its transcripts: {e}", dir.display())))
 }
 
 /// The clients to run: (name, command template).
@@ -116,32 +114,20 @@ async fn clients(args: &ConformArgs) -> Result<Vec<(String, String)>, CliError> 
         }
         return Ok(vec![(args.name.clone(), cmd.clone())]);
     }
-    let dir = corpus::clients_dir();
-    let all = corpus::discover(&dir).await.map_err(|e| CliError(e.to_string()))?;
-    let chosen = corpus::select(&all, &args.clients).map_err(|e| CliError(e.to_string()))?;
-    let named = !args.clients.iter().any(|c| c == "all");
+    let timeout = Duration::from_secs(args.client_timeout);
+    let (clients, _) = corpus_clients(
+        &corpus::clients_dir(),
+        &args.clients,
+        super::matrix::require_clients(),
+        &mut |line| eprintln!("{line}"),
+    )
+    .await?;
     let mut out = Vec::new();
-    for c in chosen {
-        match &c.status {
-            ClientStatus::Installed { version } => {
-                say!("client {}: {version}", c.name);
-                out.push((
-                    c.name.clone(),
-                    format!("{} {{bootstrap}}", shell_word(&c.run.to_string_lossy())),
-                ));
-            }
-            ClientStatus::Unavailable { why } if !named => eprintln!("NOT RUN client {}: {why}", c.name),
-            ClientStatus::Missing { how: why } | ClientStatus::Broken { why } | ClientStatus::Unavailable { why } => {
-                let reason = format!(
-                    "client {} cannot run: {why} (scripts/install-clients.sh installs the corpus)",
-                    c.name
-                );
-                if named || super::matrix::require_clients() {
-                    return Err(CliError(reason));
-                }
-                eprintln!("SKIPPED {reason}");
-            }
+    for c in clients {
+        if let ClientStatus::Installed { version } = &c.status {
+            say!("client {}: {version}", c.name);
         }
+        out.push((c.name.clone(), c.command(timeout).template));
     }
     if out.is_empty() {
         return Err(CliError("no client to run".into()));

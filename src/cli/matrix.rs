@@ -1,7 +1,7 @@
 //! `kafka-matrix matrix [--releases SPEC] [--modes zk,kraft] [--backend B]
 //! [--image-source S] [--bootstrap LIST] [--jobs N] [--out DIR]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -78,22 +78,6 @@ fn brokers(args: &MatrixArgs) -> Result<Option<Vec<ExternalBroker>>, CliError> {
         .transpose()
 }
 
-/// Makes sure the report can be written to `dir`: creates it and its
-/// `transcripts/`, and writes and removes a file in each.
-fn check_out(dir: &Path) -> Result<(), CliError> {
-    let check = |d: &Path| -> std::io::Result<()> {
-        std::fs::create_dir_all(d)?;
-        let probe = d.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
-        std::fs::write(&probe, b"")?;
-        std::fs::remove_file(&probe)
-    };
-    for d in [dir.to_owned(), dir.join("transcripts")] {
-        check(&d)
-            .map_err(|e| CliError::Message(format!("--out {}: cannot write the report there: {e}", d.display())))?;
-    }
-    Ok(())
-}
-
 /// Whether the environment variable `name` is set to `1` or `true`.
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1" || v == "true")
@@ -123,7 +107,7 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let brokers = brokers(&args)?;
-    check_out(&args.out)?;
+    super::check_out(&args.out)?;
     let req = plan_request(&args, brokers)?;
     let planned = plan(&req, |line| eprintln!("{line}")).await?;
     if planned.cells.is_empty() {

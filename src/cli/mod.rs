@@ -32,7 +32,7 @@ mod matrix;
 mod probe;
 mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -126,6 +126,22 @@ impl From<String> for CliError {
     fn from(message: String) -> Self {
         CliError::Message(message)
     }
+}
+
+/// Makes sure the report can be written to `dir`: creates it and its
+/// `transcripts/`, and writes and removes a file in each.
+pub(super) fn check_out(dir: &Path) -> Result<(), CliError> {
+    let check = |d: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(d)?;
+        let probe = d.join(format!(".kafka-matrix-write-check-{}", std::process::id()));
+        std::fs::write(&probe, b"")?;
+        std::fs::remove_file(&probe)
+    };
+    for d in [dir.to_owned(), dir.join("transcripts")] {
+        check(&d)
+            .map_err(|e| CliError::Message(format!("--out {}: cannot write the report there: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 /// Runs the parsed command.

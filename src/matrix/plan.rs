@@ -3,7 +3,7 @@
 //! client is a loud "not run", or an error when asked to be strict) lives
 //! here; the CLI only turns flags and environment into a [`PlanRequest`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -176,20 +176,38 @@ async fn plan_inner(req: &PlanRequest, mut warn: impl FnMut(&str)) -> Result<Pla
 
 /// Sets up the corpus clients of `req.clients` (see [`with_clients`]).
 async fn plan_clients(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&str)) -> Result<(), PlanError> {
-    let all = corpus::discover(&req.clients_dir).await?;
-    let chosen = corpus::select(&all, &req.clients)?;
-    let named = !req.clients.iter().any(|c| c == "all");
+    let (clients, not_run) = corpus_clients(&req.clients_dir, &req.clients, req.require_clients, warn).await?;
+    for c in clients {
+        if let ClientStatus::Installed { version } = &c.status {
+            p.notes.push(format!("client {}: {version}", c.name));
+        }
+        p.ctx.corpus.insert(c.name.clone(), c.command(req.client_timeout));
+        p.clients.push(c);
+    }
+    p.not_run.extend(not_run);
+    Ok(())
+}
+
+/// The corpus clients `names` (or `all`) in `dir` that can run, and the ones
+/// that cannot, with why. One not installable here at all is a loud "not
+/// run", never a pass; one that is missing or broken is an error when named
+/// (or when `require` is set), else a loud skip.
+pub async fn corpus_clients(
+    dir: &Path,
+    names: &[String],
+    require: bool,
+    warn: &mut impl FnMut(&str),
+) -> Result<(Vec<CorpusClient>, Vec<NotRun>), PlanError> {
+    let all = corpus::discover(dir).await?;
+    let chosen = corpus::select(&all, names)?;
+    let named = !names.iter().any(|c| c == "all");
+    let (mut runnable, mut not_run) = (Vec::new(), Vec::new());
     for c in chosen {
         match &c.status {
-            ClientStatus::Installed { version } => {
-                p.notes.push(format!("client {}: {version}", c.name));
-                p.ctx.corpus.insert(c.name.clone(), c.command(req.client_timeout));
-                p.clients.push(c);
-            }
+            ClientStatus::Installed { .. } => runnable.push(c),
             ClientStatus::Unavailable { why } => {
-                // Not installable on this machine at all: a loud "not run", never a pass.
                 warn(&format!("NOT RUN client {}: {why}", c.name));
-                p.not_run.push(NotRun {
+                not_run.push(NotRun {
                     what: format!("client {}", c.name),
                     reason: why.clone(),
                 });
@@ -199,18 +217,18 @@ async fn plan_clients(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&st
                     name: c.name.clone(),
                     why: why.clone(),
                 };
-                if named || req.require_clients {
+                if named || require {
                     return Err(err);
                 }
                 warn(&format!("SKIPPED {err}"));
-                p.not_run.push(NotRun {
+                not_run.push(NotRun {
                     what: format!("client {}", c.name),
                     reason: why.clone(),
                 });
             }
         }
     }
-    Ok(())
+    Ok((runnable, not_run))
 }
 
 /// Each `command` cell once per corpus client (and once for the
