@@ -150,6 +150,48 @@ fn refused(r: &Seen, table: &ApiTable) -> bool {
     r.key == api_key::API_VERSIONS && !r.reset && table.get(r.key).is_some_and(|range| !range.contains(r.version))
 }
 
+/// Why `fired` did not happen on this run, if it did not.
+fn not_exercised(
+    fired: Fired,
+    release: Release,
+    mode: Mode,
+    table: &ApiTable,
+    records: &[ConnRecord],
+    seen: &[Seen],
+) -> Option<String> {
+    match fired {
+        Fired::Always => None,
+        Fired::Refusal { hint } => {
+            let with_hint = Quirks::of(release, mode).kip511_hint;
+            if !seen.iter().any(|r| refused(r, table)) {
+                Some(format!(
+                    "the client never asked for an ApiVersions version Kafka {release} lacks"
+                ))
+            } else {
+                (with_hint != hint).then(|| {
+                    format!(
+                        "Kafka {release} refuses {} a KIP-511 hint",
+                        if with_hint { "with" } else { "without" }
+                    )
+                })
+            }
+        }
+        Fired::Closed(what) => (!records.iter().any(|r| r.closed == Some(CloseReason::Fault(what))))
+            .then(|| format!("the broker never closed a connection this way ({what})")),
+        Fired::Reset => (!seen.iter().any(|r| r.reset))
+            .then(|| "the broker never reset a connection (nothing asked above the version it resets on)".into()),
+        Fired::Throttled => (records.iter().all(|r| r.throttled == 0))
+            .then(|| "no reply at ApiVersions v2+ or Metadata v6+ obliged the client to wait".into()),
+        Fired::Request(key) => {
+            (!seen.iter().any(|r| r.key == key)).then(|| format!("the client sent no {} request", api(key)))
+        }
+        Fired::ApiVersionsFrom(v) => (!seen
+            .iter()
+            .any(|r| r.key == api_key::API_VERSIONS && r.version >= v && !r.reset && !refused(r, table)))
+        .then(|| format!("no ApiVersions v{v}+ request was answered")),
+    }
+}
+
 /// The general rules every run is held to, then the behaviour's own.
 /// `records` in any order; `timeout` is the harness's. A run that did not
 /// exercise the behaviour is N/A for it (its general failures, if any, are
@@ -239,46 +281,8 @@ pub fn judge(
     };
     let general = general();
 
-    let exercised =
-        match b.expect.fired {
-            Fired::Always => Ok(()),
-            Fired::Refusal { hint } => {
-                let with_hint = Quirks::of(release, mode).kip511_hint;
-                let any = seen.iter().any(|r| refused(r, table));
-                match (any, with_hint == hint) {
-                    (true, true) => Ok(()),
-                    (false, _) => Err(format!(
-                        "the client never asked for an ApiVersions version Kafka {release} lacks"
-                    )),
-                    (true, false) => Err(format!(
-                        "Kafka {release} refuses {} a KIP-511 hint",
-                        if with_hint { "with" } else { "without" }
-                    )),
-                }
-            }
-            Fired::Closed(what) => records
-                .iter()
-                .any(|r| r.closed == Some(CloseReason::Fault(what)))
-                .then_some(())
-                .ok_or_else(|| format!("the broker never closed a connection this way ({what})")),
-            Fired::Reset => seen.iter().any(|r| r.reset).then_some(()).ok_or_else(|| {
-                "the broker never reset a connection (nothing asked above the version it resets on)".into()
-            }),
-            Fired::Throttled => (records.iter().map(|r| r.throttled).sum::<u32>() > 0)
-                .then_some(())
-                .ok_or_else(|| "no reply at ApiVersions v2+ or Metadata v6+ obliged the client to wait".into()),
-            Fired::Request(key) => seen
-                .iter()
-                .any(|r| r.key == key)
-                .then_some(())
-                .ok_or_else(|| format!("the client sent no {} request", api(key))),
-            Fired::ApiVersionsFrom(v) => seen
-                .iter()
-                .any(|r| r.key == api_key::API_VERSIONS && r.version >= v && !r.reset && !refused(r, table))
-                .then_some(())
-                .ok_or_else(|| format!("no ApiVersions v{v}+ request was answered")),
-        };
-    if let Err(why) = exercised {
+    let exercised = not_exercised(b.expect.fired, release, mode, table, &records, &seen);
+    if let Some(why) = exercised {
         // The general rules are the `as-released` verdict's to give.
         let also = general
             .map(|g| format!("; the run failed otherwise: {g}"))
