@@ -265,7 +265,7 @@ pub(super) async fn serve(stream: TcpStream, broker: Arc<Broker>, recorder: Reco
             ids.is_some_and(|(k, v, _)| carries_throttle(&broker, k, v)) && (early || record.throttled_replies == 0)
         });
         let large = frame.len() > UNPOOLED_FRAME_BYTES;
-        let step = answer(&broker, &frame, &mut record, throttle);
+        let step = answer(&broker, &frame, ids, &mut record, throttle);
         drop(frame);
         let (reply, after) = match step {
             Step::Close(reason) => break reason,
@@ -514,8 +514,15 @@ async fn count_after_fin(stream: &mut TcpStream) -> usize {
     after
 }
 
-fn answer(broker: &Broker, frame: &Bytes, record: &mut ConnRecord, throttle: Option<Duration>) -> Step {
-    let Ok((key, version, correlation_id)) = RequestHeader::peek_ids(frame) else {
+/// Answers `frame`, whose header ids (`RequestHeader::peek_ids`) are `ids`.
+fn answer(
+    broker: &Broker,
+    frame: &Bytes,
+    ids: Option<(i16, i16, i32)>,
+    record: &mut ConnRecord,
+    throttle: Option<Duration>,
+) -> Step {
+    let Some((key, version, correlation_id)) = ids else {
         return Step::Close(CloseReason::UnparsableHeader);
     };
     record.push_request((key, version, correlation_id));
