@@ -23,7 +23,8 @@ use tokio::runtime::Runtime;
 use crate::floor::{api_versions_frame, ids, Raw, Wire};
 use crate::ours;
 use crate::runtimes;
-use crate::settings::{out_dir, BOOTSTRAP_ENV, RELEASES_ENV, REQUIRE_TANSU_ENV, TANSU_ENV};
+use crate::settings::{self, out_dir, BOOTSTRAP_ENV, RELEASES_ENV, REQUIRE_TANSU_ENV, TANSU_ENV};
+use crate::tune;
 
 pub const TOPIC: &str = "t";
 pub const PARTITIONS: i32 = 3;
@@ -486,14 +487,17 @@ fn start_tansu(rt: &Runtime) -> Result<(Tansu, String), String> {
     let log_path = out_dir().join("tansu.log");
     let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let child = Command::new(&bin)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2)
-        .spawn()
-        .map_err(|e| format!("{}: cannot spawn: {e}", bin.display()))?;
+    // A broker: on the brokers' CPU (tune.rs), as the emulators are.
+    let child = tune::on_broker_cpu(|| {
+        Command::new(&bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+    })
+    .map_err(|e| format!("{}: cannot spawn: {e}", bin.display()))?;
     let mut tansu = Tansu { child, version };
     let started = Instant::now();
     loop {
@@ -558,7 +562,7 @@ pub fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
             }
         }
     }
-    if std::env::var(TANSU_ENV).is_ok_and(|v| v == "0") {
+    if settings::off(TANSU_ENV) {
         eprintln!("tansu: left out ({TANSU_ENV}=0)");
         log.finding("*", "*", "tansu", format!("left out on purpose ({TANSU_ENV}=0)"));
     } else {

@@ -48,6 +48,7 @@ mod paired;
 mod peers;
 mod runtimes;
 mod settings;
+mod tune;
 
 use std::process::Command;
 use std::sync::atomic::Ordering;
@@ -138,12 +139,15 @@ fn main() {
     // run.json is left alone.
     let measuring = std::env::args().any(|a| a == "--bench");
     let mut c = Criterion::default().configure_from_args();
+    // Before any runtime, thread or process starts: they inherit it.
+    let tuned = tune::tune(measuring && !settings::off(settings::TUNE_ENV));
     let rt = runtimes::clients();
     let mut log = RunLog::new(now_unix());
     log.commit = commit();
     log.machine = Machine::detect();
     log.load_start = LoadAvg::now();
     log.settings = settings::settings(measuring);
+    log.tuning = tuned.tuning.clone();
     eprintln!(
         "machine: {}; load {}; profile {}: {} rounds (+{} warm-up)",
         log.machine.summary(),
@@ -199,6 +203,7 @@ fn main() {
             ),
         );
     }
+    drop(tuned);
     log.load_end = LoadAvg::now();
     log.finished_unix = now_unix();
     if measuring {

@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bench_schema::peer::Request;
-use bench_schema::run::round_sequence;
+use bench_schema::run::{round_sequence, round_value};
 use bench_schema::{Finding, PairedGroup, RoundTrips, Series, Settings};
 use bytes::Bytes;
 use kafka_matrix::client::{ApiVersionsMemo, Client, ClientConfig};
@@ -178,7 +178,8 @@ impl Op<'_> {
 /// order `bench_schema::run::round_sequence` gives (rotated, then mirrored:
 /// every contender twice, once in each direction, so that which of two
 /// neighbours runs first averages out within the round). A round's value is
-/// the mean of a contender's two. A peer that fails is dropped from that
+/// the fastest of a contender's two (`bench_schema::run::round_value`), and
+/// both are kept in the run log. A peer that fails is dropped from that
 /// broker for the rest of the group, with a finding.
 pub fn run(
     rt: &Runtime,
@@ -190,7 +191,8 @@ pub fn run(
     findings: &mut Vec<Finding>,
 ) -> PairedGroup {
     let (warmup, kept) = (settings.warmup_rounds as usize, settings.rounds as usize);
-    let mut values: Vec<Vec<Vec<Option<u64>>>> = lineups
+    // Per lineup, per contender, per kept round: the measurements taken.
+    let mut samples: Vec<Vec<Vec<Vec<u64>>>> = lineups
         .iter()
         .map(|l| vec![Vec::with_capacity(kept); l.contenders.len()])
         .collect();
@@ -202,7 +204,7 @@ pub fn run(
         for (b, lineup) in lineups.iter_mut().enumerate() {
             let (own, elsewhere): (Vec<usize>, Vec<usize>) =
                 (0..lineup.contenders.len()).partition(|i| !lineup.contenders[*i].op.in_peer());
-            let mut sums = vec![Some(0u64); lineup.contenders.len()];
+            let mut taken: Vec<Vec<u64>> = vec![Vec::with_capacity(2); lineup.contenders.len()];
             let mut sequence: Vec<usize> = round_sequence(own.len(), round).into_iter().map(|k| own[k]).collect();
             sequence.extend(round_sequence(elsewhere.len(), round).into_iter().map(|k| elsewhere[k]));
             if let Some(&first) = sequence.first() {
@@ -212,13 +214,12 @@ pub fn run(
             }
             for i in sequence {
                 if dead[b][i] {
-                    sums[i] = None;
                     continue;
                 }
                 warm_up(rt, &mut lineup.warm);
                 let c = &mut lineup.contenders[i];
                 match measure(&mut c.op, rt, peers, round as u64) {
-                    Ok(ns) => sums[i] = sums[i].map(|s| s.saturating_add(ns)),
+                    Ok(ns) => taken[i].push(ns),
                     Err(e) => {
                         let what = format!("failed in round {round}: {e}; left out for the rest of the group");
                         eprintln!(
@@ -232,13 +233,14 @@ pub fn run(
                             what,
                         });
                         dead[b][i] = true;
-                        sums[i] = None;
+                        taken[i].clear();
                     }
                 }
             }
             if round >= warmup {
-                for (i, sum) in sums.into_iter().enumerate() {
-                    values[b][i].push(sum.map(|s| s / 2));
+                for (i, t) in taken.into_iter().enumerate() {
+                    // A round a contender failed in has no value at all.
+                    samples[b][i].push(if dead[b][i] { Vec::new() } else { t });
                 }
             }
         }
@@ -254,15 +256,16 @@ pub fn run(
         }
     }
     let mut series = Vec::new();
-    for (lineup, values) in lineups.into_iter().zip(values) {
-        for (c, ns) in lineup.contenders.into_iter().zip(values) {
+    for (lineup, samples) in lineups.into_iter().zip(samples) {
+        for (c, samples) in lineup.contenders.into_iter().zip(samples) {
             series.push(Series {
+                ns: samples.iter().map(|t| round_value(t)).collect(),
+                samples,
                 broker: lineup.broker.clone(),
                 client: c.client,
                 floor: c.floor,
                 equal_round_trips: c.equal_round_trips,
                 round_trips: c.round_trips,
-                ns,
             });
         }
     }

@@ -24,6 +24,7 @@ pub fn server() -> &'static Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("emulator")
+            .on_thread_start(crate::tune::pin_broker_thread)
             .enable_all()
             .build()
             .expect("cannot build the emulators' tokio runtime")

@@ -20,6 +20,12 @@ pub const ROUNDS_ENV: &str = "KAFKA_MATRIX_BENCH_ROUNDS";
 pub const PEERS_DIR_ENV: &str = "KAFKA_MATRIX_BENCH_PEERS_DIR";
 /// `1` makes a missing peer binary a failure (the recipes build them first).
 pub const REQUIRE_PEERS_ENV: &str = "KAFKA_MATRIX_BENCH_REQUIRE_PEERS";
+/// `0` leaves the machine as found: no pinning, idle CPUs may sleep
+/// (`tune.rs`; default: tuned while measuring).
+pub const TUNE_ENV: &str = "KAFKA_MATRIX_BENCH_TUNE";
+/// `one` (default): clients and brokers pinned to one CPU; `two`: each to
+/// its own (`tune.rs`).
+pub const CPUS_ENV: &str = "KAFKA_MATRIX_BENCH_CPUS";
 
 /// Pings per measurement in the warm-ping group: one ping is ~20 µs, near
 /// the clock's and the scheduler's grain; 16 make a measurement of a few
@@ -58,6 +64,7 @@ pub fn settings(measuring: bool) -> Settings {
         rounds,
         warmup_rounds,
         pings_per_measurement: PINGS,
+        per_round: bench_schema::run::PER_ROUND.to_owned(),
     }
 }
 
@@ -73,4 +80,9 @@ pub fn out_dir() -> PathBuf {
 /// Whether `name=1`.
 pub fn flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// Whether `name=0`.
+pub fn off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "0")
 }

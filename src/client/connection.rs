@@ -27,6 +27,21 @@ const READ_CHUNK: usize = 8 * 1024;
 /// Most bytes [`Connection::peer_closed`] takes off the socket in one call.
 pub const PEEK_LIMIT: usize = 64 * 1024;
 
+/// Connects to the first address `addr` resolves to that accepts, as
+/// `TcpStream::connect(&str)` does, and says which one it was (the peer's
+/// address, without asking the socket: one syscall less per connect).
+async fn open(addr: &str) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let mut last = None;
+    for peer in tokio::net::lookup_host(addr).await? {
+        match TcpStream::connect(peer).await {
+            Ok(stream) => return Ok((stream, peer)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "could not resolve to any address")))
+}
+
 /// A request the connection is waiting on, for error messages and spans.
 #[derive(Debug, Clone, Copy)]
 pub struct InFlight {
@@ -62,7 +77,7 @@ pub struct Connection {
 impl Connection {
     /// Opens a TCP connection within `timeout`.
     pub async fn connect(addr: &str, timeout: Duration, max_frame_bytes: usize) -> Result<Self, ConnectionError> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let (stream, peer) = match tokio::time::timeout(timeout, open(addr)).await {
             Err(_) => {
                 return Err(ConnectionError::ConnectTimeout {
                     addr: addr.to_owned(),
@@ -78,10 +93,6 @@ impl Connection {
             Ok(Ok(s)) => s,
         };
         stream.set_nodelay(true).map_err(|source| ConnectionError::Connect {
-            addr: addr.to_owned(),
-            source,
-        })?;
-        let peer = stream.peer_addr().map_err(|source| ConnectionError::Connect {
             addr: addr.to_owned(),
             source,
         })?;

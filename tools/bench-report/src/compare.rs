@@ -6,7 +6,7 @@
 //! when both runs name the same machine (`Machine::same_as`); otherwise the
 //! comparison says so and leaves them out.
 
-use bench_schema::Role;
+use bench_schema::{Role, RunLog};
 
 use crate::{AbsoluteCompare, AgreeRow, Agreement, Comparison, RatioCompare, RatioKind, RatioRow, Report};
 
@@ -88,6 +88,7 @@ pub fn baseline(base: &Report, name: &str, new: &Report, threshold_pct: f64) -> 
         baseline_machine: base.run.machine.clone(),
         baseline_backend: base.run.backend.clone(),
         same_machine,
+        method_differs: method_differs(&base.run, &new.run),
         threshold_pct,
         ratios,
         absolute,
@@ -136,6 +137,31 @@ pub const OURS_AND_FLOORS: &str = "kafka-matrix";
 /// [`whose`] for `tcp-floor-proc ÷ tcp-floor`.
 pub const PROCESS: &str = "peer process";
 
+/// How `before` and `now` were measured differently, in one line, if they
+/// were: a round's value (the mean of a round's measurements before the
+/// fastest), and the machine's state (pinned threads, idle CPUs kept awake).
+/// Either moves ratios by itself (docs/benchmarks.md), so a comparison
+/// across them says so.
+pub fn method_differs(before: &RunLog, now: &RunLog) -> Option<String> {
+    let mut what = Vec::new();
+    if before.settings.per_round != now.settings.per_round {
+        what.push(format!(
+            "a round's value: {} then, {} now",
+            before.settings.per_round, now.settings.per_round
+        ));
+    }
+    let (b, n) = (&before.tuning, &now.tuning);
+    let state = |t: &bench_schema::Tuning| (t.client_cpu.is_some(), t.idle.is_some(), t.priority.is_some());
+    if state(b) != state(n) {
+        what.push(format!(
+            "machine state: \"{}\" then, \"{}\" now",
+            b.summary(),
+            n.summary()
+        ));
+    }
+    (!what.is_empty()).then(|| what.join("; "))
+}
+
 /// How far each ratio moved since `prev` (the previous run).
 pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
     let mut rows = Vec::new();
@@ -163,6 +189,7 @@ pub fn agreement(prev: &Report, new: &Report, bound_pct: f64) -> Agreement {
         previous_profile: prev.run.settings.profile.clone(),
         previous_load: prev.run.load_start.zip(prev.run.load_end),
         same_machine: new.run.machine.same_as(&prev.run.machine),
+        method_differs: method_differs(&prev.run, &new.run),
         bound_pct,
         within: rows.iter().filter(|r| r.within).count(),
         total: rows.len(),
@@ -237,5 +264,24 @@ mod tests {
         let a = agreement(&prev, &now, 10.0);
         assert_eq!((a.within, a.total), (1, 2));
         assert!(!a.rows[1].within);
+        assert_eq!(a.method_differs, None);
+    }
+
+    #[test]
+    fn runs_measured_differently_say_how() {
+        let mut prev = report(vec![ratio_row("kafka-matrix", "tcp-floor", 1.00, (0.98, 1.02))]);
+        prev.run.settings.per_round = "mean".into();
+        let mut now = prev.clone();
+        assert_eq!(method_differs(&prev.run, &now.run), None);
+        now.run.settings.per_round = "min".into();
+        now.run.tuning.client_cpu = Some(0);
+        now.run.tuning.broker_cpu = Some(0);
+        let said = method_differs(&prev.run, &now.run).expect("differs");
+        assert!(
+            said.starts_with("a round's value: mean then, min now; machine state: "),
+            "{said}"
+        );
+        assert!(agreement(&prev, &now, 10.0).method_differs.is_some());
+        assert!(baseline(&prev, "b", &now, 10.0).method_differs.is_some());
     }
 }

@@ -174,6 +174,10 @@ pub struct Comparison {
     pub baseline_backend: String,
     /// Whether absolute times were compared.
     pub same_machine: bool,
+    /// How the two runs were measured differently, if they were
+    /// (`compare::method_differs`).
+    #[serde(default)]
+    pub method_differs: Option<String>,
     pub threshold_pct: f64,
     pub ratios: Vec<RatioCompare>,
     /// Empty unless the machine is the same.
@@ -207,6 +211,9 @@ pub struct Agreement {
     /// Its load averages at start and end.
     pub previous_load: Option<(LoadAvg, LoadAvg)>,
     pub same_machine: bool,
+    /// How the two runs were measured differently, if they were.
+    #[serde(default)]
+    pub method_differs: Option<String>,
     pub bound_pct: f64,
     pub within: usize,
     pub total: usize,
@@ -535,6 +542,7 @@ pub(crate) mod tests {
             equal_round_trips: (client == RSKAFKA).then(|| OURS_V3.to_owned()),
             round_trips: None,
             ns: (0..50).map(|i| Some(v + i % 7)).collect(),
+            samples: Vec::new(),
         };
         run.paired.push(PairedGroup {
             group: G_METADATA.into(),

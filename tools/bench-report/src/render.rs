@@ -109,9 +109,15 @@ fn header(md: &mut String, r: &Report) {
     );
     let _ = writeln!(
         md,
-        "- **Sampling:** profile `{}`, {} paired rounds per group and broker (after {} warm-up rounds), {} pings per warm-ping measurement",
-        run.settings.profile, run.settings.rounds, run.settings.warmup_rounds, run.settings.pings_per_measurement
+        "- **Sampling:** profile `{}`, {} paired rounds per group and broker (after {} warm-up rounds), {} pings per warm-ping measurement; \
+         a round's value: the {} of a contender's measurements in it",
+        run.settings.profile,
+        run.settings.rounds,
+        run.settings.warmup_rounds,
+        run.settings.pings_per_measurement,
+        if run.settings.per_round == "min" { "fastest" } else { run.settings.per_round.as_str() }
     );
+    let _ = writeln!(md, "- **Machine state while measuring:** {}", run.tuning.summary());
     let _ = writeln!(md, "- **Broker backend:** {}", run.backend);
     let _ = writeln!(
         md,
@@ -438,6 +444,16 @@ fn emulator_costs(md: &mut String, r: &Report) {
     }
 }
 
+/// A warning that two runs were measured differently.
+fn method_note(md: &mut String, differs: Option<&str>) {
+    if let Some(d) = differs {
+        let _ = writeln!(
+            md,
+            "**Measured differently** ({d}): part of every change below is the method's, not the code's.\n"
+        );
+    }
+}
+
 fn comparison(md: &mut String, r: &Report) {
     let Some(c) = &r.comparison else {
         return;
@@ -457,6 +473,7 @@ fn comparison(md: &mut String, r: &Report) {
             "**Another machine** (CPU model, cores or kernel differ): absolute times are not compared, only ratios."
         }
     );
+    method_note(md, c.method_differs.as_deref());
     let _ = writeln!(
         md,
         "| group | broker | ratio | baseline | now | change | outside noise | verdict |\n|---|---|---|---:|---:|---:|---|---|"
@@ -527,6 +544,7 @@ fn agreement(md: &mut String, r: &Report) {
         a.total,
         a.bound_pct
     );
+    method_note(md, a.method_differs.as_deref());
     // One line per (whose, kind): how the ratios of that kind moved.
     let _ = writeln!(
         md,

@@ -18,4 +18,6 @@ pub mod peer;
 pub mod run;
 
 pub use machine::{LoadAvg, Machine};
-pub use run::{BrokerInfo, ClientInfo, CriterionId, Finding, PairedGroup, Role, RoundTrips, RunLog, Series, Settings};
+pub use run::{
+    BrokerInfo, ClientInfo, CriterionId, Finding, PairedGroup, Role, RoundTrips, RunLog, Series, Settings, Tuning,
+};

@@ -86,6 +86,9 @@ pub struct RunLog {
     pub load_end: Option<LoadAvg>,
     /// How the paired groups were sampled.
     pub settings: Settings,
+    /// The machine's state while measuring (absent in runs before it was kept).
+    #[serde(default)]
+    pub tuning: Tuning,
     /// "embedded emulator" or "external broker host:port".
     pub backend: String,
     /// Every broker, in order.
@@ -115,6 +118,71 @@ pub struct Settings {
     pub warmup_rounds: u32,
     /// Pings per measurement in the warm-ping group.
     pub pings_per_measurement: u32,
+    /// How a round's measurements of one contender make its value in
+    /// [`Series::ns`] ([`PER_ROUND`] now; runs before it took the mean).
+    #[serde(default = "per_round_before")]
+    pub per_round: String,
+}
+
+/// What the bench did to keep the machine steady while measuring
+/// (`benches/negotiation/tune.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// Whether tuning was asked for (`KAFKA_MATRIX_BENCH_TUNE`, default on).
+    pub enabled: bool,
+    /// The CPU of the measured clients (the bench's thread, the peer
+    /// processes), if pinned.
+    pub client_cpu: Option<usize>,
+    /// The CPU of the brokers (the emulators' threads, tansu), if pinned.
+    pub broker_cpu: Option<usize>,
+    /// How idle CPUs were kept from sleeping deeply, if they were.
+    pub idle: Option<String>,
+    /// The scheduling priority of the measured threads and processes, if
+    /// raised.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// What was left as found, and why; one line each.
+    pub notes: Vec<String>,
+}
+
+impl Tuning {
+    /// One line for a report's header.
+    pub fn summary(&self) -> String {
+        let pinned = match (self.client_cpu, self.broker_cpu) {
+            (Some(c), Some(b)) if c == b => format!("clients and brokers pinned to CPU {c}"),
+            (Some(c), Some(b)) => format!("clients pinned to CPU {c}, brokers to CPU {b}"),
+            _ => "threads not pinned".to_owned(),
+        };
+        let idle = self.idle.as_deref().unwrap_or("idle CPUs as found");
+        let priority = self.priority.as_deref().unwrap_or("normal priority");
+        let mut line = format!("{pinned}; {idle}; {priority}");
+        for n in &self.notes {
+            line.push_str("; ");
+            line.push_str(n);
+        }
+        line
+    }
+}
+
+/// How a round's value is made from its measurements of one contender: the
+/// fastest. See [`round_value`].
+pub const PER_ROUND: &str = "min";
+
+fn per_round_before() -> String {
+    "mean".to_owned()
+}
+
+/// A contender's value in one round: the fastest of its measurements
+/// ([`PER_ROUND`]); `None` without any.
+///
+/// Interference only ever adds time (a preempted thread, a vCPU woken from
+/// halt, a cache another process emptied), so of a round's measurements the
+/// fastest is the one least disturbed, and of two contenders measured in the
+/// same round, both fastest values were taken under the same conditions.
+/// The mean mixed into each round whatever share of disturbed measurements
+/// that minute had, which is what moved ratios between runs.
+pub fn round_value(samples: &[u64]) -> Option<u64> {
+    samples.iter().copied().min()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,8 +270,13 @@ pub struct Series {
     /// What it sent, as the emulator recorded it (`None` where the broker
     /// cannot tell, e.g. tansu for a peer).
     pub round_trips: Option<RoundTrips>,
-    /// ns per operation, one per round; `None` where that round has no value.
+    /// ns per operation, one per round ([`round_value`] of that round's
+    /// `samples`); `None` where that round has no value.
     pub ns: Vec<Option<u64>>,
+    /// Every measurement, per round, in the order taken (empty where the
+    /// round has none; absent in runs before it was kept).
+    #[serde(default)]
+    pub samples: Vec<Vec<u64>>,
 }
 
 /// One criterion benchmark id.
@@ -325,6 +398,40 @@ mod tests {
     }
 
     #[test]
+    fn a_rounds_value_is_its_fastest_measurement() {
+        assert_eq!(round_value(&[30, 10, 20]), Some(10));
+        assert_eq!(round_value(&[]), None);
+    }
+
+    #[test]
+    fn a_run_before_the_fastest_was_kept_says_it_took_the_mean() {
+        let old = r#"{"profile":"quick","rounds":1,"warmup_rounds":0,"pings_per_measurement":16}"#;
+        let s: Settings = serde_json::from_str(old).expect("old settings parse");
+        assert_eq!(s.per_round, "mean");
+    }
+
+    #[test]
+    fn the_machine_state_reads_as_one_line() {
+        let mut t = Tuning {
+            enabled: true,
+            client_cpu: Some(0),
+            broker_cpu: Some(0),
+            idle: Some("haltpoll window 0 → 200000 ns".to_owned()),
+            priority: None,
+            notes: vec!["chrt: not permitted".to_owned()],
+        };
+        assert_eq!(
+            t.summary(),
+            "clients and brokers pinned to CPU 0; haltpoll window 0 → 200000 ns; normal priority; chrt: not permitted"
+        );
+        t.broker_cpu = Some(1);
+        assert!(t.summary().starts_with("clients pinned to CPU 0, brokers to CPU 1;"));
+        assert!(Tuning::default()
+            .summary()
+            .starts_with("threads not pinned; idle CPUs as found"));
+    }
+
+    #[test]
     fn a_run_log_round_trips_through_json() {
         let mut log = RunLog::new(7);
         log.paired.push(PairedGroup {
@@ -341,6 +448,7 @@ mod tests {
                     detail: "ApiVersions v4 (refused), ApiVersions v3, Metadata v12".to_owned(),
                 }),
                 ns: vec![Some(1), None, Some(3)],
+                samples: vec![vec![1, 2], vec![], vec![4, 3]],
             }],
         });
         log.finding("*", "*", "tansu", "left out".to_owned());
