@@ -20,6 +20,10 @@ use super::error::{DecodeError, EncodeError};
 /// A 16-byte topic id (`uuid` on the wire). All zeroes is Kafka's "no id".
 pub type Uuid = [u8; 16];
 
+/// Most elements an array's claimed count reserves room for before any is
+/// read ([`Reader::nullable_vec`]).
+pub const PREALLOCATED: usize = 256;
+
 /// A cursor over one message's bytes.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
@@ -212,7 +216,7 @@ impl<'a> Reader<'a> {
             .ok_or(DecodeError::UnexpectedNull { what })
     }
 
-    /// A nullable array of `T`, each read by `read`.
+    /// A nullable array of `T`, each read by `read` (see [`PREALLOCATED`]).
     pub fn nullable_vec<T>(
         &mut self,
         flexible: bool,
@@ -223,8 +227,12 @@ impl<'a> Reader<'a> {
         let Some(n) = self.array_len(flexible, min_element_size, what)? else {
             return Ok(None);
         };
-        // No `with_capacity(n)`: the vector grows with the bytes actually read.
-        let mut out = Vec::new();
+        // Room for `n` up to PREALLOCATED elements at once: `n` is only a claim
+        // (bounded by the bytes left, `array_len`), so past that the vector
+        // grows with the elements actually read, and a hostile count costs at
+        // most PREALLOCATED elements of heap until the read fails. A legal
+        // ApiVersions table (60–90 entries) is then one allocation, not seven.
+        let mut out = Vec::with_capacity(n.min(PREALLOCATED));
         for _ in 0..n {
             out.push(read(self)?);
         }
