@@ -156,6 +156,9 @@ fn main() {
         log.settings.rounds,
         log.settings.warmup_rounds
     );
+    if measuring {
+        eprintln!("machine state while measuring: {}", log.tuning.summary());
+    }
 
     let targets = brokers::targets(&rt, &mut log);
     let mut peers = peers::start(&mut log, measuring);

@@ -85,7 +85,9 @@ pub fn on_broker_cpu<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// The machine as tuned; restores what it changed when dropped.
+/// The machine as tuned; restores what it changed when dropped (also when
+/// the bench panics; a run killed by a signal leaves the haltpoll knobs as
+/// set, and the line printed at the start says how to put them back).
 #[derive(Debug)]
 pub struct Tuned {
     pub tuning: Tuning,
@@ -231,7 +233,8 @@ impl Tuned {
             self.restore.push((path.clone(), before.clone()));
         }
         Ok(format!(
-            "haltpoll window {window_before} → {HALT_POLL_NS} ns, shrink {shrink_before} → N (restored after the run)"
+            "haltpoll window {window_before} → {HALT_POLL_NS} ns, shrink {shrink_before} → N (restored after the run; \
+             after a kill: echo {window_before} > {window}; echo {shrink_before} > {shrink})"
         ))
     }
 }
