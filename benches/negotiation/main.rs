@@ -139,13 +139,15 @@ fn main() {
     // run.json is left alone.
     let measuring = std::env::args().any(|a| a == "--bench");
     let mut c = Criterion::default().configure_from_args();
+    let mut log = RunLog::new(now_unix());
+    // The machine as it is, before pinning narrows what this process sees
+    // (its core count is part of the machine's identity in comparisons).
+    log.machine = Machine::detect();
+    log.load_start = LoadAvg::now();
     // Before any runtime, thread or process starts: they inherit it.
     let tuned = tune::tune(measuring && !settings::off(settings::TUNE_ENV));
     let rt = runtimes::clients();
-    let mut log = RunLog::new(now_unix());
     log.commit = commit();
-    log.machine = Machine::detect();
-    log.load_start = LoadAvg::now();
     log.settings = settings::settings(measuring);
     log.tuning = tuned.tuning.clone();
     eprintln!(
