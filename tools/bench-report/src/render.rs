@@ -642,11 +642,12 @@ pub fn markdown(r: &Report, pictures: &[(&str, &str)]) -> String {
     let _ = writeln!(
         md,
         "\n## How to read this\n\n\
-         **Paired rounds.** Per broker, every round runs the floor, our client along each path, and each peer once, back to back, \
-         in an order that rotates from round to round; rounds visit every broker in turn. A ratio is taken *within* each round \
-         (so a burst of load from elsewhere hits numerator and denominator alike) and the report gives the median of those \
-         per-round ratios with a 95 % bootstrap interval (rounds resampled). Absolute medians, p90 and p99 are over single \
-         measurements, so they move with the machine's load; the ratios are what compares across runs, commits and machines.\n\n\
+         **Paired rounds.** Per broker, every round runs the floor, our client along each path, and each peer twice (once in each \
+         direction of an order that rotates from round to round), back to back; rounds visit every broker in turn. A round's value \
+         for a contender is the faster of its two measurements. A ratio is taken *within* each round (so a burst of load from \
+         elsewhere hits numerator and denominator alike) and the report gives the median of those per-round ratios with a 95 % \
+         bootstrap interval (rounds resampled). Absolute medians, p90 and p99 are over the per-round values, so they depend on the \
+         machine and its state (both named above); the ratios are what compares across runs, commits and machines.\n\n\
          **Round trips.** Each series lists the Kafka requests one measurement sends, as the emulator recorded them (`?` where \
          the broker cannot tell, e.g. tansu). Our client starts at ApiVersions v4: Kafka 2.4–3.8 refuse it and name v3 (one \
          extra round trip), 2.0–2.3 refuse it without a hint (retry at v0). `{OURS_V3}` starts where rskafka and librdkafka \
