@@ -233,7 +233,6 @@ pub fn run(
                             what,
                         });
                         dead[b][i] = true;
-                        taken[i].clear();
                     }
                 }
             }

@@ -25,7 +25,6 @@
 //!   off), then restored. Elsewhere a PM QoS request of 0 µs
 //!   (`/dev/cpu_dma_latency`, held open for the run) keeps CPUs out of deep
 //!   idle states, as `tuned`'s latency profiles do.
-//!
 //! - **Who runs first.** A `cargo build` in the background took the CPU
 //!   between a wake-up and our thread, more often for a path with more round
 //!   trips or wake-ups, so ratios between unlike paths moved by up to 20–30 %
@@ -44,7 +43,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -62,12 +60,13 @@ const CPUIDLE_DRIVER: &str = "/sys/devices/system/cpu/cpuidle/current_driver";
 /// The PM QoS CPU latency request (Documentation/power/pm_qos_interface.rst).
 const CPU_DMA_LATENCY: &str = "/dev/cpu_dma_latency";
 
-/// The brokers' CPU, for threads that start later (the emulators' runtime).
-static BROKER_CPU: OnceLock<Option<CoreId>> = OnceLock::new();
+/// The brokers' CPU, for threads that start later (the emulators' runtime);
+/// unset when nothing is pinned.
+static BROKER_CPU: OnceLock<CoreId> = OnceLock::new();
 
 /// Pins the calling thread to the brokers' CPU, if one was chosen.
 pub fn pin_broker_thread() {
-    if let Some(Some(cpu)) = BROKER_CPU.get() {
+    if let Some(cpu) = BROKER_CPU.get() {
         core_affinity::set_for_current(*cpu);
     }
 }
@@ -126,7 +125,6 @@ pub fn tune(enabled: bool) -> Tuned {
             .tuning
             .notes
             .push("KAFKA_MATRIX_BENCH_TUNE=0: the machine as found".to_owned());
-        let _ = BROKER_CPU.set(None);
         return tuned;
     }
     tuned.pin();
@@ -136,8 +134,9 @@ pub fn tune(enabled: bool) -> Tuned {
 }
 
 impl Tuned {
+    /// A step left undone, and why (printed with the whole state when the
+    /// run starts).
     fn note(&mut self, what: String) {
-        eprintln!("bench tuning: {what}");
         self.tuning.notes.push(what);
     }
 
@@ -154,7 +153,6 @@ impl Tuned {
         let broker = if two { cores.get(1) } else { cores.first() };
         let (Some(client), Some(broker)) = (cores.first().copied(), broker.copied()) else {
             self.note(format!("{} CPU(s) available to this process: not pinned", cores.len()));
-            let _ = BROKER_CPU.set(None);
             return;
         };
         if !core_affinity::set_for_current(client) {
@@ -162,10 +160,9 @@ impl Tuned {
                 "cannot pin the bench's thread to CPU {}: not pinned",
                 client.id
             ));
-            let _ = BROKER_CPU.set(None);
             return;
         }
-        let _ = BROKER_CPU.set(Some(broker));
+        let _ = BROKER_CPU.set(broker);
         self.tuning.client_cpu = Some(client.id);
         self.tuning.broker_cpu = Some(broker.id);
     }
@@ -200,17 +197,18 @@ impl Tuned {
             }
             return;
         }
-        match OpenOptions::new().write(true).open(CPU_DMA_LATENCY) {
-            Ok(mut f) => match f.write_all(&0i32.to_ne_bytes()) {
-                Ok(()) => {
-                    self._qos = Some(f);
-                    self.tuning.idle = Some(format!(
-                        "PM QoS CPU latency 0 µs ({CPU_DMA_LATENCY}, cpuidle driver {})",
-                        driver.as_deref().unwrap_or("none")
-                    ));
-                }
-                Err(e) => self.note(format!("{CPU_DMA_LATENCY}: {e}; idle CPUs may sleep deeply")),
-            },
+        let request = OpenOptions::new()
+            .write(true)
+            .open(CPU_DMA_LATENCY)
+            .and_then(|mut f| f.write_all(&0i32.to_ne_bytes()).map(|()| f));
+        match request {
+            Ok(f) => {
+                self._qos = Some(f);
+                self.tuning.idle = Some(format!(
+                    "PM QoS CPU latency 0 µs ({CPU_DMA_LATENCY}, cpuidle driver {})",
+                    driver.as_deref().unwrap_or("none")
+                ));
+            }
             Err(e) => self.note(format!("{CPU_DMA_LATENCY}: {e}; idle CPUs may sleep deeply")),
         }
     }
@@ -226,9 +224,6 @@ impl Tuned {
         let (window, shrink) = (knob("guest_halt_poll_ns"), knob("guest_halt_poll_allow_shrink"));
         let (window_before, shrink_before) = (read(&window)?, read(&shrink)?);
         for (path, before, value) in [(&window, &window_before, HALT_POLL_NS), (&shrink, &shrink_before, "N")] {
-            if !Path::new(path).exists() {
-                return Err(format!("{path}: absent"));
-            }
             fs::write(path, value).map_err(|e| format!("{path}: {e}"))?;
             self.restore.push((path.clone(), before.clone()));
         }
