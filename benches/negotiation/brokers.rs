@@ -163,15 +163,23 @@ pub fn selected() -> Vec<(Release, Mode)> {
         .collect()
 }
 
-/// Starts an emulator on the emulators' runtime.
-pub fn start_emulator(release: Release, mode: Mode) -> Emulator {
+/// Starts an emulator of `release` on the emulators' runtime and prepares
+/// it as a target ([`prepare`]).
+pub fn emulated(rt: &Runtime, release: Release, mode: Mode) -> Target {
     let options = EmulatorOptions {
         topics: vec![SeededTopic::new(TOPIC, PARTITIONS)],
         ..Default::default()
     };
-    runtimes::server()
+    let emulator = runtimes::server()
         .block_on(Emulator::start(release, mode, options))
-        .unwrap_or_else(|e| panic!("Kafka {release} ({mode}): cannot start the emulator: {e}"))
+        .unwrap_or_else(|e| panic!("Kafka {release} ({mode}): cannot start the emulator: {e}"));
+    let addr = emulator.bootstrap();
+    let backend = Backend::Emulated {
+        emulator,
+        release,
+        mode,
+    };
+    prepare(rt, release.to_string(), backend, addr)
 }
 
 /// Negotiates once along one path, checks the result (against the catalog
@@ -551,14 +559,7 @@ pub fn targets(rt: &Runtime, log: &mut RunLog) -> Vec<Target> {
         _ => {
             log.backend = "embedded emulator (in process)".to_owned();
             for (release, mode) in selected() {
-                let emulator = start_emulator(release, mode);
-                let addr = emulator.bootstrap();
-                let backend = Backend::Emulated {
-                    emulator,
-                    release,
-                    mode,
-                };
-                targets.push(prepare(rt, release.to_string(), backend, addr));
+                targets.push(emulated(rt, release, mode));
             }
         }
     }

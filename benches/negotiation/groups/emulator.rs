@@ -24,7 +24,7 @@ use kafka_matrix::versions::{Mode, Release};
 use tokio::runtime::Runtime;
 use tokio::sync::Mutex;
 
-use crate::brokers::{prepare, selected, start_emulator, Backend, Target, PARTITIONS, TOPIC};
+use crate::brokers::{self, selected, Target, PARTITIONS, TOPIC};
 use crate::floor::{api_versions_frame, Raw};
 
 /// Concurrent raw clients in `emulator_new_connections`.
@@ -66,14 +66,7 @@ pub fn costs(c: &mut Criterion, rt: &Runtime, targets: &[Target], log: &mut RunL
         Some(t) => t,
         None => {
             let (release, mode) = *selected().last().expect("no release selected");
-            let emulator = start_emulator(release, mode);
-            let addr = emulator.bootstrap();
-            let backend = Backend::Emulated {
-                emulator,
-                release,
-                mode,
-            };
-            own = prepare(rt, release.to_string(), backend, addr);
+            own = brokers::emulated(rt, release, mode);
             &own
         }
     };

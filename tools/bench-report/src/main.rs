@@ -242,6 +242,13 @@ impl Report {
             .find(|r| r.group == group && r.broker == broker && r.client == client)
     }
 
+    /// `client` ÷ the floor sending its very requests, in `group` on `broker`.
+    pub fn to_own_floor(&self, group: &str, broker: &str, client: &str) -> Option<&RatioRow> {
+        self.ratios.iter().find(|r| {
+            r.group == group && r.broker == broker && r.numerator == client && r.kind == RatioKind::SameRequests
+        })
+    }
+
     pub fn ratio(&self, group: &str, broker: &str, numerator: &str, denominator: &str) -> Option<&RatioRow> {
         self.ratios.iter().find(|r| {
             r.group == group && r.broker == broker && r.numerator == numerator && r.denominator == denominator

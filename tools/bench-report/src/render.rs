@@ -193,22 +193,14 @@ fn floor_ratios(md: &mut String, r: &Report, group: &str, title: &str) {
             continue;
         };
         let same = |client: &str| {
-            r.ratios
-                .iter()
-                .find(|x| {
-                    x.group == group
-                        && x.broker == b.label
-                        && x.numerator == client
-                        && x.kind == RatioKind::SameRequests
-                })
-                .map(|x| {
-                    let cell = if x.numerator.starts_with(OURS) {
-                        ratio_diff_cell(Some(x))
-                    } else {
-                        ratio_cell(Some(x))
-                    };
-                    format!("{cell} vs {}", x.denominator)
-                })
+            r.to_own_floor(group, &b.label, client).map(|x| {
+                let cell = if x.numerator.starts_with(OURS) {
+                    ratio_diff_cell(Some(x))
+                } else {
+                    ratio_cell(Some(x))
+                };
+                format!("{cell} vs {}", x.denominator)
+            })
         };
         let mut line = format!(
             "| {} | {} | {} | {} | {} |",
@@ -333,11 +325,7 @@ fn latency_table(md: &mut String, r: &Report, group: &str, title: &str) {
             })
             .unwrap_or_else(|| "?".to_owned());
         let to_floor = r
-            .ratios
-            .iter()
-            .find(|q| {
-                q.group == group && q.broker == x.broker && q.numerator == x.client && q.kind == RatioKind::SameRequests
-            })
+            .to_own_floor(group, &x.broker, &x.client)
             .map(|q| format!("{} ÷ {}", ratio_cell(Some(q)), q.denominator))
             .unwrap_or_else(|| "–".to_owned());
         let _ = writeln!(
@@ -675,14 +663,7 @@ pub fn summary(r: &Report) -> String {
     );
     for b in &r.run.brokers {
         let cell = |client: &str| {
-            r.ratios
-                .iter()
-                .find(|x| {
-                    x.group == G_METADATA
-                        && x.broker == b.label
-                        && x.numerator == client
-                        && x.kind == RatioKind::SameRequests
-                })
+            r.to_own_floor(G_METADATA, &b.label, client)
                 .map(|x| ratio_cell(Some(x)))
                 .unwrap_or_else(|| "–".to_owned())
         };
