@@ -3,6 +3,7 @@
 //! last time, so the refusal round trip of a fresh client is paid once per
 //! broker address; the fresh client (no memo) is unchanged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_matrix::client::{ApiVersionsMemo, Client, ClientConfig};
@@ -42,11 +43,11 @@ async fn a_remembered_version_skips_the_refusal(
 ) {
     let emu = start(Release::new(major, minor), mode).await;
     let addr = emu.bootstrap();
-    let base = ClientConfig::default();
+    let base = Arc::new(ClientConfig::default());
     let memo = ApiVersionsMemo::new();
     assert_eq!(memo.accepted(&addr), None);
 
-    let first = timeout(WAIT, memo.connect(&addr, &base))
+    let first = timeout(WAIT, memo.connect(&addr, Arc::clone(&base)))
         .await
         .expect("in time")
         .expect("connect");
@@ -54,7 +55,7 @@ async fn a_remembered_version_skips_the_refusal(
     assert_eq!(memo.accepted(&addr), Some(accepted));
     let fresh_versions = first.versions();
 
-    let again = timeout(WAIT, memo.connect(&addr, &base))
+    let again = timeout(WAIT, memo.connect(&addr, Arc::clone(&base)))
         .await
         .expect("in time")
         .expect("connect");
@@ -66,7 +67,7 @@ async fn a_remembered_version_skips_the_refusal(
     assert_eq!(again.versions(), fresh_versions, "and negotiates the same versions");
 
     // The default stays a fresh client.
-    let fresh = timeout(WAIT, Client::connect(&addr, base.clone()))
+    let fresh = timeout(WAIT, Client::connect(&addr, Arc::clone(&base)))
         .await
         .expect("in time")
         .expect("connect");
@@ -85,15 +86,15 @@ async fn a_remembered_version_skips_the_refusal(
 async fn a_stale_memo_costs_one_round_trip_once() {
     let emu = start(Release::new(2, 0), Mode::Zk).await;
     let addr = emu.bootstrap();
-    let base = ClientConfig::default();
+    let base = Arc::new(ClientConfig::default());
     let memo = ApiVersionsMemo::new();
     memo.remember_version(&addr, 3);
-    let stale = timeout(WAIT, memo.connect(&addr, &base))
+    let stale = timeout(WAIT, memo.connect(&addr, Arc::clone(&base)))
         .await
         .expect("in time")
         .expect("connect");
     assert_eq!(path(&stale), vec![3, 0]);
-    let again = timeout(WAIT, memo.connect(&addr, &base))
+    let again = timeout(WAIT, memo.connect(&addr, Arc::clone(&base)))
         .await
         .expect("in time")
         .expect("connect");

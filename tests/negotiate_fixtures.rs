@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_matrix::negotiate::{
     Action, Attempt, ClientApis, Hint, Input, NegotiateError, Negotiated, Outcome, Session, SessionConfig,
 };
-use kafka_matrix::protocol::messages::{ApiVersionEntry, ApiVersionsResponse};
+use kafka_matrix::protocol::messages::{ApiVersionEntry, ApiVersionsResponse, FinalizedFeature, SupportedFeature};
 use kafka_matrix::protocol::{api_key, VersionRange};
 
 /// Kafka 3.8's reply to ApiVersions v4: header v0 (correlation id), then the
@@ -85,7 +85,8 @@ fn range(min: i16, max: i16) -> VersionRange {
 
 #[test]
 fn franz_go_119_trap_v4_to_kafka_38_falls_back_to_v3_and_reads_the_real_table() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     let first = s.on_connected();
     assert_eq!(sent(&first), (4, 1), "starts at the newest version");
 
@@ -125,7 +126,8 @@ fn franz_go_119_trap_v4_to_kafka_38_falls_back_to_v3_and_reads_the_real_table() 
 
 #[test]
 fn pre_kip_511_broker_without_a_hint_gets_v0() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     assert_eq!(sent(&s.on_connected()), (4, 1));
     let retry = s.on_input(Input::Frame(kafka_23_refusal(1)));
     assert_eq!(sent(&retry), (0, 2), "no hint: retry at v0");
@@ -137,7 +139,8 @@ fn pre_kip_511_broker_without_a_hint_gets_v0() {
 
 #[test]
 fn kafka_39_accepts_v4_first_time() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     assert_eq!(sent(&s.on_connected()), (4, 1));
     let n = done(s.on_input(Input::Frame(accepted(1, 4, 4, 12))));
     assert_eq!(n.api_versions_version, 4);
@@ -146,7 +149,8 @@ fn kafka_39_accepts_v4_first_time() {
 
 #[test]
 fn a_broker_that_closes_after_refusing_gets_the_retry_on_a_new_connection() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     let retry = s.on_input(Input::Frame(kafka_38_refusal(1)));
     assert_eq!(sent(&retry), (3, 2));
@@ -179,7 +183,8 @@ fn a_broker_that_closes_after_refusing_gets_the_retry_on_a_new_connection() {
 fn close_without_any_reply_falls_back_to_v3_then_v0_then_fails() {
     // Azure Event Hubs resets ApiVersions v4 (franz-go#1025): a new
     // connection at v3, then at v0, then a failure naming the last version.
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     assert_eq!(sent(&s.on_connected()), (4, 1));
     assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
     assert_eq!(sent(&s.on_connected()), (3, 2));
@@ -196,7 +201,8 @@ fn close_without_any_reply_falls_back_to_v3_then_v0_then_fails() {
     ));
 
     // The fallback reaches a broker that answers v3.
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     assert_eq!(s.on_input(Input::Closed), Action::Reconnect);
     assert_eq!(sent(&s.on_connected()), (3, 2));
@@ -204,10 +210,11 @@ fn close_without_any_reply_falls_back_to_v3_then_v0_then_fails() {
     assert_eq!((n.api_versions_version, n.reconnects), (3, 1));
 
     // With no reconnect allowed, the first silent close is the end.
-    let mut s = Session::new(SessionConfig {
+    let config = SessionConfig {
         max_reconnects: 0,
         ..SessionConfig::default()
-    });
+    };
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Closed));
     assert_eq!(e, NegotiateError::ClosedWithoutReply { version: 4 });
@@ -215,7 +222,8 @@ fn close_without_any_reply_falls_back_to_v3_then_v0_then_fails() {
 
 #[test]
 fn wrong_correlation_id_fails() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(accepted(99, 4, 4, 12))));
     assert_eq!(e.to_string(), "ApiVersions v4 reply has correlation id 99, expected 1");
@@ -227,7 +235,8 @@ fn a_hint_that_does_not_go_lower_is_refused() {
     let mut body = BytesMut::new();
     body.put_i32(1);
     body.put_slice(&[0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x04]);
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(body.freeze())));
     assert_eq!(
@@ -245,7 +254,7 @@ fn v0_refused_leaves_nothing_to_try() {
         start_version: 0,
         ..SessionConfig::default()
     };
-    let mut s = Session::new(config);
+    let mut s = Session::new(&config);
     assert_eq!(sent(&s.on_connected()), (0, 1));
     let e = failed(s.on_input(Input::Frame(kafka_23_refusal(1))));
     assert_eq!(
@@ -260,7 +269,7 @@ fn hint_below_the_clients_minimum_names_both_ranges() {
         apis: ClientApis::kafka_matrix().with(api_key::API_VERSIONS, "ApiVersions", range(3, 4)),
         ..SessionConfig::default()
     };
-    let mut s = Session::new(config);
+    let mut s = Session::new(&config);
     s.on_connected();
     let mut body = BytesMut::new();
     body.put_i32(1);
@@ -278,7 +287,7 @@ fn attempts_and_reconnects_are_bounded() {
         max_attempts: 1,
         ..SessionConfig::default()
     };
-    let mut s = Session::new(config);
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(kafka_38_refusal(1))));
     assert_eq!(e.to_string(), "gave up after 1 ApiVersions attempts (0 reconnects)");
@@ -287,7 +296,7 @@ fn attempts_and_reconnects_are_bounded() {
         max_reconnects: 0,
         ..SessionConfig::default()
     };
-    let mut s = Session::new(config);
+    let mut s = Session::new(&config);
     s.on_connected();
     s.on_input(Input::Frame(kafka_38_refusal(1)));
     let e = failed(s.on_input(Input::Closed));
@@ -302,7 +311,8 @@ fn attempts_and_reconnects_are_bounded() {
 
 #[test]
 fn truncated_bodies_are_decode_errors_and_trailing_bytes_are_not() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     let full = kafka_38_refusal(1);
     let e = failed(s.on_input(Input::Frame(full.slice(..full.len() - 1))));
@@ -310,13 +320,16 @@ fn truncated_bodies_are_decode_errors_and_trailing_bytes_are_not() {
 
     // Bytes after the v0 body are left unread (as Kafka's Java client does): the
     // hint is still read and the session retries at v3.
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     let mut longer = full.to_vec();
     longer.extend_from_slice(&[1, 0, 0]);
     assert_eq!(sent(&s.on_input(Input::Frame(Bytes::from(longer)))).0, 3);
 
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(Bytes::from_static(&[0, 0]))));
     assert_eq!(
@@ -335,7 +348,7 @@ fn other_broker_errors_are_reported_as_such() {
         start_version: 3,
         ..SessionConfig::default()
     };
-    let mut s = Session::new(config);
+    let mut s = Session::new(&config);
     s.on_connected();
     let e = failed(s.on_input(Input::Frame(b.freeze())));
     assert_eq!(
@@ -346,12 +359,80 @@ fn other_broker_errors_are_reported_as_such() {
 
 #[test]
 fn driving_out_of_order_is_misuse() {
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     assert!(matches!(
         s.on_input(Input::Frame(Bytes::new())),
         Action::Fail(NegotiateError::Misuse(_))
     ));
-    let mut s = Session::new(SessionConfig::default());
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
     s.on_connected();
     assert!(matches!(s.on_connected(), Action::Fail(NegotiateError::Misuse(_))));
+}
+
+/// A 4.x-style reply at v4 with feature lists: the negotiation takes the table
+/// and the throttle time and skips the features by their size;
+/// `Negotiated::response` reads the whole reply when asked.
+#[test]
+fn features_are_read_on_demand() {
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
+    let (version, corr) = sent(&s.on_connected());
+    let full = ApiVersionsResponse {
+        api_keys: vec![
+            ApiVersionEntry {
+                api_key: 3,
+                min_version: 0,
+                max_version: 13,
+            },
+            ApiVersionEntry {
+                api_key: 18,
+                min_version: 0,
+                max_version: 4,
+            },
+        ],
+        throttle_time_ms: 7,
+        supported_features: vec![SupportedFeature {
+            name: "metadata.version".into(),
+            min_version: 1,
+            max_version: 27,
+        }],
+        finalized_features_epoch: 3,
+        finalized_features: vec![FinalizedFeature {
+            name: "metadata.version".into(),
+            max_version_level: 27,
+            min_version_level: 27,
+        }],
+        ..ApiVersionsResponse::default()
+    };
+    let mut b = BytesMut::new();
+    b.put_i32(corr);
+    full.encode(&mut b, version).expect("valid response");
+    let n = done(s.on_input(Input::Frame(b.freeze())));
+    assert_eq!(
+        (n.api_keys.as_slice(), n.throttle_time_ms),
+        (full.api_keys.as_slice(), 7)
+    );
+    assert_eq!(n.range_of(api_key::METADATA), VersionRange::new(0, 13));
+    assert_eq!(n.response(), Ok(full));
+}
+
+/// A feature list that does not decode (tag 0 claims 5 features in 0 bytes)
+/// does not fail the negotiation, which never reads it, as librdkafka never
+/// does; reading the whole reply reports it.
+#[test]
+fn a_bad_feature_list_fails_only_the_reading_of_it() {
+    let config = SessionConfig::default();
+    let mut s = Session::new(&config);
+    let (version, corr) = sent(&s.on_connected());
+    let frame = accepted(corr, version, 4, 13);
+    let mut b = BytesMut::from(&frame[..frame.len() - 1]);
+    assert_eq!(frame[frame.len() - 1], 0, "no tagged fields to replace");
+    b.put_slice(&[1, 0, 1, 6]);
+    let n = done(s.on_input(Input::Frame(b.freeze())));
+    assert_eq!(n.api_versions_version, 4);
+    assert_eq!(n.range_of(api_key::METADATA), VersionRange::new(0, 13));
+    let e = n.response().expect_err("the feature list does not decode");
+    assert!(e.to_string().contains("supported_features"), "{e}");
 }

@@ -431,7 +431,7 @@ fn check_negotiation(replies: &[Reply]) -> Result<(), TestCaseError> {
         .filter(|s| s.key == api_key::API_VERSIONS)
         .cloned()
         .collect();
-    let mut session = Session::new(config);
+    let mut session = Session::new(&config);
     let mut action = session.on_connected();
     let (mut sends, mut reconnects) = (0u32, 0u32);
     let mut expected_id = 0i32;

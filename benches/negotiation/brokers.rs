@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bench_schema::peer::topic_set;
@@ -49,7 +50,7 @@ pub enum Backend {
 pub struct Path {
     /// The configuration the path is measured with (for the remembered
     /// path: the base, which the memo starts elsewhere).
-    pub config: ClientConfig,
+    pub config: Arc<ClientConfig>,
     pub wire: Wire,
     /// What was negotiated.
     pub api_versions: i16,
@@ -191,7 +192,7 @@ fn probe_path(
     backend: &Backend,
     addr: &str,
     sock: SocketAddr,
-    config: ClientConfig,
+    config: Arc<ClientConfig>,
     fresh: bool,
 ) -> (Path, Vec<(String, usize)>) {
     // Every earlier connection to this emulator has been recorded (each
@@ -201,7 +202,7 @@ fn probe_path(
         _ => None,
     };
     let mut client = rt
-        .block_on(Client::connect(addr, config.clone()))
+        .block_on(Client::connect(addr, Arc::clone(&config)))
         .unwrap_or_else(|e| panic!("{what}: Client::connect failed: {e}"));
     let negotiated = client.negotiated().clone();
     let versions = client.versions();
@@ -289,7 +290,7 @@ pub fn prepare(rt: &Runtime, label: String, backend: Backend, addr: String) -> T
         &backend,
         &addr,
         sock,
-        memo.config_for(&addr, &base),
+        Arc::new(memo.config_for(&addr, &base)),
         false,
     );
     if remembered.wire.negotiation.len() != 1 {

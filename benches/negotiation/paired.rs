@@ -21,6 +21,7 @@
 //! contender twice per round, once in each direction.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bench_schema::peer::Request;
@@ -39,13 +40,13 @@ pub enum Op<'a> {
     /// Our client: connect (negotiate), and Metadata if asked.
     Ours {
         addr: &'a str,
-        config: &'a ClientConfig,
+        config: &'a Arc<ClientConfig>,
         metadata: bool,
     },
     /// Our client through the memo (the reconnect option).
     OursRemembered {
         addr: &'a str,
-        config: &'a ClientConfig,
+        config: &'a Arc<ClientConfig>,
         memo: &'a ApiVersionsMemo,
         metadata: bool,
     },

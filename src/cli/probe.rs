@@ -54,10 +54,24 @@ struct Features {
     finalized: Vec<String>,
     /// -1 when the broker sent none.
     epoch: i64,
+    /// Why the feature fields could not be read, if they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<String>,
 }
 
 impl Features {
-    fn of(reply: &crate::protocol::messages::ApiVersionsResponse) -> Self {
+    fn of(reply: &Result<crate::protocol::messages::ApiVersionsResponse, crate::protocol::DecodeError>) -> Self {
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(e) => {
+                return Self {
+                    supported: Vec::new(),
+                    finalized: Vec::new(),
+                    epoch: -1,
+                    unreadable: Some(e.to_string()),
+                }
+            }
+        };
         Self {
             supported: reply
                 .supported_features
@@ -70,10 +84,14 @@ impl Features {
                 .map(|f| format!("{} {}", f.name, f.max_version_level))
                 .collect(),
             epoch: reply.finalized_features_epoch,
+            unreadable: None,
         }
     }
 
     fn text(&self) -> String {
+        if let Some(e) = &self.unreadable {
+            return format!("unreadable ({e})");
+        }
         if self.supported.is_empty() && self.finalized.is_empty() && self.epoch == -1 {
             return "none".into();
         }
@@ -103,6 +121,8 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Message(format!("probe {} failed: {e}", args.bootstrap)))?;
     let negotiated = client.negotiated().clone();
+    // The negotiation skipped the feature lists; the probe shows them.
+    let reply = negotiated.response();
     let ranges: Vec<_> = negotiated.broker_ranges().into_iter().collect();
     let apis = ClientApis::kafka_matrix();
     let rows = ranges
@@ -122,8 +142,11 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,
         attempts: negotiated.attempts.clone(),
-        guessed: guess_broker(&negotiated.response, negotiated.api_versions_version).to_string(),
-        features: Features::of(&negotiated.response),
+        guessed: match &reply {
+            Ok(reply) => guess_broker(reply, negotiated.api_versions_version).to_string(),
+            Err(e) => format!("unknown (the reply's feature fields do not decode: {e})"),
+        },
+        features: Features::of(&reply),
         apis: rows,
         metadata,
     };

@@ -37,13 +37,18 @@ impl ApiVersionsMemo {
         self.accepted.lock().ok().and_then(|m| m.get(addr).copied())
     }
 
+    /// Where a negotiation with `addr` starts: the version it accepted
+    /// last time, else `base`'s start version.
+    pub fn start_version(&self, addr: &str, base: &ClientConfig) -> i16 {
+        self.accepted(addr).unwrap_or(base.session.start_version)
+    }
+
     /// `base`, started at what `addr` accepted last time (unchanged if
-    /// nothing is remembered).
+    /// nothing is remembered). [`ApiVersionsMemo::connect`] does not copy
+    /// the configuration; this is for a caller that wants one.
     pub fn config_for(&self, addr: &str, base: &ClientConfig) -> ClientConfig {
         let mut config = base.clone();
-        if let Some(v) = self.accepted(addr) {
-            config.session.start_version = v;
-        }
+        config.session.start_version = self.start_version(addr, base);
         config
     }
 
@@ -72,9 +77,12 @@ impl ApiVersionsMemo {
     }
 
     /// [`Client::connect`] started at the remembered version, remembering
-    /// what the broker accepted this time.
-    pub async fn connect(&self, addr: &str, base: &ClientConfig) -> Result<Client, ClientError> {
-        let client = Client::connect(addr, self.config_for(addr, base)).await?;
+    /// what the broker accepted this time. `base` is a [`ClientConfig`] or
+    /// an `Arc` of one.
+    pub async fn connect(&self, addr: &str, base: impl Into<Arc<ClientConfig>>) -> Result<Client, ClientError> {
+        let base = base.into();
+        let start = self.start_version(addr, &base);
+        let client = Client::connect_starting_at(addr, base, start).await?;
         self.remember(addr, &client);
         Ok(client)
     }

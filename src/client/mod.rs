@@ -13,8 +13,10 @@ pub mod error;
 pub mod memo;
 pub mod transcript;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -24,10 +26,10 @@ pub use memo::ApiVersionsMemo;
 pub use transcript::{Transcript, WireEvent};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
-use crate::protocol::header::{response_header_version, RequestHeader};
-use crate::protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
+use crate::protocol::header::RequestHeader;
+use crate::protocol::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use crate::protocol::primitives::{Reader, Uuid};
-use crate::protocol::{api_key, encode_request, ErrorCode, RequestBody, DEFAULT_MAX_FRAME_BYTES};
+use crate::protocol::{api_key, write_request, EncodeError, ErrorCode, DEFAULT_MAX_FRAME_BYTES};
 
 /// Client settings. `Default` gives 5 s timeouts and Kafka's frame limit.
 #[derive(Debug, Clone)]
@@ -180,16 +182,33 @@ impl ClusterMetadata {
 #[derive(Debug)]
 pub struct Client {
     conn: Connection,
-    config: ClientConfig,
+    config: Arc<ClientConfig>,
     negotiated: Negotiated,
     versions: Versions,
     next_correlation_id: i32,
+    /// Where each request is encoded (reused: no allocation per request).
+    out: BytesMut,
 }
 
 impl Client {
-    /// Connects to `addr` (`host:port`) and negotiates versions.
-    pub async fn connect(addr: &str, config: ClientConfig) -> Result<Self, ClientError> {
-        let (conn, negotiated) = negotiate(addr, &config).await?;
+    /// Connects to `addr` (`host:port`) and negotiates versions. `config`
+    /// is a [`ClientConfig`], or an `Arc` of one shared by many connects.
+    pub async fn connect(addr: &str, config: impl Into<Arc<ClientConfig>>) -> Result<Self, ClientError> {
+        let config = config.into();
+        let start = config.session.start_version;
+        Self::connect_starting_at(addr, config, start).await
+    }
+
+    /// [`Client::connect`], with the negotiation started at ApiVersions
+    /// `version` rather than `config.session.start_version` (what
+    /// [`ApiVersionsMemo`] does).
+    pub async fn connect_starting_at(
+        addr: &str,
+        config: impl Into<Arc<ClientConfig>>,
+        version: i16,
+    ) -> Result<Self, ClientError> {
+        let config = config.into();
+        let (conn, negotiated) = negotiate(addr, &config, version).await?;
         let apis = &config.session.apis;
         let versions = Versions {
             api_versions: negotiated.api_versions_version,
@@ -202,6 +221,7 @@ impl Client {
             config,
             negotiated,
             versions,
+            out: BytesMut::with_capacity(64),
         })
     }
 
@@ -231,7 +251,9 @@ impl Client {
         let started = Instant::now();
         let version = self.versions.api_versions;
         let reply = self
-            .round_trip("ApiVersions", version, RequestBody::ApiVersions(self.software()))
+            .round_trip(Api::ApiVersions, version, |b, session| {
+                ApiVersionsRequest::encode_fields(b, version, &session.software_name, &session.software_version)
+            })
             .await?;
         let resp = self.decode("ApiVersions", version, &reply, ApiVersionsResponse::decode)?;
         self.conn
@@ -248,7 +270,7 @@ impl Client {
             Some(names) => MetadataRequest::for_topics(names.iter().copied()),
         };
         let reply = self
-            .round_trip("Metadata", version, RequestBody::Metadata(request))
+            .round_trip(Api::Metadata, version, |b, _| request.encode(b, version))
             .await?;
         let resp = self.decode("Metadata", version, &reply, MetadataResponse::decode)?;
         self.conn.throttle(api_key::METADATA, version, resp.throttle_time_ms);
@@ -256,27 +278,44 @@ impl Client {
         Ok(ClusterMetadata::from_response(version, resp))
     }
 
-    fn software(&self) -> ApiVersionsRequest {
-        ApiVersionsRequest {
-            client_software_name: self.config.session.software_name.clone(),
-            client_software_version: self.config.session.software_version.clone(),
-        }
-    }
-
-    async fn round_trip(&mut self, api: &'static str, version: i16, body: RequestBody) -> Result<Reply, ClientError> {
-        let key = body.api_key();
+    /// Encodes a request of `api` at `version` (its body written by `body`,
+    /// from the session settings if it needs them) into the reused buffer,
+    /// and sends it.
+    async fn round_trip(
+        &mut self,
+        api: Api,
+        version: i16,
+        body: impl FnOnce(&mut BytesMut, &SessionConfig) -> Result<(), EncodeError>,
+    ) -> Result<Reply, ClientError> {
+        let spec = api.spec();
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let frame = encode_request(correlation_id, self.config.session.client_id.as_deref(), version, &body)
-            .map_err(|source| ClientError::Encode { api, version, source })?;
-        let req = InFlight {
+        let session = &self.config.session;
+        self.out.clear();
+        write_request(
+            &mut self.out,
             api,
-            key,
             version,
             correlation_id,
-            response_header_version: response_header_version(key, version).unwrap_or(0),
+            session.client_id.as_deref(),
+            |b| body(b, session),
+        )
+        .map_err(|source| ClientError::Encode {
+            api: spec.name,
+            version,
+            source,
+        })?;
+        let req = InFlight {
+            api: spec.name,
+            key: spec.key,
+            version,
+            correlation_id,
+            response_header_version: spec.response_header_version(version),
         };
-        Ok(self.conn.round_trip(&frame, req, self.config.request_timeout).await?)
+        Ok(self
+            .conn
+            .round_trip(&self.out, req, self.config.request_timeout)
+            .await?)
     }
 
     fn decode<T>(
@@ -303,9 +342,9 @@ fn broker_error(api: &'static str, version: i16, code: i16) -> Result<(), Client
     }
 }
 
-/// Drives a [`Session`] over real connections. Returns the connection the
-/// negotiation finished on.
-async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Negotiated), ClientError> {
+/// Drives a [`Session`] started at ApiVersions `start` over real
+/// connections. Returns the connection the negotiation finished on.
+async fn negotiate(addr: &str, config: &ClientConfig, start: i16) -> Result<(Connection, Negotiated), ClientError> {
     let connect = || async {
         let conn = Connection::connect(addr, config.connect_timeout, config.max_frame_bytes).await?;
         Ok::<_, ConnectionError>(match &config.transcript {
@@ -313,7 +352,7 @@ async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Neg
             None => conn,
         })
     };
-    let mut session = Session::new(config.session.clone());
+    let mut session = Session::starting_at(&config.session, start);
     let mut conn = connect().await?;
     let mut action = session.on_connected();
     loop {
@@ -343,7 +382,7 @@ async fn negotiate(addr: &str, config: &ClientConfig) -> Result<(Connection, Neg
             }
             Action::Done(negotiated) => {
                 let version = negotiated.api_versions_version;
-                conn.throttle(api_key::API_VERSIONS, version, negotiated.response.throttle_time_ms);
+                conn.throttle(api_key::API_VERSIONS, version, negotiated.throttle_time_ms);
                 return Ok((conn, negotiated));
             }
             Action::Fail(e) => {

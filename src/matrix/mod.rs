@@ -266,7 +266,10 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     out.timings.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
     out.negotiation.attempts = negotiated.attempts.clone();
-    out.negotiation.guessed = Some(guess_broker(&negotiated.response, negotiated.api_versions_version).to_string());
+    out.negotiation.guessed = Some(match negotiated.response() {
+        Ok(reply) => guess_broker(&reply, negotiated.api_versions_version).to_string(),
+        Err(e) => format!("unknown (the reply's feature fields do not decode: {e})"),
+    });
     let versions = client.versions();
     out.negotiation.api_versions_version = Some(versions.api_versions);
     out.negotiation.metadata_version = Some(versions.metadata);

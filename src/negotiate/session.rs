@@ -28,14 +28,15 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::error::{Hint, NegotiateError};
 use super::select::{select, ClientApis};
 use crate::protocol::header::ResponseHeader;
-use crate::protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use crate::protocol::messages::api_versions::range_in;
+use crate::protocol::messages::{Api, ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse};
 use crate::protocol::primitives::Reader;
-use crate::protocol::{api_key, encode_request, ErrorCode, RequestBody, VersionRange};
+use crate::protocol::{api_key, write_request, DecodeError, ErrorCode, VersionRange};
 
 /// How the session behaves. `Default` is this crate's client.
 #[derive(Debug, Clone)]
@@ -125,25 +126,45 @@ pub struct Attempt {
 }
 
 /// The result of a successful negotiation.
+///
+/// The negotiation reads what it needs of the broker's reply: the API table
+/// and the throttle time. The KIP-584 feature lists (a `String` per name, a
+/// dozen on 4.x) are skipped by their size, as librdkafka skips them;
+/// [`Negotiated::response`] reads the whole reply when they are wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
     /// The ApiVersions version the broker finally answered.
     pub api_versions_version: i16,
-    /// The broker's ApiVersions reply.
-    pub response: ApiVersionsResponse,
+    /// The broker's API table, in the order it sent it.
+    pub api_keys: Vec<ApiVersionEntry>,
+    /// The reply's throttle time (v1+; 0 below).
+    pub throttle_time_ms: i32,
     /// Every attempt in order, the successful one last.
     pub attempts: Vec<Attempt>,
     /// New connections opened after the first.
     pub reconnects: u32,
     /// The correlation id the connection should use next.
     pub next_correlation_id: i32,
+    /// The accepted reply's body (after its header), for [`Negotiated::response`].
+    reply: Bytes,
 }
 
 impl Negotiated {
+    /// The broker's whole ApiVersions reply, feature lists included, read
+    /// from the kept body. An error means the feature fields, which the
+    /// negotiation skipped, do not decode.
+    pub fn response(&self) -> Result<ApiVersionsResponse, DecodeError> {
+        ApiVersionsResponse::decode(&mut Reader::new(&self.reply), self.api_versions_version)
+    }
+
+    /// The range the broker advertised for `key`, if any (a flipped range counts as none).
+    pub fn range_of(&self, key: i16) -> Option<VersionRange> {
+        range_in(&self.api_keys, key)
+    }
+
     /// The broker's ranges by API key (flipped ranges are left out).
     pub fn broker_ranges(&self) -> BTreeMap<i16, VersionRange> {
-        self.response
-            .api_keys
+        self.api_keys
             .iter()
             .filter_map(|e| VersionRange::new(e.min_version, e.max_version).map(|r| (e.api_key, r)))
             .collect()
@@ -156,7 +177,7 @@ impl Negotiated {
             .find(|(k, _, _)| *k == key)
             .map(|(_, n, r)| (n, r))
             .ok_or(NegotiateError::Misuse("the client does not speak this API"))?;
-        select(name, key, client, self.response.range_of(key))
+        select(name, key, client, self.range_of(key))
     }
 }
 
@@ -176,20 +197,26 @@ enum State {
     Finished,
 }
 
-/// One negotiation. See the module docs for how to drive it.
+/// One negotiation, over the configuration it borrows. See the module docs
+/// for how to drive it.
 #[derive(Debug, Clone)]
-pub struct Session {
-    config: SessionConfig,
+pub struct Session<'a> {
+    config: &'a SessionConfig,
     state: State,
     next_correlation_id: i32,
     attempts: Vec<Attempt>,
     reconnects: u32,
 }
 
-impl Session {
+impl<'a> Session<'a> {
     /// A session that will start at `config.start_version`.
-    pub fn new(config: SessionConfig) -> Self {
-        let version = config.start_version;
+    pub fn new(config: &'a SessionConfig) -> Self {
+        Self::starting_at(config, config.start_version)
+    }
+
+    /// A session that will start at ApiVersions `version` instead (a version
+    /// the broker accepted before, which a client may remember).
+    pub fn starting_at(config: &'a SessionConfig, version: i16) -> Self {
         let next_correlation_id = config.first_correlation_id;
         Self {
             config,
@@ -246,12 +273,12 @@ impl Session {
                 self.state = State::Connect { version: next };
                 Action::Reconnect
             }
-            Input::Frame(frame) => self.on_frame(&frame, version, correlation_id),
+            Input::Frame(frame) => self.on_frame(frame, version, correlation_id),
         }
     }
 
-    fn on_frame(&mut self, frame: &[u8], version: i16, expected: i32) -> Action {
-        let mut r = Reader::new(frame);
+    fn on_frame(&mut self, frame: Bytes, version: i16, expected: i32) -> Action {
+        let mut r = Reader::new(&frame);
         // ApiVersions responses always use response header v0.
         let header = match ResponseHeader::decode(&mut r, 0) {
             Ok(h) => h,
@@ -275,7 +302,8 @@ impl Session {
         } else {
             version
         };
-        let response = match ApiVersionsResponse::decode(&mut r, body_version) {
+        let body = r.position();
+        let response = match ApiVersionsResponse::decode_without_features(&mut r, body_version) {
             Ok(resp) => resp,
             Err(source) => {
                 return self.fail(NegotiateError::Decode {
@@ -290,7 +318,9 @@ impl Session {
                 self.state = State::Finished;
                 Action::Done(Negotiated {
                     api_versions_version: version,
-                    response,
+                    api_keys: response.api_keys,
+                    throttle_time_ms: response.throttle_time_ms,
+                    reply: frame.slice(body..),
                     attempts: self.attempts.clone(),
                     reconnects: self.reconnects,
                     next_correlation_id: self.next_correlation_id,
@@ -348,18 +378,24 @@ impl Session {
         }
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let body = RequestBody::ApiVersions(ApiVersionsRequest {
-            client_software_name: self.config.software_name.clone(),
-            client_software_version: self.config.software_version.clone(),
-        });
-        match encode_request(correlation_id, self.config.client_id.as_deref(), version, &body) {
-            Ok(frame) => {
+        let config = self.config;
+        let mut frame = BytesMut::with_capacity(64);
+        let written = write_request(
+            &mut frame,
+            Api::ApiVersions,
+            version,
+            correlation_id,
+            config.client_id.as_deref(),
+            |b| ApiVersionsRequest::encode_fields(b, version, &config.software_name, &config.software_version),
+        );
+        match written {
+            Ok(()) => {
                 self.state = State::Awaiting {
                     version,
                     correlation_id,
                     retry_on_same_connection,
                 };
-                Action::Send(frame)
+                Action::Send(frame.freeze())
             }
             Err(source) => self.fail(NegotiateError::Encode { version, source }),
         }

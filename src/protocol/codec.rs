@@ -6,7 +6,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::error::{DecodeError, EncodeError};
-use super::frame::build_frame;
+use super::frame::{build_frame, put_frame};
 use super::header::{RequestHeader, ResponseHeader};
 use super::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use super::primitives::Reader;
@@ -95,17 +95,30 @@ pub fn encode_request(
     version: i16,
     body: &RequestBody,
 ) -> Result<Bytes, EncodeError> {
-    let key = body.api_key();
-    let header = RequestHeader {
-        api_key: key,
-        api_version: version,
-        correlation_id,
-        client_id: client_id.map(str::to_owned),
-    };
-    let hv = body.api().spec().request_header_version(version);
-    build_frame(|buf| {
-        header.encode(buf, hv)?;
-        body.encode(buf, version)
+    let mut buf = BytesMut::with_capacity(64);
+    write_request(&mut buf, body.api(), version, correlation_id, client_id, |b| {
+        body.encode(b, version)
+    })?;
+    Ok(buf.freeze())
+}
+
+/// Appends a size-prefixed request frame of `api` at `version` to `buf`:
+/// the header, then what `body` writes. [`encode_request`] into a buffer the
+/// caller keeps (a connection reuses one), for a body written from borrowed
+/// fields (e.g. [`ApiVersionsRequest::encode_fields`]).
+pub fn write_request(
+    buf: &mut BytesMut,
+    api: Api,
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    let spec = api.spec();
+    let hv = spec.request_header_version(version);
+    put_frame(buf, |buf| {
+        RequestHeader::encode_fields(buf, hv, (spec.key, version, correlation_id), client_id)?;
+        body(buf)
     })
 }
 

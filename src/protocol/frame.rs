@@ -72,11 +72,18 @@ pub fn split_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fram
 /// length in.
 pub fn build_frame<E>(body: impl FnOnce(&mut BytesMut) -> Result<(), E>) -> Result<Bytes, E> {
     let mut buf = BytesMut::with_capacity(64);
-    buf.put_i32(0);
-    body(&mut buf)?;
-    let len = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
+    put_frame(&mut buf, body)?;
     Ok(buf.freeze())
+}
+
+/// [`build_frame`], appended to `buf` (a buffer the caller reuses).
+pub fn put_frame<E>(buf: &mut BytesMut, body: impl FnOnce(&mut BytesMut) -> Result<(), E>) -> Result<(), E> {
+    let start = buf.len();
+    buf.put_i32(0);
+    body(buf)?;
+    let len = (buf.len() - start - 4) as i32;
+    buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
 }
 
 #[cfg(test)]

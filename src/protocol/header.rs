@@ -61,11 +61,28 @@ impl RequestHeader {
 
     /// Writes the header at `header_version` (0–2).
     pub fn encode(&self, buf: &mut BytesMut, header_version: i16) -> Result<(), EncodeError> {
-        buf.put_i16(self.api_key);
-        buf.put_i16(self.api_version);
-        buf.put_i32(self.correlation_id);
+        Self::encode_fields(
+            buf,
+            header_version,
+            (self.api_key, self.api_version, self.correlation_id),
+            self.client_id.as_deref(),
+        )
+    }
+
+    /// [`RequestHeader::encode`] from borrowed fields: `ids` is `(api_key,
+    /// api_version, correlation_id)`.
+    pub fn encode_fields(
+        buf: &mut BytesMut,
+        header_version: i16,
+        ids: (i16, i16, i32),
+        client_id: Option<&str>,
+    ) -> Result<(), EncodeError> {
+        let (api_key, api_version, correlation_id) = ids;
+        buf.put_i16(api_key);
+        buf.put_i16(api_version);
+        buf.put_i32(correlation_id);
         if header_version >= 1 {
-            put_nullable_string(buf, false, self.client_id.as_deref(), "client_id")?;
+            put_nullable_string(buf, false, client_id, "client_id")?;
         }
         if header_version >= 2 {
             put_empty_tagged_fields(buf);

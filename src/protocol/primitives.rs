@@ -94,6 +94,22 @@ impl<'a> Reader<'a> {
         Ok(i16::from_be_bytes(self.array(what)?))
     }
 
+    /// `N` `int16`s in a row, bounds-checked once when all are there (a
+    /// table's entries); a short read fails at the first missing one, named
+    /// by `what`, as reading them one by one would.
+    #[inline]
+    pub fn i16s<const N: usize>(&mut self, what: [&'static str; N]) -> Result<[i16; N], DecodeError> {
+        if let Some(b) = self.buf.get(self.pos..self.pos + 2 * N) {
+            self.pos += 2 * N;
+            return Ok(std::array::from_fn(|i| i16::from_be_bytes([b[2 * i], b[2 * i + 1]])));
+        }
+        let mut out = [0; N];
+        for (value, what) in out.iter_mut().zip(what) {
+            *value = self.i16(what)?;
+        }
+        Ok(out)
+    }
+
     /// `int32`, big-endian.
     pub fn i32(&mut self, what: &'static str) -> Result<i32, DecodeError> {
         Ok(i32::from_be_bytes(self.array(what)?))
@@ -115,7 +131,20 @@ impl<'a> Reader<'a> {
     }
 
     /// `unsigned_varint`: up to 5 bytes, little-endian base-128.
+    #[inline]
     pub fn uvarint(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        // One byte below 0x80 (lengths, counts and tags under 128) is the
+        // common case, and inlined; longer ones take the loop.
+        match self.buf.get(self.pos) {
+            Some(&byte) if byte < 0x80 => {
+                self.pos += 1;
+                Ok(u32::from(byte))
+            }
+            _ => self.long_uvarint(what),
+        }
+    }
+
+    fn long_uvarint(&mut self, what: &'static str) -> Result<u32, DecodeError> {
         let mut value: u32 = 0;
         for i in 0..5 {
             let byte = self.array::<1>(what)?[0];
@@ -160,7 +189,11 @@ impl<'a> Reader<'a> {
     pub fn nullable_string(&mut self, flexible: bool, what: &'static str) -> Result<Option<String>, DecodeError> {
         Ok(self
             .nullable_bytes_of_string(flexible, what)?
-            .map(|b| String::from_utf8_lossy(b).into_owned()))
+            .map(|b| match std::str::from_utf8(b) {
+                // Valid UTF-8, nearly always: one copy, without the lossy scan.
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(b).into_owned(),
+            }))
     }
 
     /// The raw bytes of a `nullable_string` / `compact_nullable_string`,
@@ -264,7 +297,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a tagged-field section whose tags this version does not define.
+    #[inline]
     pub fn skip_tagged_fields(&mut self) -> Result<(), DecodeError> {
+        // An empty section (one zero byte) ends nearly every struct of a
+        // flexible version: inlined, without the loop.
+        if self.buf.get(self.pos) == Some(&0) {
+            self.pos += 1;
+            return Ok(());
+        }
         self.tagged_fields(|_, _| Ok(()))
     }
 }
@@ -390,6 +430,22 @@ pub fn put_empty_tagged_fields(buf: &mut BytesMut) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn i16s_read_together_and_name_the_first_missing_one() {
+        let mut r = Reader::new(&[0, 1, 0xff, 0xfe, 0, 3, 9]);
+        assert_eq!(r.i16s(["a", "b", "c"]), Ok([1, -2, 3]));
+        assert_eq!(r.rest(), &[9]);
+        let mut r = Reader::new(&[0, 1, 0]);
+        assert_eq!(
+            r.i16s(["a", "b", "c"]),
+            Err(DecodeError::Truncated {
+                what: "b",
+                needed: 2,
+                available: 1
+            })
+        );
+    }
 
     #[test]
     fn uvarint_round_trip_edges() {

@@ -242,6 +242,18 @@ async fn run_containers(
         .map_err(|e| ContainerError::NoEngine(e.to_string()))
 }
 
+/// Removes the containers called `names`, where they exist. A start that
+/// failed after the engine created a container (its port was taken) leaves
+/// it behind, and a retry under the same name would get 409 Conflict. A name
+/// with no container is what most calls meet, so no error is reported; one
+/// that could not be removed shows up in the retry's own error.
+pub async fn remove_named(docker: &Docker, names: &[&str]) {
+    for name in names {
+        let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let _ = docker.remove_container(name, Some(opts)).await;
+    }
+}
+
 /// Removes any container still carrying `run`'s label (a cell that was
 /// cancelled mid-start can leave one); returns how many it removed.
 pub async fn sweep(docker: &Docker, run: &str) -> Result<usize, ContainerError> {

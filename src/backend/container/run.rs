@@ -160,6 +160,7 @@ impl ContainerRun {
                 Err(ContainerError::Start { reason, image })
                     if reason.contains("port is already allocated") || reason.contains("address already in use") =>
                 {
+                    docker::remove_named(&self.docker, &[&names.broker, &names.zookeeper]).await;
                     last = Some(ContainerError::Start { image, reason });
                 }
                 other => return other.map(|running| (plan, running)),

@@ -58,9 +58,20 @@ pub struct ApiVersionsRequest {
 impl ApiVersionsRequest {
     /// Writes the body at `version`. Below v3 the software fields are not sent.
     pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        Self::encode_fields(buf, version, &self.client_software_name, &self.client_software_version)
+    }
+
+    /// [`ApiVersionsRequest::encode`] from borrowed fields (a client writes
+    /// its name and version without copying them into a request first).
+    pub fn encode_fields(
+        buf: &mut BytesMut,
+        version: i16,
+        client_software_name: &str,
+        client_software_version: &str,
+    ) -> Result<(), EncodeError> {
         if check(version)? {
-            put_string(buf, true, &self.client_software_name, "client_software_name")?;
-            put_string(buf, true, &self.client_software_version, "client_software_version")?;
+            put_string(buf, true, client_software_name, "client_software_name")?;
+            put_string(buf, true, client_software_version, "client_software_version")?;
             put_empty_tagged_fields(buf);
         }
         Ok(())
@@ -89,6 +100,15 @@ pub struct ApiVersionEntry {
     pub min_version: i16,
     /// Highest supported version.
     pub max_version: i16,
+}
+
+/// The range `entries` advertise for `api_key`, if any (a flipped range
+/// counts as none; the first entry for a key wins).
+pub fn range_in(entries: &[ApiVersionEntry], api_key: i16) -> Option<VersionRange> {
+    entries
+        .iter()
+        .find(|e| e.api_key == api_key)
+        .and_then(|e| VersionRange::new(e.min_version, e.max_version))
 }
 
 /// A feature range the broker supports (tagged field 0, v3+).
@@ -149,10 +169,7 @@ impl Default for ApiVersionsResponse {
 impl ApiVersionsResponse {
     /// The range advertised for `api_key`, if any (a flipped range counts as none).
     pub fn range_of(&self, api_key: i16) -> Option<VersionRange> {
-        self.api_keys
-            .iter()
-            .find(|e| e.api_key == api_key)
-            .and_then(|e| VersionRange::new(e.min_version, e.max_version))
+        range_in(&self.api_keys, api_key)
     }
 
     /// Writes the body at `version`. Fields the version lacks are left out.
@@ -210,6 +227,18 @@ impl ApiVersionsResponse {
     /// defines are not read, as Kafka's generated readers leave them (see
     /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        Self::decode_with(r, version, true)
+    }
+
+    /// [`ApiVersionsResponse::decode`] without the feature lists (tags 0 and
+    /// 2, left empty): they are skipped by their size, as unknown tags are.
+    /// What negotiating needs, the table and the throttle time, without a
+    /// `String` per feature name (a 4.x broker lists a dozen).
+    pub fn decode_without_features(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        Self::decode_with(r, version, false)
+    }
+
+    fn decode_with(r: &mut Reader<'_>, version: i16, features: bool) -> Result<Self, DecodeError> {
         let flexible = check_decode(version)?;
         let mut out = Self {
             error_code: r.i16("error_code")?,
@@ -217,10 +246,11 @@ impl ApiVersionsResponse {
         };
         let entry_size = if flexible { 7 } else { 6 };
         out.api_keys = r.vec(flexible, entry_size, "api_keys", |r| {
+            let [api_key, min_version, max_version] = r.i16s(["api_key", "min_version", "max_version"])?;
             let e = ApiVersionEntry {
-                api_key: r.i16("api_key")?,
-                min_version: r.i16("min_version")?,
-                max_version: r.i16("max_version")?,
+                api_key,
+                min_version,
+                max_version,
             };
             if flexible {
                 r.skip_tagged_fields()?;
@@ -233,7 +263,7 @@ impl ApiVersionsResponse {
         if flexible {
             r.tagged_fields(|tag, t| {
                 match tag {
-                    0 => {
+                    0 if features => {
                         out.supported_features = t.vec(true, 6, "supported_features", |r| {
                             let f = SupportedFeature {
                                 name: r.string(true, "feature name")?,
@@ -245,7 +275,7 @@ impl ApiVersionsResponse {
                         })?
                     }
                     1 => out.finalized_features_epoch = t.i64("finalized_features_epoch")?,
-                    2 => {
+                    2 if features => {
                         out.finalized_features = t.vec(true, 6, "finalized_features", |r| {
                             let f = FinalizedFeature {
                                 name: r.string(true, "feature name")?,
