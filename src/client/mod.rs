@@ -100,8 +100,8 @@ pub struct Partition {
 pub struct Topic {
     /// Name (absent only when asked for by an unknown id).
     pub name: Option<String>,
-    /// Topic id as hex, if the version carries one and it is not zero.
-    pub id: Option<String>,
+    /// Topic id, if the version carries one and it is not zero.
+    pub id: Option<TopicId>,
     /// Topic-level error.
     pub error: ErrorCode,
     /// Internal topic (e.g. `__consumer_offsets`).
@@ -125,16 +125,34 @@ pub struct ClusterMetadata {
     pub topics: Vec<Topic>,
 }
 
-fn uuid_hex(id: &Uuid) -> Option<String> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    (*id != [0; 16]).then(|| {
-        let mut s = String::with_capacity(32);
-        for b in id {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-        s
-    })
+/// A topic id (16 bytes). Shown and serialized as 32 lowercase hex digits;
+/// kept as bytes, so reading one costs no allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopicId(pub Uuid);
+
+impl TopicId {
+    /// The id, or `None` for all zeroes (Kafka's "no id").
+    pub fn new(id: Uuid) -> Option<Self> {
+        (id != [0; 16]).then_some(Self(id))
+    }
+}
+
+impl std::fmt::Display for TopicId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for TopicId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for TopicId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl ClusterMetadata {
@@ -158,7 +176,7 @@ impl ClusterMetadata {
                 .into_iter()
                 .map(|t| Topic {
                     name: t.name,
-                    id: uuid_hex(&t.topic_id),
+                    id: TopicId::new(t.topic_id),
                     error: ErrorCode(t.error_code),
                     internal: t.is_internal,
                     partitions: t
@@ -255,7 +273,13 @@ impl Client {
                 ApiVersionsRequest::encode_fields(b, version, &session.software_name, &session.software_version)
             })
             .await?;
-        let resp = self.decode("ApiVersions", version, &reply, ApiVersionsResponse::decode)?;
+        // The reply's feature lists are not looked at: skipped, not read.
+        let resp = self.decode(
+            "ApiVersions",
+            version,
+            &reply,
+            ApiVersionsResponse::decode_without_features,
+        )?;
         self.conn
             .throttle(api_key::API_VERSIONS, version, resp.throttle_time_ms);
         broker_error("ApiVersions", version, resp.error_code)?;
@@ -432,19 +456,22 @@ async fn exchange(
 
 #[cfg(test)]
 mod tests {
-    use super::uuid_hex;
+    use super::TopicId;
 
     #[test]
-    fn uuid_hex_is_lowercase_hex_and_none_for_zero() {
-        assert_eq!(uuid_hex(&[0; 16]), None);
+    fn topic_ids_show_as_lowercase_hex_and_zero_is_none() {
+        assert_eq!(TopicId::new([0; 16]), None);
         let id: [u8; 16] = [
             0x00, 0x01, 0x0a, 0x10, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff, 2, 3, 4, 5, 6, 0x9c,
         ];
         let expected: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(uuid_hex(&id), Some(expected));
+        let shown = TopicId::new(id).map(|t| t.to_string());
+        assert_eq!(shown, Some(expected.clone()));
         assert_eq!(
-            uuid_hex(&[0xff; 16]).as_deref(),
+            TopicId::new([0xff; 16]).map(|t| t.to_string()).as_deref(),
             Some("ffffffffffffffffffffffffffffffff")
         );
+        let json = serde_json::to_string(&TopicId::new(id)).expect("serializes");
+        assert_eq!(json, format!("\"{expected}\""));
     }
 }

@@ -1,10 +1,12 @@
 //! Kafka's primitive wire types, read from a byte slice and written into a
 //! `BytesMut`.
 //!
-//! Reading is bounds-checked everywhere and never preallocates a length that
-//! came off the wire: a hostile count can make a decode fail, never make it
-//! allocate or panic. Writing returns an error only for values the wire format
-//! cannot carry (a string longer than `i16::MAX` bytes).
+//! Reading is bounds-checked everywhere. An array's count off the wire is
+//! checked against the bytes left before any element is read
+//! ([`Reader::array_len`]), and room is reserved for at most
+//! [`PREALLOCATED`] of the elements it claims. A hostile count can make a
+//! decode fail, never make it allocate much, or panic. Writing returns an error only for values the wire
+//! format cannot carry (a string longer than `i16::MAX` bytes).
 //!
 //! "Flexible" versions (KIP-482) use compact strings/arrays (unsigned varint
 //! length + 1, with 0 meaning null) and end every struct with tagged fields.
@@ -63,6 +65,12 @@ impl<'a> Reader<'a> {
     /// The unread bytes, without consuming them.
     pub fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
+    }
+
+    /// Moves past `n` bytes the caller has already seen in [`Reader::rest`]
+    /// (never past the end).
+    pub fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {

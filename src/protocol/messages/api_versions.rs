@@ -19,7 +19,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::messages::ApiSpec;
-use crate::protocol::primitives::{put_empty_tagged_fields, put_string, put_tagged_fields, put_vec, Reader};
+use crate::protocol::primitives::{
+    put_empty_tagged_fields, put_string, put_tagged_fields, put_vec, Reader, PREALLOCATED,
+};
 use crate::protocol::version::{api_key, VersionRange};
 
 /// ApiVersions, declared once: key 18, v0-4, flexible from v3. Its
@@ -100,6 +102,44 @@ pub struct ApiVersionEntry {
     pub min_version: i16,
     /// Highest supported version.
     pub max_version: i16,
+}
+
+/// The api_keys array. An entry is 6 bytes, then (flexible versions) a tag
+/// section that is all but always empty: that shape is read straight off the
+/// bytes, one bounds check an entry (a 4.x table has 90); an entry with tags,
+/// or one cut short, is read field by field, with the same errors.
+fn read_entries(r: &mut Reader<'_>, flexible: bool) -> Result<Vec<ApiVersionEntry>, DecodeError> {
+    let size = if flexible { 7 } else { 6 };
+    let n = r
+        .array_len(flexible, size, "api_keys")?
+        .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
+    let mut out = Vec::with_capacity(n.min(PREALLOCATED));
+    let whole = r.rest().chunks_exact(size).take(n);
+    // How many entries, from the first, have that shape: counted first, so
+    // that the copy below runs over a known length.
+    let fast = if flexible {
+        whole.take_while(|e| e[6] == 0).count()
+    } else {
+        whole.len()
+    };
+    out.extend(r.rest().chunks_exact(size).take(fast).map(|e| ApiVersionEntry {
+        api_key: i16::from_be_bytes([e[0], e[1]]),
+        min_version: i16::from_be_bytes([e[2], e[3]]),
+        max_version: i16::from_be_bytes([e[4], e[5]]),
+    }));
+    r.skip(out.len() * size);
+    for _ in out.len()..n {
+        let [api_key, min_version, max_version] = r.i16s(["api_key", "min_version", "max_version"])?;
+        if flexible {
+            r.skip_tagged_fields()?;
+        }
+        out.push(ApiVersionEntry {
+            api_key,
+            min_version,
+            max_version,
+        });
+    }
+    Ok(out)
 }
 
 /// The range `entries` advertise for `api_key`, if any (a flipped range
@@ -244,19 +284,7 @@ impl ApiVersionsResponse {
             error_code: r.i16("error_code")?,
             ..Self::default()
         };
-        let entry_size = if flexible { 7 } else { 6 };
-        out.api_keys = r.vec(flexible, entry_size, "api_keys", |r| {
-            let [api_key, min_version, max_version] = r.i16s(["api_key", "min_version", "max_version"])?;
-            let e = ApiVersionEntry {
-                api_key,
-                min_version,
-                max_version,
-            };
-            if flexible {
-                r.skip_tagged_fields()?;
-            }
-            Ok(e)
-        })?;
+        out.api_keys = read_entries(r, flexible)?;
         if version >= 1 {
             out.throttle_time_ms = r.i32("throttle_time_ms")?;
         }
