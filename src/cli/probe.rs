@@ -15,7 +15,7 @@ use crate::client::{Client, ClientConfig, ClusterMetadata};
 use crate::negotiate::{Attempt, ClientApis};
 use crate::protocol::VersionRange;
 use crate::report;
-use crate::versions::{api_name, guess_broker};
+use crate::versions::{api_name, describe_broker};
 
 /// Brokers and topics listed in the text output; the rest are counted.
 pub const TEXT_ROWS: usize = 20;
@@ -142,10 +142,7 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,
         attempts: negotiated.attempts.clone(),
-        guessed: match &reply {
-            Ok(reply) => guess_broker(reply, negotiated.api_versions_version).to_string(),
-            Err(e) => format!("unknown (the reply's feature fields do not decode: {e})"),
-        },
+        guessed: describe_broker(&reply, negotiated.api_versions_version),
         features: Features::of(&reply),
         apis: rows,
         metadata,

@@ -37,9 +37,9 @@ use crate::backend::probe::check_probe_topic;
 pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
 use crate::client::{Client, ClientConfig, Transcript};
+use crate::versions::{describe_broker, releases, Mode, Release};
 /// Facts about releases that the matrix checks against, kept in `versions`.
 pub use crate::versions::{expected_versions, parse_releases};
-use crate::versions::{guess_broker, releases, Mode, Release};
 
 /// One cell to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -266,10 +266,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
     out.timings.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
     out.negotiation.attempts = negotiated.attempts.clone();
-    out.negotiation.guessed = Some(match negotiated.response() {
-        Ok(reply) => guess_broker(&reply, negotiated.api_versions_version).to_string(),
-        Err(e) => format!("unknown (the reply's feature fields do not decode: {e})"),
-    });
+    out.negotiation.guessed = Some(describe_broker(&negotiated.response(), negotiated.api_versions_version));
     let versions = client.versions();
     out.negotiation.api_versions_version = Some(versions.api_versions);
     out.negotiation.metadata_version = Some(versions.metadata);

@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::error::{Hint, NegotiateError};
 use super::select::{select, ClientApis};
@@ -36,7 +36,7 @@ use crate::protocol::header::ResponseHeader;
 use crate::protocol::messages::api_versions::range_in;
 use crate::protocol::messages::{Api, ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse};
 use crate::protocol::primitives::Reader;
-use crate::protocol::{api_key, write_request, DecodeError, ErrorCode, VersionRange};
+use crate::protocol::{api_key, request_frame, DecodeError, ErrorCode, VersionRange};
 
 /// How the session behaves. `Default` is this crate's client.
 #[derive(Debug, Clone)]
@@ -379,23 +379,21 @@ impl<'a> Session<'a> {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
         let config = self.config;
-        let mut frame = BytesMut::with_capacity(64);
-        let written = write_request(
-            &mut frame,
+        let frame = request_frame(
             Api::ApiVersions,
             version,
             correlation_id,
             config.client_id.as_deref(),
             |b| ApiVersionsRequest::encode_fields(b, version, &config.software_name, &config.software_version),
         );
-        match written {
-            Ok(()) => {
+        match frame {
+            Ok(frame) => {
                 self.state = State::Awaiting {
                     version,
                     correlation_id,
                     retry_on_same_connection,
                 };
-                Action::Send(frame.freeze())
+                Action::Send(frame)
             }
             Err(source) => self.fail(NegotiateError::Encode { version, source }),
         }

@@ -95,18 +95,41 @@ pub fn encode_request(
     version: i16,
     body: &RequestBody,
 ) -> Result<Bytes, EncodeError> {
-    let mut buf = BytesMut::with_capacity(64);
-    write_request(&mut buf, body.api(), version, correlation_id, client_id, |b| {
+    request_frame(body.api(), version, correlation_id, client_id, |b| {
         body.encode(b, version)
-    })?;
-    Ok(buf.freeze())
+    })
 }
 
-/// Appends a size-prefixed request frame of `api` at `version` to `buf`:
-/// the header, then what `body` writes. [`encode_request`] into a buffer the
-/// caller keeps (a connection reuses one), for a body written from borrowed
+/// A size-prefixed request frame of `api` at `version`: the header, then
+/// what `body` writes. [`encode_request`] for a body written from borrowed
 /// fields (e.g. [`ApiVersionsRequest::encode_fields`]).
+pub fn request_frame(
+    api: Api,
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<Bytes, EncodeError> {
+    build_frame(|buf| put_request(buf, api, version, correlation_id, client_id, body))
+}
+
+/// [`request_frame`], appended to `buf` (a buffer the caller reuses: a
+/// client encodes every request into one).
 pub fn write_request(
+    buf: &mut BytesMut,
+    api: Api,
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    put_frame(buf, |buf| {
+        put_request(buf, api, version, correlation_id, client_id, body)
+    })
+}
+
+/// A request's header and body, without the size prefix.
+fn put_request(
     buf: &mut BytesMut,
     api: Api,
     version: i16,
@@ -116,10 +139,8 @@ pub fn write_request(
 ) -> Result<(), EncodeError> {
     let spec = api.spec();
     let hv = spec.request_header_version(version);
-    put_frame(buf, |buf| {
-        RequestHeader::encode_fields(buf, hv, (spec.key, version, correlation_id), client_id)?;
-        body(buf)
-    })
+    RequestHeader::encode_fields(buf, hv, (spec.key, version, correlation_id), client_id)?;
+    body(buf)
 }
 
 /// Decodes a request frame body (without its length prefix) of an API this

@@ -22,8 +22,8 @@ pub mod throttle;
 mod version;
 
 pub use codec::{
-    decode_request, decode_request_with, decode_response, encode_request, encode_response, write_request, RequestBody,
-    ResponseBody,
+    decode_request, decode_request_with, decode_response, encode_request, encode_response, request_frame,
+    write_request, RequestBody, ResponseBody,
 };
 pub use error::{DecodeError, EncodeError};
 pub use error_code::ErrorCode;

@@ -5,8 +5,9 @@
 //! checked against the bytes left before any element is read
 //! ([`Reader::array_len`]), and room is reserved for at most
 //! [`PREALLOCATED`] of the elements it claims. A hostile count can make a
-//! decode fail, never make it allocate much, or panic. Writing returns an error only for values the wire
-//! format cannot carry (a string longer than `i16::MAX` bytes).
+//! decode fail, never make it allocate much, or panic. Writing returns an
+//! error only for values the wire format cannot carry (a string longer than
+//! `i16::MAX` bytes).
 //!
 //! "Flexible" versions (KIP-482) use compact strings/arrays (unsigned varint
 //! length + 1, with 0 meaning null) and end every struct with tagged fields.
@@ -100,22 +101,6 @@ impl<'a> Reader<'a> {
     /// `int16`, big-endian.
     pub fn i16(&mut self, what: &'static str) -> Result<i16, DecodeError> {
         Ok(i16::from_be_bytes(self.array(what)?))
-    }
-
-    /// `N` `int16`s in a row, bounds-checked once when all are there (a
-    /// table's entries); a short read fails at the first missing one, named
-    /// by `what`, as reading them one by one would.
-    #[inline]
-    pub fn i16s<const N: usize>(&mut self, what: [&'static str; N]) -> Result<[i16; N], DecodeError> {
-        if let Some(b) = self.buf.get(self.pos..self.pos + 2 * N) {
-            self.pos += 2 * N;
-            return Ok(std::array::from_fn(|i| i16::from_be_bytes([b[2 * i], b[2 * i + 1]])));
-        }
-        let mut out = [0; N];
-        for (value, what) in out.iter_mut().zip(what) {
-            *value = self.i16(what)?;
-        }
-        Ok(out)
     }
 
     /// `int32`, big-endian.
@@ -438,22 +423,6 @@ pub fn put_empty_tagged_fields(buf: &mut BytesMut) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn i16s_read_together_and_name_the_first_missing_one() {
-        let mut r = Reader::new(&[0, 1, 0xff, 0xfe, 0, 3, 9]);
-        assert_eq!(r.i16s(["a", "b", "c"]), Ok([1, -2, 3]));
-        assert_eq!(r.rest(), &[9]);
-        let mut r = Reader::new(&[0, 1, 0]);
-        assert_eq!(
-            r.i16s(["a", "b", "c"]),
-            Err(DecodeError::Truncated {
-                what: "b",
-                needed: 2,
-                available: 1
-            })
-        );
-    }
 
     #[test]
     fn uvarint_round_trip_edges() {

@@ -38,7 +38,7 @@ use super::features::features;
 use super::release::{Mode, Release};
 use super::table::{tables, variants, ApiTable, Patches};
 use crate::protocol::messages::ApiVersionsResponse;
-use crate::protocol::VersionRange;
+use crate::protocol::{DecodeError, VersionRange};
 
 /// Keys left out of every comparison because a default broker may or may not
 /// advertise them: GetTelemetrySubscriptions (71) and PushTelemetry (72).
@@ -171,6 +171,16 @@ fn differing_keys(reply: &BTreeMap<i16, VersionRange>, table: &ApiTable) -> usiz
 /// (`metadata.version` up to 7 vs 8). Candidates whose features differ from
 /// the reply's are dropped, unless that would drop them all (a broker's
 /// features can differ from a default one's).
+/// [`guess_broker`] as text, for a reply read in full
+/// (`Negotiated::response`), or why there is no guess: its feature fields,
+/// which the negotiation skips, do not decode.
+pub fn describe_broker(reply: &Result<ApiVersionsResponse, DecodeError>, api_versions_version: i16) -> String {
+    match reply {
+        Ok(reply) => guess_broker(reply, api_versions_version).to_string(),
+        Err(e) => format!("unknown (the reply's feature fields do not decode: {e})"),
+    }
+}
+
 pub fn guess_broker(reply: &ApiVersionsResponse, api_versions_version: i16) -> Guess {
     let entries: Vec<(i16, VersionRange)> = reply
         .api_keys
@@ -355,6 +365,13 @@ mod tests {
         assert_eq!(guess_broker(&reply("3.4", 8), 2).candidates().len(), 2);
         // Features no default broker has: the table's answer stands.
         assert_eq!(guess_broker(&reply("3.4", 99), 3).candidates().len(), 2);
+        // As text, and without a reply whose features could be read.
+        assert_eq!(describe_broker(&Ok(reply("3.3", 7)), 3), "3.3 (kraft)");
+        let unreadable = Err(DecodeError::UnexpectedNull { what: "feature name" });
+        assert_eq!(
+            describe_broker(&unreadable, 3),
+            "unknown (the reply's feature fields do not decode: null feature name where this version does not allow null)"
+        );
     }
 
     #[test]

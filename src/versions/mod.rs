@@ -47,7 +47,7 @@ pub mod table;
 
 pub use catalog::{check_published, images, release_info, releases, CatalogGap, KraftStatus, ReleaseInfo};
 pub use features::{features, Feature, Features};
-pub use guess::{guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
+pub use guess::{describe_broker, guess_broker, guess_release, Candidate, Guess, IGNORED_KEYS};
 pub use images::{ImageFlavor, ImageRef};
 pub use quirks::{expected_versions, Quirks};
 pub use release::{parse_releases, Mode, ParseModeError, ParseReleaseError, Release};

@@ -129,15 +129,14 @@ fn read_entries(r: &mut Reader<'_>, flexible: bool) -> Result<Vec<ApiVersionEntr
     }));
     r.skip(out.len() * size);
     for _ in out.len()..n {
-        let [api_key, min_version, max_version] = r.i16s(["api_key", "min_version", "max_version"])?;
+        out.push(ApiVersionEntry {
+            api_key: r.i16("api_key")?,
+            min_version: r.i16("min_version")?,
+            max_version: r.i16("max_version")?,
+        });
         if flexible {
             r.skip_tagged_fields()?;
         }
-        out.push(ApiVersionEntry {
-            api_key,
-            min_version,
-            max_version,
-        });
     }
     Ok(out)
 }
