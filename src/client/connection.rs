@@ -6,12 +6,16 @@
 //! "poison"). Writing on a connection the broker already closed is exactly
 //! the franz-go 1.19 failure this crate exists to catch.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 use tracing::Instrument;
 
 use super::error::ConnectionError;
@@ -40,6 +44,21 @@ async fn open(addr: &str) -> std::io::Result<(TcpStream, SocketAddr)> {
     }
     Err(last
         .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "could not resolve to any address")))
+}
+
+/// `fut`'s output, or `None` if `deadline` passes first. What
+/// `tokio::time::timeout` does, with a timer the caller keeps: a
+/// connection re-arms one timer for its connect and every reply instead of
+/// putting a new one into tokio's timer wheel and taking it out each time
+/// (moving a registered deadline later is one atomic store).
+async fn before<T>(deadline: Pin<&mut Sleep>, fut: impl Future<Output = T>) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    let mut deadline = deadline;
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => deadline.as_mut().poll(cx).map(|()| None),
+    })
+    .await
 }
 
 /// A request the connection is waiting on, for error messages and spans.
@@ -72,25 +91,29 @@ pub struct Connection {
     transcript: Option<(Transcript, u32)>,
     /// No request before this (KIP-219 throttling, see [`Connection::throttle`]).
     quiet_until: Option<tokio::time::Instant>,
+    /// The timer of the connect and of every reply, re-armed each time (see
+    /// [`before`]). `None` only while a wait has it out.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Connection {
     /// Opens a TCP connection within `timeout`.
     pub async fn connect(addr: &str, timeout: Duration, max_frame_bytes: usize) -> Result<Self, ConnectionError> {
-        let (stream, peer) = match tokio::time::timeout(timeout, open(addr)).await {
-            Err(_) => {
+        let mut timer = Box::pin(tokio::time::sleep(timeout));
+        let (stream, peer) = match before(timer.as_mut(), open(addr)).await {
+            None => {
                 return Err(ConnectionError::ConnectTimeout {
                     addr: addr.to_owned(),
                     after: timeout,
                 })
             }
-            Ok(Err(source)) => {
+            Some(Err(source)) => {
                 return Err(ConnectionError::Connect {
                     addr: addr.to_owned(),
                     source,
                 })
             }
-            Ok(Ok(s)) => s,
+            Some(Ok(s)) => s,
         };
         stream.set_nodelay(true).map_err(|source| ConnectionError::Connect {
             addr: addr.to_owned(),
@@ -105,6 +128,7 @@ impl Connection {
             dead: None,
             transcript: None,
             quiet_until: None,
+            timer: Some(timer),
         })
     }
 
@@ -292,6 +316,22 @@ impl Connection {
         }
     }
 
+    /// [`Connection::recv`] within `timeout`; `None` if it ran out (the
+    /// caller decides what that means for the connection).
+    pub async fn recv_within(&mut self, timeout: Duration) -> Option<Result<Option<Bytes>, ConnectionError>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut timer = match self.timer.take() {
+            Some(mut t) => {
+                t.as_mut().reset(deadline);
+                t
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        let got = before(timer.as_mut(), self.recv()).await;
+        self.timer = Some(timer);
+        got
+    }
+
     fn record_received(&self, frame: &[u8]) {
         if let Some((t, n)) = &self.transcript {
             let correlation_id = frame
@@ -328,7 +368,8 @@ impl Connection {
         );
         async {
             self.wait_throttle().await;
-            let started = Instant::now();
+            // The clock is read only for a subscriber that will see it.
+            let started = tracing::enabled!(tracing::Level::DEBUG).then(std::time::Instant::now);
             // Never write on a connection the broker has already closed (the
             // franz-go 1.19 failure): its FIN may be waiting unread.
             self.check_alive()?;
@@ -341,8 +382,8 @@ impl Connection {
                 });
             }
             self.write_frame(frame).await?;
-            let reply = match tokio::time::timeout(timeout, self.recv()).await {
-                Err(_) => {
+            let reply = match self.recv_within(timeout).await {
+                None => {
                     return self.fail(ConnectionError::Timeout {
                         api: req.api,
                         version: req.version,
@@ -350,7 +391,7 @@ impl Connection {
                         after: timeout,
                     })
                 }
-                Ok(r) => r?,
+                Some(r) => r?,
             };
             let Some(body) = reply else {
                 return self.fail(ConnectionError::ClosedByPeer {
@@ -361,7 +402,9 @@ impl Connection {
                 });
             };
             let reply = self.check_reply(body, req)?;
-            tracing::debug!(latency_us = started.elapsed().as_micros() as u64, "reply");
+            if let Some(started) = started {
+                tracing::debug!(latency_us = started.elapsed().as_micros() as u64, "reply");
+            }
             Ok(reply)
         }
         .instrument(span)

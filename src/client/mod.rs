@@ -13,6 +13,7 @@ pub mod error;
 pub mod memo;
 pub mod transcript;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,8 +28,11 @@ pub use transcript::{Transcript, WireEvent};
 
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
 use crate::protocol::header::RequestHeader;
-use crate::protocol::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
-use crate::protocol::primitives::{Reader, Uuid};
+use crate::protocol::messages::{
+    Api, ApiVersionsRequest, ApiVersionsResponse, BrokerEntry, MetadataRequest, MetadataResponse, MetadataSink,
+    PartitionEntry, TopicEntry,
+};
+use crate::protocol::primitives::{Int32s, Reader, Uuid};
 use crate::protocol::{api_key, write_request, EncodeError, ErrorCode, DEFAULT_MAX_FRAME_BYTES};
 
 /// Client settings. `Default` gives 5 s timeouts and Kafka's frame limit.
@@ -90,10 +94,14 @@ pub struct Partition {
     /// Leader id, -1 if none.
     pub leader: i32,
     /// Replica ids.
-    pub replicas: Vec<i32>,
+    pub replicas: NodeIds,
     /// In-sync replica ids.
-    pub isr: Vec<i32>,
+    pub isr: NodeIds,
 }
+
+/// Broker ids of a partition's replicas or ISR: up to four are kept inline
+/// (replication factors are mostly 3), so reading them allocates nothing.
+pub type NodeIds = smallvec::SmallVec<[i32; 4]>;
 
 /// A topic as Metadata describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,43 +163,54 @@ impl Serialize for TopicId {
     }
 }
 
-impl ClusterMetadata {
-    fn from_response(version: i16, r: MetadataResponse) -> Self {
-        Self {
-            version,
-            cluster_id: r.cluster_id,
-            controller_id: r.controller_id,
-            brokers: r
-                .brokers
-                .into_iter()
-                .map(|b| Broker {
-                    id: b.node_id,
-                    host: b.host,
-                    port: b.port,
-                    rack: b.rack,
-                })
-                .collect(),
-            topics: r
-                .topics
-                .into_iter()
-                .map(|t| Topic {
-                    name: t.name,
-                    id: TopicId::new(t.topic_id),
-                    error: ErrorCode(t.error_code),
-                    internal: t.is_internal,
-                    partitions: t
-                        .partitions
-                        .into_iter()
-                        .map(|p| Partition {
-                            index: p.partition_index,
-                            error: ErrorCode(p.error_code),
-                            leader: p.leader_id,
-                            replicas: p.replica_nodes,
-                            isr: p.isr_nodes,
-                        })
-                        .collect(),
-                })
-                .collect(),
+fn node_ids(ids: Int32s<'_>) -> NodeIds {
+    let mut out = NodeIds::new();
+    if ids.len() > out.inline_size() {
+        out.reserve_exact(ids.len());
+    }
+    for id in ids.iter() {
+        out.push(id);
+    }
+    out
+}
+
+/// Builds the client's types straight off a Metadata reply
+/// ([`MetadataResponse::decode_into`]): what the client does not keep
+/// (leader epochs, offline replicas, authorized operations) is read past,
+/// never built.
+struct Build;
+
+impl MetadataSink for Build {
+    type Broker = Broker;
+    type Partition = Partition;
+    type Topic = Topic;
+
+    fn broker(&mut self, b: BrokerEntry<'_>) -> Broker {
+        Broker {
+            id: b.node_id,
+            host: b.host.into_owned(),
+            port: b.port,
+            rack: b.rack.map(Cow::into_owned),
+        }
+    }
+
+    fn partition(&mut self, p: PartitionEntry<'_>) -> Partition {
+        Partition {
+            index: p.partition_index,
+            error: ErrorCode(p.error_code),
+            leader: p.leader_id,
+            replicas: node_ids(p.replica_nodes),
+            isr: node_ids(p.isr_nodes),
+        }
+    }
+
+    fn topic(&mut self, t: TopicEntry<'_>, partitions: Vec<Partition>) -> Topic {
+        Topic {
+            name: t.name.map(Cow::into_owned),
+            id: TopicId::new(t.topic_id),
+            error: ErrorCode(t.error_code),
+            internal: t.is_internal,
+            partitions,
         }
     }
 }
@@ -296,10 +315,18 @@ impl Client {
         let reply = self
             .round_trip(Api::Metadata, version, |b, _| request.encode(b, version))
             .await?;
-        let resp = self.decode("Metadata", version, &reply, MetadataResponse::decode)?;
+        let resp = self.decode("Metadata", version, &reply, |r, v| {
+            MetadataResponse::decode_into(r, v, &mut Build)
+        })?;
         self.conn.throttle(api_key::METADATA, version, resp.throttle_time_ms);
         broker_error("Metadata", version, resp.error_code)?;
-        Ok(ClusterMetadata::from_response(version, resp))
+        Ok(ClusterMetadata {
+            version,
+            cluster_id: resp.cluster_id,
+            controller_id: resp.controller_id,
+            brokers: resp.brokers,
+            topics: resp.topics,
+        })
     }
 
     /// Encodes a request of `api` at `version` (its body written by `body`,
@@ -434,8 +461,8 @@ async fn exchange(
             e => Err(e),
         };
     }
-    match tokio::time::timeout(timeout, conn.recv()).await {
-        Err(_) => {
+    match conn.recv_within(timeout).await {
+        None => {
             let e = ConnectionError::Timeout {
                 api: "ApiVersions",
                 version,
@@ -445,18 +472,154 @@ async fn exchange(
             conn.kill(&e);
             Err(e)
         }
-        Ok(Ok(Some(frame))) => Ok(Input::Frame(frame)),
+        Some(Ok(Some(frame))) => Ok(Input::Frame(frame)),
         // EOF, a reset, or a reply cut short: the broker hung up.
-        Ok(Ok(None)) | Ok(Err(ConnectionError::ClosedMidFrame { .. } | ConnectionError::Io { .. })) => {
+        Some(Ok(None)) | Some(Err(ConnectionError::ClosedMidFrame { .. } | ConnectionError::Io { .. })) => {
             Ok(Input::Closed)
         }
-        Ok(Err(e)) => Err(e),
+        Some(Err(e)) => Err(e),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::TopicId;
+    use bytes::BytesMut;
+
+    use super::{Broker, Build, ClusterMetadata, Partition, Topic, TopicId};
+    use crate::protocol::messages::{MetadataBroker, MetadataPartition, MetadataResponse, MetadataTopic};
+    use crate::protocol::primitives::Reader;
+    use crate::protocol::{DecodeError, ErrorCode};
+
+    /// The client's types from the protocol's full decode, field by field:
+    /// what [`Build`] must produce in one pass.
+    fn from_full(version: i16, r: MetadataResponse) -> ClusterMetadata {
+        ClusterMetadata {
+            version,
+            cluster_id: r.cluster_id,
+            controller_id: r.controller_id,
+            brokers: r
+                .brokers
+                .into_iter()
+                .map(|b| Broker {
+                    id: b.node_id,
+                    host: b.host,
+                    port: b.port,
+                    rack: b.rack,
+                })
+                .collect(),
+            topics: r
+                .topics
+                .into_iter()
+                .map(|t| Topic {
+                    name: t.name,
+                    id: TopicId::new(t.topic_id),
+                    error: ErrorCode(t.error_code),
+                    internal: t.is_internal,
+                    partitions: t
+                        .partitions
+                        .into_iter()
+                        .map(|p| Partition {
+                            index: p.partition_index,
+                            error: ErrorCode(p.error_code),
+                            leader: p.leader_id,
+                            replicas: p.replica_nodes.into_iter().collect(),
+                            isr: p.isr_nodes.into_iter().collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn one_pass(bytes: &[u8], version: i16) -> Result<ClusterMetadata, DecodeError> {
+        let r = MetadataResponse::decode_into(&mut Reader::new(bytes), version, &mut Build)?;
+        Ok(ClusterMetadata {
+            version,
+            cluster_id: r.cluster_id,
+            controller_id: r.controller_id,
+            brokers: r.brokers,
+            topics: r.topics,
+        })
+    }
+
+    fn full(bytes: &[u8], version: i16) -> Result<ClusterMetadata, DecodeError> {
+        MetadataResponse::decode(&mut Reader::new(bytes), version).map(|r| from_full(version, r))
+    }
+
+    #[test]
+    fn one_pass_metadata_matches_the_full_decode_at_every_version() {
+        let partition = |index: i32, replicas: Vec<i32>| MetadataPartition {
+            error_code: if index == 1 { 9 } else { 0 },
+            partition_index: index,
+            leader_id: replicas.first().copied().unwrap_or(-1),
+            leader_epoch: 7,
+            isr_nodes: replicas.iter().copied().rev().collect(),
+            replica_nodes: replicas,
+            offline_replicas: vec![5],
+        };
+        let resp = MetadataResponse {
+            throttle_time_ms: 3,
+            brokers: vec![
+                MetadataBroker {
+                    node_id: 1,
+                    host: "broker-1".into(),
+                    port: 9092,
+                    rack: Some("r1".into()),
+                },
+                MetadataBroker {
+                    node_id: 2,
+                    host: "h\u{e9}te".into(),
+                    port: 9093,
+                    rack: None,
+                },
+            ],
+            cluster_id: Some("cluster".into()),
+            controller_id: 2,
+            topics: vec![
+                MetadataTopic {
+                    error_code: 0,
+                    name: Some("orders".into()),
+                    topic_id: [7; 16],
+                    is_internal: true,
+                    // None inline, three, and six (past the four kept inline).
+                    partitions: vec![
+                        partition(0, vec![]),
+                        partition(1, vec![1, 2, 3]),
+                        partition(2, (1..=6).collect()),
+                    ],
+                    topic_authorized_operations: 8,
+                },
+                MetadataTopic {
+                    error_code: 3,
+                    name: Some("missing".into()),
+                    topic_id: [0; 16],
+                    is_internal: false,
+                    partitions: vec![],
+                    topic_authorized_operations: 8,
+                },
+            ],
+            ..MetadataResponse::default()
+        };
+        for version in 0..=13 {
+            let mut b = BytesMut::new();
+            resp.encode(&mut b, version).expect("encodes");
+            let got = one_pass(&b, version).expect("decodes");
+            assert_eq!(Ok(&got), full(&b, version).as_ref(), "v{version}");
+            let six = &got.topics[0].partitions[2];
+            assert_eq!(&six.replicas[..], &[1, 2, 3, 4, 5, 6], "v{version}");
+            assert!(six.replicas.spilled() && !got.topics[0].partitions[1].replicas.spilled());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_metadata_matches_the_full_decode_on_random_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..96),
+            version in 0i16..=14,
+        ) {
+            proptest::prop_assert_eq!(one_pass(&bytes, version), full(&bytes, version));
+        }
+    }
 
     #[test]
     fn topic_ids_show_as_lowercase_hex_and_zero_is_none() {

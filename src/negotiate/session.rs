@@ -227,7 +227,8 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Attempts recorded so far (also after a failure).
+    /// Attempts recorded so far (also after a failure; once done, they are
+    /// in [`Negotiated::attempts`] and no longer here).
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
     }
@@ -321,7 +322,8 @@ impl<'a> Session<'a> {
                     api_keys: response.api_keys,
                     throttle_time_ms: response.throttle_time_ms,
                     reply: frame.slice(body..),
-                    attempts: self.attempts.clone(),
+                    // The session is finished: its record moves, uncopied.
+                    attempts: std::mem::take(&mut self.attempts),
                     reconnects: self.reconnects,
                     next_correlation_id: self.next_correlation_id,
                 })

@@ -4,7 +4,9 @@
 //! Reading is bounds-checked everywhere. An array's count off the wire is
 //! checked against the bytes left before any element is read
 //! ([`Reader::array_len`]), and room is reserved for at most
-//! [`PREALLOCATED`] of the elements it claims. A hostile count can make a
+//! [`PREALLOCATED`] of the elements it claims (an `INT32` array is read in
+//! place, [`Reader::i32s`], so a copy of it is no larger than its bytes on
+//! the wire). A hostile count can make a
 //! decode fail, never make it allocate much, or panic. Writing returns an
 //! error only for values the wire format cannot carry (a string longer than
 //! `i16::MAX` bytes).
@@ -15,6 +17,8 @@
 //! # References
 //! - <https://kafka.apache.org/protocol#protocol_types>
 //! - KIP-482: <https://cwiki.apache.org/confluence/display/KAFKA/KIP-482>
+
+use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -180,13 +184,28 @@ impl<'a> Reader<'a> {
     /// Decoded leniently, as Kafka's readers do (`new String(bytes, UTF_8)`):
     /// a malformed UTF-8 sequence becomes U+FFFD, never an error.
     pub fn nullable_string(&mut self, flexible: bool, what: &'static str) -> Result<Option<String>, DecodeError> {
-        Ok(self
-            .nullable_bytes_of_string(flexible, what)?
-            .map(|b| match std::str::from_utf8(b) {
-                // Valid UTF-8, nearly always: one copy, without the lossy scan.
-                Ok(s) => s.to_owned(),
-                Err(_) => String::from_utf8_lossy(b).into_owned(),
-            }))
+        Ok(self.nullable_str(flexible, what)?.map(Cow::into_owned))
+    }
+
+    /// [`Reader::nullable_string`], borrowed from the message where it is
+    /// valid UTF-8 (nearly always: no copy, no lossy scan).
+    pub fn nullable_str(&mut self, flexible: bool, what: &'static str) -> Result<Option<Cow<'a, str>>, DecodeError> {
+        Ok(self.nullable_bytes_of_string(flexible, what)?.map(lenient_utf8))
+    }
+
+    /// [`Reader::nullable_str`] for a field that may not be null.
+    pub fn str(&mut self, flexible: bool, what: &'static str) -> Result<Cow<'a, str>, DecodeError> {
+        self.nullable_str(flexible, what)?
+            .ok_or(DecodeError::UnexpectedNull { what })
+    }
+
+    /// A non-null `ARRAY` / `COMPACT_ARRAY` of `INT32`, read in place.
+    pub fn i32s(&mut self, flexible: bool, what: &'static str) -> Result<Int32s<'a>, DecodeError> {
+        let n = self
+            .array_len(flexible, 4, what)?
+            .ok_or(DecodeError::UnexpectedNull { what })?;
+        // `array_len` has checked that the `n` ids are there.
+        Ok(Int32s(self.take(4 * n, what)?))
     }
 
     /// The raw bytes of a `nullable_string` / `compact_nullable_string`,
@@ -402,7 +421,44 @@ pub fn put_i32_vec(buf: &mut BytesMut, flexible: bool, items: &[i32], what: &'st
 
 /// Reads an `int32` array.
 pub fn read_i32_vec(r: &mut Reader<'_>, flexible: bool, what: &'static str) -> Result<Vec<i32>, DecodeError> {
-    r.vec(flexible, 4, what, |r| r.i32(what))
+    Ok(r.i32s(flexible, what)?.iter().collect())
+}
+
+/// Bytes as a string, leniently: borrowed where they are valid UTF-8, else
+/// a copy with U+FFFD for each malformed sequence (Kafka's
+/// `new String(bytes, UTF_8)`).
+fn lenient_utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+/// An array of `INT32` in place in a message ([`Reader::i32s`]): its
+/// big-endian values, read as they are iterated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int32s<'a>(&'a [u8]);
+
+impl<'a> Int32s<'a> {
+    /// No values (a field the version does not carry).
+    pub const EMPTY: Int32s<'static> = Int32s(&[]);
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The values, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = i32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+    }
 }
 
 /// Writes a tagged-field section from `(tag, body)` pairs given in ascending tag order.

@@ -20,13 +20,14 @@
 //! silently dropping it would change what is asked. Response fields the
 //! version lacks are dropped, as Kafka's broker does for ignorable fields.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::messages::ApiSpec;
 use crate::protocol::primitives::{
-    put_array_len, put_empty_tagged_fields, put_i32_vec, put_nullable_string, put_string, put_vec, read_i32_vec,
-    Reader, Uuid,
+    put_array_len, put_empty_tagged_fields, put_i32_vec, put_nullable_string, put_string, put_vec, Int32s, Reader, Uuid,
 };
 use crate::protocol::version::{api_key, VersionRange};
 
@@ -576,19 +577,38 @@ impl MetadataResponse {
     /// defines are not read, as Kafka's generated readers leave them (see
     /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let body = Self::decode_into(r, version, &mut Owned)?;
+        Ok(Self {
+            throttle_time_ms: body.throttle_time_ms,
+            brokers: body.brokers,
+            cluster_id: body.cluster_id,
+            controller_id: body.controller_id,
+            topics: body.topics,
+            cluster_authorized_operations: body.cluster_authorized_operations,
+            error_code: body.error_code,
+        })
+    }
+
+    /// Reads the body at `version` as [`MetadataResponse::decode`] does, with
+    /// each broker, partition and topic entry built by `sink` from the entry
+    /// as read (its strings and id lists borrowed from the message). A caller
+    /// that keeps other types than these gets them in one pass, without
+    /// building these first.
+    pub fn decode_into<S: MetadataSink>(
+        r: &mut Reader<'_>,
+        version: i16,
+        sink: &mut S,
+    ) -> Result<MetadataBody<S::Broker, S::Topic>, DecodeError> {
         unsupported_decode(version)?;
         let flex = flexible(version);
-        let mut out = Self::default();
-        if version >= 3 {
-            out.throttle_time_ms = r.i32("throttle_time_ms")?;
-        }
-        out.brokers = r.vec(flex, 10, "brokers", |r| {
-            let b = MetadataBroker {
+        let throttle_time_ms = if version >= 3 { r.i32("throttle_time_ms")? } else { 0 };
+        let brokers = r.vec(flex, 10, "brokers", |r| {
+            let b = BrokerEntry {
                 node_id: r.i32("node_id")?,
-                host: r.string(flex, "host")?,
+                host: r.str(flex, "host")?,
                 port: r.i32("port")?,
                 rack: if version >= 1 {
-                    r.nullable_string(flex, "rack")?
+                    r.nullable_str(flex, "rack")?
                 } else {
                     None
                 },
@@ -596,41 +616,41 @@ impl MetadataResponse {
             if flex {
                 r.skip_tagged_fields()?;
             }
-            Ok(b)
+            Ok(sink.broker(b))
         })?;
-        if version >= 2 {
-            out.cluster_id = r.nullable_string(flex, "cluster_id")?;
-        }
-        if version >= 1 {
-            out.controller_id = r.i32("controller_id")?;
-        }
-        out.topics = r.vec(flex, 8, "topics", |r| {
+        let cluster_id = if version >= 2 {
+            r.nullable_string(flex, "cluster_id")?
+        } else {
+            None
+        };
+        let controller_id = if version >= 1 { r.i32("controller_id")? } else { -1 };
+        let topics = r.vec(flex, 8, "topics", |r| {
             let error_code = r.i16("topic error_code")?;
             let name = if version >= 12 {
-                r.nullable_string(flex, "topic name")?
+                r.nullable_str(flex, "topic name")?
             } else {
-                Some(r.string(flex, "topic name")?)
+                Some(r.str(flex, "topic name")?)
             };
             let topic_id = if version >= 10 { r.uuid("topic_id")? } else { [0; 16] };
             let is_internal = version >= 1 && r.bool("is_internal")?;
             let partitions = r.vec(flex, 14, "partitions", |r| {
-                let p = MetadataPartition {
+                let p = PartitionEntry {
                     error_code: r.i16("partition error_code")?,
                     partition_index: r.i32("partition_index")?,
                     leader_id: r.i32("leader_id")?,
                     leader_epoch: if version >= 7 { r.i32("leader_epoch")? } else { -1 },
-                    replica_nodes: read_i32_vec(r, flex, "replica_nodes")?,
-                    isr_nodes: read_i32_vec(r, flex, "isr_nodes")?,
+                    replica_nodes: r.i32s(flex, "replica_nodes")?,
+                    isr_nodes: r.i32s(flex, "isr_nodes")?,
                     offline_replicas: if version >= 5 {
-                        read_i32_vec(r, flex, "offline_replicas")?
+                        r.i32s(flex, "offline_replicas")?
                     } else {
-                        Vec::new()
+                        Int32s::EMPTY
                     },
                 };
                 if flex {
                     r.skip_tagged_fields()?;
                 }
-                Ok(p)
+                Ok(sink.partition(p))
             })?;
             let topic_authorized_operations = if version >= 8 {
                 r.i32("topic_authorized_operations")?
@@ -640,25 +660,159 @@ impl MetadataResponse {
             if flex {
                 r.skip_tagged_fields()?;
             }
-            Ok(MetadataTopic {
+            let t = TopicEntry {
                 error_code,
                 name,
                 topic_id,
                 is_internal,
-                partitions,
                 topic_authorized_operations,
-            })
+            };
+            Ok(sink.topic(t, partitions))
         })?;
-        if (8..=10).contains(&version) {
-            out.cluster_authorized_operations = r.i32("cluster_authorized_operations")?;
-        }
-        if version >= 13 {
-            out.error_code = r.i16("error_code")?;
-        }
+        let cluster_authorized_operations = if (8..=10).contains(&version) {
+            r.i32("cluster_authorized_operations")?
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        };
+        let error_code = if version >= 13 { r.i16("error_code")? } else { 0 };
         if flex {
             r.skip_tagged_fields()?;
         }
-        Ok(out)
+        Ok(MetadataBody {
+            throttle_time_ms,
+            brokers,
+            cluster_id,
+            controller_id,
+            topics,
+            cluster_authorized_operations,
+            error_code,
+        })
+    }
+}
+
+/// A broker entry of a Metadata response as read ([`MetadataSink`]).
+#[derive(Debug, Clone)]
+pub struct BrokerEntry<'a> {
+    /// Broker id.
+    pub node_id: i32,
+    /// Advertised host.
+    pub host: Cow<'a, str>,
+    /// Advertised port.
+    pub port: i32,
+    /// v1+: rack.
+    pub rack: Option<Cow<'a, str>>,
+}
+
+/// A partition entry as read ([`MetadataSink`]); fields as in [`MetadataPartition`].
+#[derive(Debug, Clone)]
+pub struct PartitionEntry<'a> {
+    /// Partition-level error.
+    pub error_code: i16,
+    /// Partition number.
+    pub partition_index: i32,
+    /// Leader broker id, -1 if none.
+    pub leader_id: i32,
+    /// v7+: leader epoch, -1 if unknown.
+    pub leader_epoch: i32,
+    /// Replica broker ids.
+    pub replica_nodes: Int32s<'a>,
+    /// In-sync replica ids.
+    pub isr_nodes: Int32s<'a>,
+    /// v5+: offline replica ids.
+    pub offline_replicas: Int32s<'a>,
+}
+
+/// A topic entry as read, without its partitions ([`MetadataSink`]); fields
+/// as in [`MetadataTopic`].
+#[derive(Debug, Clone)]
+pub struct TopicEntry<'a> {
+    /// Topic-level error.
+    pub error_code: i16,
+    /// Topic name; may be null from v12.
+    pub name: Option<Cow<'a, str>>,
+    /// v10+: topic id.
+    pub topic_id: Uuid,
+    /// v1+.
+    pub is_internal: bool,
+    /// v8+; [`AUTHORIZED_OPERATIONS_OMITTED`] unless requested.
+    pub topic_authorized_operations: i32,
+}
+
+/// What [`MetadataResponse::decode_into`] turns each entry into, as it is
+/// read: a topic's partitions are built before the topic.
+pub trait MetadataSink {
+    /// What a broker entry becomes.
+    type Broker;
+    /// What a partition entry becomes.
+    type Partition;
+    /// What a topic entry becomes, given its partitions.
+    type Topic;
+    /// Builds a broker.
+    fn broker(&mut self, b: BrokerEntry<'_>) -> Self::Broker;
+    /// Builds a partition.
+    fn partition(&mut self, p: PartitionEntry<'_>) -> Self::Partition;
+    /// Builds a topic from its entry and its partitions.
+    fn topic(&mut self, t: TopicEntry<'_>, partitions: Vec<Self::Partition>) -> Self::Topic;
+}
+
+/// A Metadata response body with entries of the caller's types
+/// ([`MetadataResponse::decode_into`]); fields as in [`MetadataResponse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataBody<B, T> {
+    /// v3+.
+    pub throttle_time_ms: i32,
+    /// The brokers.
+    pub brokers: Vec<B>,
+    /// v2+.
+    pub cluster_id: Option<String>,
+    /// v1+; -1 if unknown.
+    pub controller_id: i32,
+    /// The topics.
+    pub topics: Vec<T>,
+    /// v8–v10.
+    pub cluster_authorized_operations: i32,
+    /// v13+: top-level error.
+    pub error_code: i16,
+}
+
+/// The sink of [`MetadataResponse::decode`]: this module's own types.
+struct Owned;
+
+impl MetadataSink for Owned {
+    type Broker = MetadataBroker;
+    type Partition = MetadataPartition;
+    type Topic = MetadataTopic;
+
+    fn broker(&mut self, b: BrokerEntry<'_>) -> MetadataBroker {
+        MetadataBroker {
+            node_id: b.node_id,
+            host: b.host.into_owned(),
+            port: b.port,
+            rack: b.rack.map(Cow::into_owned),
+        }
+    }
+
+    fn partition(&mut self, p: PartitionEntry<'_>) -> MetadataPartition {
+        MetadataPartition {
+            error_code: p.error_code,
+            partition_index: p.partition_index,
+            leader_id: p.leader_id,
+            leader_epoch: p.leader_epoch,
+            replica_nodes: p.replica_nodes.iter().collect(),
+            isr_nodes: p.isr_nodes.iter().collect(),
+            offline_replicas: p.offline_replicas.iter().collect(),
+        }
+    }
+
+    fn topic(&mut self, t: TopicEntry<'_>, partitions: Vec<MetadataPartition>) -> MetadataTopic {
+        MetadataTopic {
+            error_code: t.error_code,
+            name: t.name.map(Cow::into_owned),
+            topic_id: t.topic_id,
+            is_internal: t.is_internal,
+            partitions,
+            topic_authorized_operations: t.topic_authorized_operations,
+        }
     }
 }
 

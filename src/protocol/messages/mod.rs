@@ -19,8 +19,9 @@ use bytes::BytesMut;
 
 pub use api_versions::{ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature};
 pub use metadata::{
-    MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataRequestView, MetadataResponse,
-    MetadataTopic, RequestTopicRef, TopicCursor,
+    BrokerEntry, MetadataBody, MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic,
+    MetadataRequestView, MetadataResponse, MetadataSink, MetadataTopic, PartitionEntry, RequestTopicRef, TopicCursor,
+    TopicEntry,
 };
 
 use super::error::{DecodeError, EncodeError};
