@@ -53,7 +53,11 @@ async fn connect_at(addr: &str, config: &Arc<ClientConfig>, start: i16) -> Clien
 /// [`connect`] does, and remembers the answer (what `ApiVersionsMemo::connect`
 /// does, with the retry).
 pub async fn connect_remembered(memo: &ApiVersionsMemo, addr: &str, base: &Arc<ClientConfig>) -> Client {
-    let client = connect_at(addr, base, memo.start_version(addr, base)).await;
-    memo.remember(addr, &client);
+    let remembered = memo.accepted(addr);
+    let client = connect_at(addr, base, remembered.unwrap_or(base.session.start_version)).await;
+    let accepted = client.negotiated().api_versions_version;
+    if remembered != Some(accepted) {
+        memo.remember_version(addr, accepted);
+    }
     client
 }

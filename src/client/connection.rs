@@ -453,4 +453,9 @@ impl Reply {
     pub fn body(&self) -> &[u8] {
         &self.frame[self.offset..]
     }
+
+    /// [`Reply::body`], sharing the frame's memory (no copy).
+    pub fn body_bytes(&self) -> Bytes {
+        self.frame.slice(self.offset..)
+    }
 }

@@ -81,9 +81,15 @@ impl ApiVersionsMemo {
     /// an `Arc` of one.
     pub async fn connect(&self, addr: &str, base: impl Into<Arc<ClientConfig>>) -> Result<Client, ClientError> {
         let base = base.into();
-        let start = self.start_version(addr, &base);
+        let remembered = self.accepted(addr);
+        let start = remembered.unwrap_or(base.session.start_version);
         let client = Client::connect_starting_at(addr, base, start).await?;
-        self.remember(addr, &client);
+        // Written only when it changed: a reconnect to the same broker is
+        // then one look into the memo, not two.
+        let accepted = client.negotiated().api_versions_version;
+        if remembered != Some(accepted) {
+            self.remember_version(addr, accepted);
+        }
         Ok(client)
     }
 }

@@ -29,7 +29,7 @@ pub use transcript::{Transcript, WireEvent};
 use crate::negotiate::{Action, Input, Negotiated, Session, SessionConfig};
 use crate::protocol::header::RequestHeader;
 use crate::protocol::messages::{
-    Api, ApiVersionsRequest, ApiVersionsResponse, BrokerEntry, MetadataRequest, MetadataResponse, MetadataSink,
+    Api, ApiVersionsReply, ApiVersionsRequest, BrokerEntry, MetadataRequest, MetadataResponse, MetadataSink,
     PartitionEntry, TopicEntry,
 };
 use crate::protocol::primitives::{Int32s, Reader, Uuid};
@@ -292,12 +292,11 @@ impl Client {
                 ApiVersionsRequest::encode_fields(b, version, &session.software_name, &session.software_version)
             })
             .await?;
-        // The reply's feature lists are not looked at: skipped, not read.
-        let resp = self.decode(
+        // Its table stays in place and its feature lists are skipped, not read.
+        let resp = self.decoded(
             "ApiVersions",
             version,
-            &reply,
-            ApiVersionsResponse::decode_without_features,
+            ApiVersionsReply::decode(&reply.body_bytes(), version),
         )?;
         self.conn
             .throttle(api_key::API_VERSIONS, version, resp.throttle_time_ms);
@@ -315,9 +314,8 @@ impl Client {
         let reply = self
             .round_trip(Api::Metadata, version, |b, _| request.encode(b, version))
             .await?;
-        let resp = self.decode("Metadata", version, &reply, |r, v| {
-            MetadataResponse::decode_into(r, v, &mut Build)
-        })?;
+        let read = MetadataResponse::decode_into(&mut Reader::new(reply.body()), version, &mut Build);
+        let resp = self.decoded("Metadata", version, read)?;
         self.conn.throttle(api_key::METADATA, version, resp.throttle_time_ms);
         broker_error("Metadata", version, resp.error_code)?;
         Ok(ClusterMetadata {
@@ -369,14 +367,14 @@ impl Client {
             .await?)
     }
 
-    fn decode<T>(
+    /// A reply's body as decoded; a decode error kills the connection.
+    fn decoded<T>(
         &mut self,
         api: &'static str,
         version: i16,
-        reply: &Reply,
-        decode: impl FnOnce(&mut Reader<'_>, i16) -> Result<T, crate::protocol::DecodeError>,
+        read: Result<T, crate::protocol::DecodeError>,
     ) -> Result<T, ClientError> {
-        decode(&mut Reader::new(reply.body()), version).map_err(|source| {
+        read.map_err(|source| {
             let e = ConnectionError::Decode { api, version, source };
             // A body we cannot read means we no longer trust the stream.
             self.conn.kill(&e);

@@ -33,8 +33,7 @@ use bytes::Bytes;
 use super::error::{Hint, NegotiateError};
 use super::select::{select, ClientApis};
 use crate::protocol::header::ResponseHeader;
-use crate::protocol::messages::api_versions::range_in;
-use crate::protocol::messages::{Api, ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse};
+use crate::protocol::messages::{Api, ApiKeys, ApiVersionsReply, ApiVersionsRequest, ApiVersionsResponse};
 use crate::protocol::primitives::Reader;
 use crate::protocol::{api_key, request_frame, DecodeError, ErrorCode, VersionRange};
 
@@ -127,7 +126,8 @@ pub struct Attempt {
 
 /// The result of a successful negotiation.
 ///
-/// The negotiation reads what it needs of the broker's reply: the API table
+/// The negotiation reads what it needs of the broker's reply
+/// ([`ApiVersionsReply`]): the API table, kept in place in the reply's bytes,
 /// and the throttle time. The KIP-584 feature lists (a `String` per name, a
 /// dozen on 4.x) are skipped by their size, as librdkafka skips them;
 /// [`Negotiated::response`] reads the whole reply when they are wanted.
@@ -135,8 +135,8 @@ pub struct Attempt {
 pub struct Negotiated {
     /// The ApiVersions version the broker finally answered.
     pub api_versions_version: i16,
-    /// The broker's API table, in the order it sent it.
-    pub api_keys: Vec<ApiVersionEntry>,
+    /// The broker's API table, in the order it sent it (read in place).
+    pub api_keys: ApiKeys,
     /// The reply's throttle time (v1+; 0 below).
     pub throttle_time_ms: i32,
     /// Every attempt in order, the successful one last.
@@ -159,7 +159,7 @@ impl Negotiated {
 
     /// The range the broker advertised for `key`, if any (a flipped range counts as none).
     pub fn range_of(&self, key: i16) -> Option<VersionRange> {
-        range_in(&self.api_keys, key)
+        self.api_keys.range_of(key)
     }
 
     /// The broker's ranges by API key (flipped ranges are left out).
@@ -303,8 +303,8 @@ impl<'a> Session<'a> {
         } else {
             version
         };
-        let body = r.position();
-        let response = match ApiVersionsResponse::decode_without_features(&mut r, body_version) {
+        let body = frame.slice(r.position()..);
+        let response = match ApiVersionsReply::decode(&body, body_version) {
             Ok(resp) => resp,
             Err(source) => {
                 return self.fail(NegotiateError::Decode {
@@ -321,7 +321,7 @@ impl<'a> Session<'a> {
                     api_versions_version: version,
                     api_keys: response.api_keys,
                     throttle_time_ms: response.throttle_time_ms,
-                    reply: frame.slice(body..),
+                    reply: body,
                     // The session is finished: its record moves, uncopied.
                     attempts: std::mem::take(&mut self.attempts),
                     reconnects: self.reconnects,
@@ -329,7 +329,7 @@ impl<'a> Session<'a> {
                 })
             }
             ErrorCode::UNSUPPORTED_VERSION => {
-                let hint = response.range_of(api_key::API_VERSIONS);
+                let hint = response.api_keys.range_of(api_key::API_VERSIONS);
                 self.record(version, expected, Outcome::Unsupported { hint });
                 match self.fallback(version, hint) {
                     Ok(next) => self.send(next, true),

@@ -108,11 +108,8 @@ pub struct ApiVersionEntry {
 /// section that is all but always empty: that shape is read straight off the
 /// bytes, one bounds check an entry (a 4.x table has 90); an entry with tags,
 /// or one cut short, is read field by field, with the same errors.
-fn read_entries(r: &mut Reader<'_>, flexible: bool) -> Result<Vec<ApiVersionEntry>, DecodeError> {
+fn read_entries(r: &mut Reader<'_>, flexible: bool, n: usize) -> Result<Vec<ApiVersionEntry>, DecodeError> {
     let size = if flexible { 7 } else { 6 };
-    let n = r
-        .array_len(flexible, size, "api_keys")?
-        .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
     let mut out = Vec::with_capacity(n.min(PREALLOCATED));
     let whole = r.rest().chunks_exact(size).take(n);
     // How many entries, from the first, have that shape: counted first, so
@@ -141,11 +138,134 @@ fn read_entries(r: &mut Reader<'_>, flexible: bool) -> Result<Vec<ApiVersionEntr
     Ok(out)
 }
 
+/// The api_keys array of an ApiVersions reply as [`ApiVersionsReply`] keeps
+/// it: the reply's own bytes when every entry has the common shape (6 bytes,
+/// then in flexible versions an empty tag section), else the entries as
+/// read. Either way, entries come out in the order the broker sent them.
+#[derive(Debug, Clone)]
+pub struct ApiKeys(Keys);
+
+#[derive(Debug, Clone)]
+enum Keys {
+    /// The entries back to back, `stride` bytes each (6, or 7 with the empty
+    /// tag section).
+    InPlace {
+        bytes: Bytes,
+        stride: usize,
+    },
+    Read(Vec<ApiVersionEntry>),
+}
+
+impl ApiKeys {
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Keys::InPlace { bytes, stride } => bytes.len() / stride,
+            Keys::Read(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entry `i`, in the order sent.
+    pub fn get(&self, i: usize) -> Option<ApiVersionEntry> {
+        match &self.0 {
+            Keys::InPlace { bytes, stride } => bytes.get(i * stride..i * stride + 6).map(|e| ApiVersionEntry {
+                api_key: i16::from_be_bytes([e[0], e[1]]),
+                min_version: i16::from_be_bytes([e[2], e[3]]),
+                max_version: i16::from_be_bytes([e[4], e[5]]),
+            }),
+            Keys::Read(v) => v.get(i).copied(),
+        }
+    }
+
+    /// The entries, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = ApiVersionEntry> + '_ {
+        (0..self.len()).map_while(|i| self.get(i))
+    }
+
+    /// The range advertised for `api_key`, if any (a flipped range counts as
+    /// none; the first entry for a key wins).
+    pub fn range_of(&self, api_key: i16) -> Option<VersionRange> {
+        range_in(self.iter(), api_key)
+    }
+
+    /// The entries, copied out.
+    pub fn to_vec(&self) -> Vec<ApiVersionEntry> {
+        self.iter().collect()
+    }
+}
+
+impl PartialEq for ApiKeys {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ApiKeys {}
+
+impl From<Vec<ApiVersionEntry>> for ApiKeys {
+    fn from(entries: Vec<ApiVersionEntry>) -> Self {
+        Self(Keys::Read(entries))
+    }
+}
+
+/// What negotiating and pinging read of an ApiVersions reply: the error, the
+/// table (kept in place, [`ApiKeys`]) and the throttle time. The tagged
+/// fields (the KIP-584 feature lists, a `String` per name on 4.x) are skipped
+/// by their size, as librdkafka skips them; [`ApiVersionsResponse::decode`]
+/// reads them. What is read fails as that decode fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersionsReply {
+    /// The top-level error (35 UNSUPPORTED_VERSION for a refusal, in a v0 body).
+    pub error_code: i16,
+    /// The broker's API table.
+    pub api_keys: ApiKeys,
+    /// v1+; 0 below.
+    pub throttle_time_ms: i32,
+}
+
+impl ApiVersionsReply {
+    /// Reads `body` (the reply after its header) at `version`.
+    pub fn decode(body: &Bytes, version: i16) -> Result<Self, DecodeError> {
+        let flexible = check_decode(version)?;
+        let mut r = Reader::new(body);
+        let error_code = r.i16("error_code")?;
+        let stride = if flexible { 7 } else { 6 };
+        let n = r
+            .array_len(flexible, stride, "api_keys")?
+            .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
+        // `array_len` has checked that `n` entries of `stride` bytes are there.
+        let api_keys = if !flexible || r.rest().chunks_exact(stride).take(n).all(|e| e[6] == 0) {
+            let start = r.position();
+            r.skip(n * stride);
+            ApiKeys(Keys::InPlace {
+                bytes: body.slice(start..start + n * stride),
+                stride,
+            })
+        } else {
+            ApiKeys(Keys::Read(read_entries(&mut r, flexible, n)?))
+        };
+        let throttle_time_ms = if version >= 1 { r.i32("throttle_time_ms")? } else { 0 };
+        if flexible {
+            r.skip_tagged_fields()?;
+        }
+        Ok(Self {
+            error_code,
+            api_keys,
+            throttle_time_ms,
+        })
+    }
+}
+
 /// The range `entries` advertise for `api_key`, if any (a flipped range
 /// counts as none; the first entry for a key wins).
-pub fn range_in(entries: &[ApiVersionEntry], api_key: i16) -> Option<VersionRange> {
+fn range_in(entries: impl IntoIterator<Item = ApiVersionEntry>, api_key: i16) -> Option<VersionRange> {
     entries
-        .iter()
+        .into_iter()
         .find(|e| e.api_key == api_key)
         .and_then(|e| VersionRange::new(e.min_version, e.max_version))
 }
@@ -208,7 +328,7 @@ impl Default for ApiVersionsResponse {
 impl ApiVersionsResponse {
     /// The range advertised for `api_key`, if any (a flipped range counts as none).
     pub fn range_of(&self, api_key: i16) -> Option<VersionRange> {
-        range_in(&self.api_keys, api_key)
+        range_in(self.api_keys.iter().copied(), api_key)
     }
 
     /// Writes the body at `version`. Fields the version lacks are left out.
@@ -266,31 +386,22 @@ impl ApiVersionsResponse {
     /// defines are not read, as Kafka's generated readers leave them (see
     /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
-        Self::decode_with(r, version, true)
-    }
-
-    /// [`ApiVersionsResponse::decode`] without the feature lists (tags 0 and
-    /// 2, left empty): they are skipped by their size, as unknown tags are.
-    /// What negotiating needs, the table and the throttle time, without a
-    /// `String` per feature name (a 4.x broker lists a dozen).
-    pub fn decode_without_features(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
-        Self::decode_with(r, version, false)
-    }
-
-    fn decode_with(r: &mut Reader<'_>, version: i16, features: bool) -> Result<Self, DecodeError> {
         let flexible = check_decode(version)?;
         let mut out = Self {
             error_code: r.i16("error_code")?,
             ..Self::default()
         };
-        out.api_keys = read_entries(r, flexible)?;
+        let n = r
+            .array_len(flexible, if flexible { 7 } else { 6 }, "api_keys")?
+            .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
+        out.api_keys = read_entries(r, flexible, n)?;
         if version >= 1 {
             out.throttle_time_ms = r.i32("throttle_time_ms")?;
         }
         if flexible {
             r.tagged_fields(|tag, t| {
                 match tag {
-                    0 if features => {
+                    0 => {
                         out.supported_features = t.vec(true, 6, "supported_features", |r| {
                             let f = SupportedFeature {
                                 name: r.string(true, "feature name")?,
@@ -302,7 +413,7 @@ impl ApiVersionsResponse {
                         })?
                     }
                     1 => out.finalized_features_epoch = t.i64("finalized_features_epoch")?,
-                    2 if features => {
+                    2 => {
                         out.finalized_features = t.vec(true, 6, "finalized_features", |r| {
                             let f = FinalizedFeature {
                                 name: r.string(true, "feature name")?,
@@ -426,5 +537,86 @@ mod tests {
         let exact = ApiVersionsResponse::decode(&mut Reader::new(KAFKA_38_UNSUPPORTED_V0_BODY), 0);
         assert_eq!(ApiVersionsResponse::decode(&mut r, 0), exact);
         assert_eq!(r.rest(), &[1, 0, 0]);
+    }
+
+    /// What [`ApiVersionsReply`] must agree on with the full decode.
+    fn read_by_both(
+        body: &[u8],
+        version: i16,
+    ) -> (
+        Result<ApiVersionsReply, DecodeError>,
+        Result<ApiVersionsResponse, DecodeError>,
+    ) {
+        let reply = ApiVersionsReply::decode(&Bytes::copy_from_slice(body), version);
+        (reply, ApiVersionsResponse::decode(&mut Reader::new(body), version))
+    }
+
+    #[test]
+    fn the_reply_keeps_the_table_in_place_or_reads_it_as_the_full_decode_does() {
+        let entry = |api_key, max_version| ApiVersionEntry {
+            api_key,
+            min_version: 0,
+            max_version,
+        };
+        let resp = ApiVersionsResponse {
+            api_keys: vec![entry(0, 11), entry(3, 13), entry(18, 4), entry(68, 0)],
+            throttle_time_ms: 5,
+            finalized_features_epoch: 9,
+            ..ApiVersionsResponse::default()
+        };
+        for v in 0..=4 {
+            let mut b = BytesMut::new();
+            resp.encode(&mut b, v).expect("encodes");
+            let (reply, full) = read_by_both(&b, v);
+            let (reply, full) = (reply.expect("reply decodes"), full.expect("decodes"));
+            assert!(
+                matches!(reply.api_keys.0, Keys::InPlace { .. }),
+                "v{v}: the common shape stays in place"
+            );
+            assert_eq!(reply.api_keys.to_vec(), full.api_keys, "v{v}");
+            assert_eq!(
+                (reply.error_code, reply.throttle_time_ms),
+                (full.error_code, full.throttle_time_ms)
+            );
+            assert_eq!(reply.api_keys.range_of(3), VersionRange::new(0, 13));
+            assert_eq!(reply.api_keys.range_of(99), None);
+        }
+        // v3, the second entry carrying a tag (tag 5, one byte): read entry by entry.
+        #[rustfmt::skip]
+        let tagged: &[u8] = &[
+            0, 0, 3,
+            0, 3, 0, 0, 0, 13, 0,
+            0, 18, 0, 0, 0, 4, 1, 5, 1, 0xaa,
+            0, 0, 0, 5, 0,
+        ];
+        let (reply, full) = read_by_both(tagged, 3);
+        let (reply, full) = (reply.expect("reply decodes"), full.expect("decodes"));
+        assert!(matches!(reply.api_keys.0, Keys::Read(_)));
+        assert_eq!(reply.api_keys.to_vec(), full.api_keys);
+        assert_eq!(
+            reply.api_keys,
+            ApiKeys::from(full.api_keys.clone()),
+            "equal whichever way it is kept"
+        );
+        assert_eq!(reply.throttle_time_ms, 5);
+    }
+
+    proptest::proptest! {
+        /// On any bytes: where the full decode succeeds, the reply agrees with it;
+        /// where the reply fails, so does the full decode (it reads a superset).
+        #[test]
+        fn the_reply_agrees_with_the_full_decode_on_random_bytes(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            version in 0i16..=5,
+        ) {
+            match read_by_both(&body, version) {
+                (Ok(reply), Ok(full)) => {
+                    proptest::prop_assert_eq!(reply.api_keys.to_vec(), full.api_keys);
+                    proptest::prop_assert_eq!((reply.error_code, reply.throttle_time_ms), (full.error_code, full.throttle_time_ms));
+                }
+                (Err(_), full) => proptest::prop_assert!(full.is_err()),
+                (Ok(_), Err(_)) => {}
+            }
+        }
     }
 }

@@ -17,7 +17,10 @@ use std::fmt::Debug;
 
 use bytes::BytesMut;
 
-pub use api_versions::{ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, SupportedFeature};
+pub use api_versions::{
+    ApiKeys, ApiVersionEntry, ApiVersionsReply, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature,
+    SupportedFeature,
+};
 pub use metadata::{
     BrokerEntry, MetadataBody, MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic,
     MetadataRequestView, MetadataResponse, MetadataSink, MetadataTopic, PartitionEntry, RequestTopicRef, TopicCursor,
