@@ -14,16 +14,21 @@
 //! Not the default: a fresh client (`ClientConfig::default()`, no memo) is
 //! what the matrix tests, because a fresh process is what users start.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use super::{Client, ClientConfig, ClientError};
 
 /// Per broker address, the ApiVersions version it accepted last. Cheap to
 /// clone (clones share the memory); see the module docs.
+///
+/// Keyed with FxHash, not SipHash: the keys are the addresses this process
+/// chooses to connect to, not input an attacker can flood, and the lookup
+/// runs on every reconnect.
 #[derive(Debug, Clone, Default)]
 pub struct ApiVersionsMemo {
-    accepted: Arc<Mutex<HashMap<String, i16>>>,
+    accepted: Arc<Mutex<FxHashMap<String, i16>>>,
 }
 
 impl ApiVersionsMemo {

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -245,7 +245,7 @@ impl Client {
         version: i16,
     ) -> Result<Self, ClientError> {
         let config = config.into();
-        let (conn, negotiated) = negotiate(addr, &config, version).await?;
+        let (conn, negotiated, spent) = negotiate(addr, &config, version).await?;
         let apis = &config.session.apis;
         let versions = Versions {
             api_versions: negotiated.api_versions_version,
@@ -258,7 +258,15 @@ impl Client {
             config,
             negotiated,
             versions,
-            out: BytesMut::with_capacity(64),
+            // The negotiation's last request buffer, if nothing else holds it:
+            // one allocation less per connect.
+            out: spent
+                .and_then(|b| b.try_into_mut().ok())
+                .map(|mut b| {
+                    b.clear();
+                    b
+                })
+                .unwrap_or_else(|| BytesMut::with_capacity(64)),
         })
     }
 
@@ -392,8 +400,13 @@ fn broker_error(api: &'static str, version: i16, code: i16) -> Result<(), Client
 }
 
 /// Drives a [`Session`] started at ApiVersions `start` over real
-/// connections. Returns the connection the negotiation finished on.
-async fn negotiate(addr: &str, config: &ClientConfig, start: i16) -> Result<(Connection, Negotiated), ClientError> {
+/// connections. Returns the connection the negotiation finished on, and the
+/// last request frame it sent (its buffer can be reused).
+async fn negotiate(
+    addr: &str,
+    config: &ClientConfig,
+    start: i16,
+) -> Result<(Connection, Negotiated, Option<Bytes>), ClientError> {
     let connect = || async {
         let conn = Connection::connect(addr, config.connect_timeout, config.max_frame_bytes).await?;
         Ok::<_, ConnectionError>(match &config.transcript {
@@ -403,6 +416,7 @@ async fn negotiate(addr: &str, config: &ClientConfig, start: i16) -> Result<(Con
     };
     let mut session = Session::starting_at(&config.session, start);
     let mut conn = connect().await?;
+    let mut spent = None;
     let mut action = session.on_connected();
     loop {
         action = match action {
@@ -418,6 +432,7 @@ async fn negotiate(addr: &str, config: &ClientConfig, start: i16) -> Result<(Con
                     let exchanged = exchange(&mut conn, &frame, version, correlation_id, config.request_timeout)
                         .instrument(span)
                         .await;
+                    spent = Some(frame);
                     match exchanged {
                         Ok(input) => session.on_input(input),
                         Err(e) => return Err(e.into()),
@@ -432,7 +447,7 @@ async fn negotiate(addr: &str, config: &ClientConfig, start: i16) -> Result<(Con
             Action::Done(negotiated) => {
                 let version = negotiated.api_versions_version;
                 conn.throttle(api_key::API_VERSIONS, version, negotiated.throttle_time_ms);
-                return Ok((conn, negotiated));
+                return Ok((conn, negotiated, spent));
             }
             Action::Fail(e) => {
                 conn.kill(&e);
