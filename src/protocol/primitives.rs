@@ -419,11 +419,6 @@ pub fn put_i32_vec(buf: &mut BytesMut, flexible: bool, items: &[i32], what: &'st
     })
 }
 
-/// Reads an `int32` array.
-pub fn read_i32_vec(r: &mut Reader<'_>, flexible: bool, what: &'static str) -> Result<Vec<i32>, DecodeError> {
-    Ok(r.i32s(flexible, what)?.iter().collect())
-}
-
 /// Bytes as a string, leniently: borrowed where they are valid UTF-8, else
 /// a copy with U+FFFD for each malformed sequence (Kafka's
 /// `new String(bytes, UTF_8)`).

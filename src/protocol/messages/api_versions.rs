@@ -104,12 +104,22 @@ pub struct ApiVersionEntry {
     pub max_version: i16,
 }
 
+/// Bytes of an api_keys entry in its common shape: 6, plus the empty tag
+/// section in flexible versions. Also the fewest an entry can take.
+fn entry_size(flexible: bool) -> usize {
+    if flexible {
+        7
+    } else {
+        6
+    }
+}
+
 /// The api_keys array. An entry is 6 bytes, then (flexible versions) a tag
 /// section that is all but always empty: that shape is read straight off the
 /// bytes, one bounds check an entry (a 4.x table has 90); an entry with tags,
 /// or one cut short, is read field by field, with the same errors.
 fn read_entries(r: &mut Reader<'_>, flexible: bool, n: usize) -> Result<Vec<ApiVersionEntry>, DecodeError> {
-    let size = if flexible { 7 } else { 6 };
+    let size = entry_size(flexible);
     let mut out = Vec::with_capacity(n.min(PREALLOCATED));
     let whole = r.rest().chunks_exact(size).take(n);
     // How many entries, from the first, have that shape: counted first, so
@@ -234,7 +244,7 @@ impl ApiVersionsReply {
         let flexible = check_decode(version)?;
         let mut r = Reader::new(body);
         let error_code = r.i16("error_code")?;
-        let stride = if flexible { 7 } else { 6 };
+        let stride = entry_size(flexible);
         let n = r
             .array_len(flexible, stride, "api_keys")?
             .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
@@ -392,7 +402,7 @@ impl ApiVersionsResponse {
             ..Self::default()
         };
         let n = r
-            .array_len(flexible, if flexible { 7 } else { 6 }, "api_keys")?
+            .array_len(flexible, entry_size(flexible), "api_keys")?
             .ok_or(DecodeError::UnexpectedNull { what: "api_keys" })?;
         out.api_keys = read_entries(r, flexible, n)?;
         if version >= 1 {

@@ -440,24 +440,8 @@ pub struct MetadataTopic {
     pub topic_authorized_operations: i32,
 }
 
-/// Metadata response body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetadataResponse {
-    /// v3+.
-    pub throttle_time_ms: i32,
-    /// The brokers.
-    pub brokers: Vec<MetadataBroker>,
-    /// v2+.
-    pub cluster_id: Option<String>,
-    /// v1+; -1 if unknown.
-    pub controller_id: i32,
-    /// The topics.
-    pub topics: Vec<MetadataTopic>,
-    /// v8–v10; [`AUTHORIZED_OPERATIONS_OMITTED`] unless requested.
-    pub cluster_authorized_operations: i32,
-    /// v13+: top-level error.
-    pub error_code: i16,
-}
+/// Metadata response body: [`MetadataBody`] with this module's entry types.
+pub type MetadataResponse = MetadataBody<MetadataBroker, MetadataTopic>;
 
 impl Default for MetadataResponse {
     fn default() -> Self {
@@ -577,16 +561,7 @@ impl MetadataResponse {
     /// defines are not read, as Kafka's generated readers leave them (see
     /// docs/fidelity.md, "Parsing").
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
-        let body = Self::decode_into(r, version, &mut Owned)?;
-        Ok(Self {
-            throttle_time_ms: body.throttle_time_ms,
-            brokers: body.brokers,
-            cluster_id: body.cluster_id,
-            controller_id: body.controller_id,
-            topics: body.topics,
-            cluster_authorized_operations: body.cluster_authorized_operations,
-            error_code: body.error_code,
-        })
+        Self::decode_into(r, version, &mut Owned)
     }
 
     /// Reads the body at `version` as [`MetadataResponse::decode`] does, with
@@ -755,8 +730,9 @@ pub trait MetadataSink {
     fn topic(&mut self, t: TopicEntry<'_>, partitions: Vec<Self::Partition>) -> Self::Topic;
 }
 
-/// A Metadata response body with entries of the caller's types
-/// ([`MetadataResponse::decode_into`]); fields as in [`MetadataResponse`].
+/// A Metadata response body, with broker entries `B` and topic entries `T`:
+/// the protocol's own ([`MetadataResponse`]) or the caller's
+/// ([`MetadataResponse::decode_into`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataBody<B, T> {
     /// v3+.
@@ -769,7 +745,7 @@ pub struct MetadataBody<B, T> {
     pub controller_id: i32,
     /// The topics.
     pub topics: Vec<T>,
-    /// v8–v10.
+    /// v8–v10; [`AUTHORIZED_OPERATIONS_OMITTED`] unless requested.
     pub cluster_authorized_operations: i32,
     /// v13+: top-level error.
     pub error_code: i16,
