@@ -135,6 +135,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let broker = Arc::new(Broker::new(args.release, mode, &options, advertise)?);
     let (tx, rx) = watch::channel(false);
     let server = tokio::spawn(serve(listener, broker, Recorder::default(), rx));
+    // Before the line: a script that signals as soon as it reads it must get
+    // a clean stop, not the signal's default action.
+    let stop = StopSignals::install()?;
     // The one line scripts wait for; the listener is already accepting.
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {addr}")?;
@@ -144,20 +147,34 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     if !behave.is_empty() {
         eprintln!("misbehaving on purpose (--behave): {}", behave.join(","));
     }
-    wait_for_signal().await?;
+    stop.wait().await;
     let _ = tx.send(true);
     let _ = server.await;
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, handled from the moment they are installed.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<Self, CliError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    Ok(())
+
+    /// Until either arrives.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 #[cfg(test)]
