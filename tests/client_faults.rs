@@ -104,7 +104,7 @@ async fn kafka_3_8_zk_negotiates_v3_after_a_v4_refusal() {
     let mut client = connect_ok(&emu).await;
     let n = client.negotiated();
     assert_eq!(
-        n.attempts,
+        n.attempts.to_vec(),
         vec![
             attempt(
                 4,
@@ -166,7 +166,7 @@ async fn kafka_2_3_negotiates_v0_after_a_hintless_refusal() {
     let emu = start(Release::new(2, 3), Mode::Zk, Faults::default()).await;
     let mut client = connect_ok(&emu).await;
     assert_eq!(
-        client.negotiated().attempts,
+        client.negotiated().attempts.to_vec(),
         vec![
             attempt(4, 1, Outcome::Unsupported { hint: None }),
             attempt(0, 2, Outcome::Accepted)
@@ -197,7 +197,10 @@ async fn releases_with_api_versions_v4_need_one_attempt(
 ) {
     let emu = start(Release::new(major, minor), mode, Faults::default()).await;
     let mut client = connect_ok(&emu).await;
-    assert_eq!(client.negotiated().attempts, vec![attempt(4, 1, Outcome::Accepted)]);
+    assert_eq!(
+        client.negotiated().attempts.to_vec(),
+        vec![attempt(4, 1, Outcome::Accepted)]
+    );
     assert_eq!(client.versions().api_versions, 4);
     assert_eq!(client.versions().metadata, metadata);
     timeout(WAIT, client.ping()).await.expect("in time").expect("ping");
@@ -556,7 +559,10 @@ async fn negotiated_then(faults: Faults) -> (Emulator, Client) {
     )
     .await;
     let client = connect_ok(&emu).await;
-    assert_eq!(client.negotiated().attempts, vec![attempt(4, 1, Outcome::Accepted)]);
+    assert_eq!(
+        client.negotiated().attempts.to_vec(),
+        vec![attempt(4, 1, Outcome::Accepted)]
+    );
     (emu, client)
 }
 

@@ -101,7 +101,7 @@ fn franz_go_119_trap_v4_to_kafka_38_falls_back_to_v3_and_reads_the_real_table() 
     assert_eq!(n.api_versions_version, 3);
     assert_eq!(n.reconnects, 0);
     assert_eq!(
-        n.attempts,
+        n.attempts.to_vec(),
         vec![
             Attempt {
                 version: 4,

@@ -141,7 +141,7 @@ pub(super) async fn run(args: ProbeArgs) -> Result<(), CliError> {
     let probe = Probe {
         bootstrap: args.bootstrap,
         api_versions_version: negotiated.api_versions_version,
-        attempts: negotiated.attempts.clone(),
+        attempts: negotiated.attempts.to_vec(),
         guessed: describe_broker(&reply, negotiated.api_versions_version),
         features: Features::of(&reply),
         apis: rows,

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -258,10 +258,9 @@ impl Client {
             config,
             negotiated,
             versions,
-            // The negotiation's last request buffer, if nothing else holds it:
-            // one allocation less per connect.
+            // The negotiation's last request buffer: one allocation less per
+            // connect.
             out: spent
-                .and_then(|b| b.try_into_mut().ok())
                 .map(|mut b| {
                     b.clear();
                     b
@@ -406,7 +405,7 @@ async fn negotiate(
     addr: &str,
     config: &ClientConfig,
     start: i16,
-) -> Result<(Connection, Negotiated, Option<Bytes>), ClientError> {
+) -> Result<(Connection, Negotiated, Option<BytesMut>), ClientError> {
     let connect = || async {
         let conn = Connection::connect(addr, config.connect_timeout, config.max_frame_bytes).await?;
         Ok::<_, ConnectionError>(match &config.transcript {

@@ -265,7 +265,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
         .map_err(MatrixError::Negotiate)?;
     out.timings.connect_us = Some(micros(started.elapsed()));
     let negotiated = client.negotiated();
-    out.negotiation.attempts = negotiated.attempts.clone();
+    out.negotiation.attempts = negotiated.attempts.to_vec();
     out.negotiation.guessed = Some(describe_broker(&negotiated.response(), negotiated.api_versions_version));
     let versions = client.versions();
     out.negotiation.api_versions_version = Some(versions.api_versions);

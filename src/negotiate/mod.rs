@@ -11,4 +11,4 @@ pub mod session;
 
 pub use error::{Hint, NegotiateError};
 pub use select::{select, ClientApis};
-pub use session::{Action, Attempt, Input, Negotiated, Outcome, Session, SessionConfig};
+pub use session::{Action, Attempt, Attempts, Input, Negotiated, Outcome, Session, SessionConfig};

@@ -28,14 +28,14 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::error::{Hint, NegotiateError};
 use super::select::{select, ClientApis};
 use crate::protocol::header::ResponseHeader;
 use crate::protocol::messages::{Api, ApiKeys, ApiVersionsReply, ApiVersionsRequest, ApiVersionsResponse};
 use crate::protocol::primitives::Reader;
-use crate::protocol::{api_key, request_frame, DecodeError, ErrorCode, VersionRange};
+use crate::protocol::{api_key, write_request, DecodeError, ErrorCode, VersionRange};
 
 /// How the session behaves. `Default` is this crate's client.
 #[derive(Debug, Clone)]
@@ -87,8 +87,10 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Write this frame (size prefix included) on the current connection, if
-    /// it is still open; otherwise report `Input::Closed` instead.
-    Send(Bytes),
+    /// it is still open; otherwise report `Input::Closed` instead. The
+    /// session keeps no copy: once written, the buffer is the shell's to
+    /// reuse (the client encodes its next requests into the last one).
+    Send(BytesMut),
     /// Drop the current connection, open a new one, call `on_connected`.
     Reconnect,
     /// Negotiation finished.
@@ -111,6 +113,11 @@ pub enum Outcome {
     /// The connection closed before a reply.
     Closed,
 }
+
+/// The attempts of one negotiation, in order. The default allows four
+/// ([`SessionConfig::max_attempts`]); that many are kept inline, so
+/// recording them allocates nothing.
+pub type Attempts = smallvec::SmallVec<[Attempt; 4]>;
 
 /// One ApiVersions request and how it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -140,7 +147,7 @@ pub struct Negotiated {
     /// The reply's throttle time (v1+; 0 below).
     pub throttle_time_ms: i32,
     /// Every attempt in order, the successful one last.
-    pub attempts: Vec<Attempt>,
+    pub attempts: Attempts,
     /// New connections opened after the first.
     pub reconnects: u32,
     /// The correlation id the connection should use next.
@@ -204,7 +211,7 @@ pub struct Session<'a> {
     config: &'a SessionConfig,
     state: State,
     next_correlation_id: i32,
-    attempts: Vec<Attempt>,
+    attempts: Attempts,
     reconnects: u32,
 }
 
@@ -222,7 +229,7 @@ impl<'a> Session<'a> {
             config,
             state: State::Connect { version },
             next_correlation_id,
-            attempts: Vec::new(),
+            attempts: Attempts::new(),
             reconnects: 0,
         }
     }
@@ -381,15 +388,17 @@ impl<'a> Session<'a> {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
         let config = self.config;
-        let frame = request_frame(
+        let mut frame = BytesMut::with_capacity(64);
+        let written = write_request(
+            &mut frame,
             Api::ApiVersions,
             version,
             correlation_id,
             config.client_id.as_deref(),
             |b| ApiVersionsRequest::encode_fields(b, version, &config.software_name, &config.software_version),
         );
-        match frame {
-            Ok(frame) => {
+        match written {
+            Ok(()) => {
                 self.state = State::Awaiting {
                     version,
                     correlation_id,
