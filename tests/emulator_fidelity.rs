@@ -546,6 +546,50 @@ async fn metadata_reports_the_advertised_address(#[case] (major, minor): (u8, u8
     assert!(checked > 0);
 }
 
+#[rstest]
+#[case::kafka_2_3((2, 3), 0)]
+#[case::kafka_2_4((2, 4), 0)]
+#[case::kafka_2_5((2, 5), i32::MIN)]
+#[case::kafka_3_8((3, 8), i32::MIN)]
+#[tokio::test]
+async fn authorized_operations_not_asked_for_are_0_before_2_5(#[case] (major, minor): (u8, u8), #[case] omitted: i32) {
+    // 2.3.0/2.4.0 KafkaApis: `var clusterAuthorizedOperations = 0`, and
+    // TopicMetadata's constructor without them passes 0; 2.5.0 Int.MinValue.
+    // Asked for, every topic entry getTopicMetadata makes has all of a
+    // topic's operations (no authorizer), an unknown topic's too.
+    let emu = start(Release::new(major, minor), Mode::Zk, seeded()).await;
+    let mut s = connect(&emu).await;
+    let plain = MetadataRequest {
+        allow_auto_topic_creation: false,
+        ..MetadataRequest::for_topics(["orders", "nope"])
+    };
+    let resp = metadata_round_trip(&mut s, 1, 8, &plain).await;
+    let ops: Vec<i32> = resp.topics.iter().map(|t| t.topic_authorized_operations).collect();
+    assert_eq!(
+        (ops, resp.cluster_authorized_operations),
+        (vec![omitted, omitted], omitted),
+        "{major}.{minor} v8, not asked for"
+    );
+    let asked = MetadataRequest {
+        include_topic_authorized_operations: true,
+        include_cluster_authorized_operations: true,
+        ..plain
+    };
+    let resp = metadata_round_trip(&mut s, 2, 8, &asked).await;
+    let ops: Vec<(i16, i32)> = resp
+        .topics
+        .iter()
+        .map(|t| (t.error_code, t.topic_authorized_operations))
+        .collect();
+    // READ..DESCRIBE (3–8), DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11; CREATE 5,
+    // ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9 .. IDEMPOTENT_WRITE 12.
+    assert_eq!(
+        (ops, resp.cluster_authorized_operations),
+        (vec![(0, 0b1101_1111_1000), (3, 0b1101_1111_1000)], 0b1_1111_1010_0000),
+        "{major}.{minor} v8, asked for"
+    );
+}
+
 #[tokio::test]
 async fn metadata_v0_all_topics_is_an_empty_array_on_the_wire() {
     // The request bytes for "all topics" at v0 (empty int32 array) and v1 (null).

@@ -209,7 +209,8 @@ impl Broker {
                 options.cluster_id.clone(),
                 &options.topics,
                 auto_create,
-            ),
+            )
+            .omitting_operations_as(quirks.authorized_operations_omitted),
             faults: options.faults.clone(),
             max_frame_bytes: options.max_frame_bytes,
             pool: MemoryPool::new(options.memory_budget),

@@ -49,6 +49,15 @@ pub struct Quirks {
     /// UNKNOWN_TOPIC_OR_PARTITION unless a creation was attempted (2.0.0
     /// `KafkaApis.getTopicMetadata`; creating runs `Topic.validate` → 17).
     pub validates_unknown_topic_names: bool,
+    /// Metadata v8+'s `cluster_authorized_operations` and
+    /// `topic_authorized_operations` when the request did not ask for them:
+    /// 0 on 2.3–2.4 (2.3.0/2.4.0 `KafkaApis.handleTopicMetadataRequest`
+    /// `var clusterAuthorizedOperations = 0`; `MetadataResponse.TopicMetadata`'s
+    /// constructor without them passes 0), Int.MinValue from 2.5.0
+    /// (`var clusterAuthorizedOperations = Int.MinValue`, the constructor
+    /// passes `AUTHORIZED_OPERATIONS_OMITTED`; 2.6+ the generated default).
+    /// 2.0–2.2 have no Metadata v8.
+    pub authorized_operations_omitted: i32,
 }
 
 impl Quirks {
@@ -62,6 +71,7 @@ impl Quirks {
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
             strict_body_tag_order: since_2_4 && release < Release::new(2, 8),
             validates_unknown_topic_names: release >= Release::new(2, 8),
+            authorized_operations_omitted: if release < Release::new(2, 5) { 0 } else { i32::MIN },
             auto_create_answer: match mode {
                 Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,
                 Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,

@@ -26,8 +26,10 @@
 //!   response, INVALID_REQUEST (42) per topic, no brokers ("this functionality
 //!   was not implemented on the server" — MetadataRequest.json 3.8.0);
 //! - v12+ by id: the topic, or UNKNOWN_TOPIC_ID (100) with a null name;
-//! - authorized operations: Int.MinValue unless requested; when requested,
-//!   every operation Kafka supports on the resource (no authorizer).
+//! - authorized operations: when requested, every operation Kafka supports
+//!   on the resource (no authorizer), on every topic entry Kafka's
+//!   `getTopicMetadata` makes, found or not (not on unknown ids); otherwise
+//!   Int.MinValue, or 0 on 2.3–2.4 (`Quirks::authorized_operations_omitted`).
 //!
 //! Bounded, unlike Kafka: at most [`AUTO_CREATE_LIMIT`] topics are ever
 //! auto-created; past that a new name is answered as if auto-creation were
@@ -73,14 +75,19 @@ use crate::protocol::{api_key, EncodeError, ErrorCode};
 /// The broker id of the single emulated broker.
 pub const NODE_ID: i32 = 1;
 
-/// Operations on a TOPIC as a 32-bit field when no authorizer is configured:
-/// READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS
-/// 10, ALTER_CONFIGS 11 (Kafka `AclEntry.supportedOperations(TOPIC)`).
+/// Operations on a TOPIC as a 32-bit field when no authorizer is configured
+/// (`AuthHelper.authorizedOperations`: `case None => supportedOps`): READ 3,
+/// WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10,
+/// ALTER_CONFIGS 11. Kafka `AclEntry.supportedOperations(TOPIC)` (3.8.0
+/// `server/.../security/authorizer/AclEntry.java`, unchanged on trunk in
+/// 2024-10; 2.3.0 `security/auth/ResourceType.scala`), codes from
+/// `AclOperation.java`.
 pub const TOPIC_OPERATIONS: i32 =
     (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
-/// Operations on the CLUSTER likewise: CREATE 5, ALTER 7, DESCRIBE 8,
-/// CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+/// Operations on the CLUSTER likewise (same sources): CREATE 5, ALTER 7,
+/// DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
+/// IDEMPOTENT_WRITE 12.
 pub const CLUSTER_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 /// A topic the emulator serves.
@@ -164,11 +171,16 @@ pub struct ClusterView {
     pub cluster_id: String,
     /// Auto-creation.
     pub auto_create: AutoCreate,
+    /// What a reply carries where authorized operations were not asked for
+    /// (`Quirks::authorized_operations_omitted`).
+    pub operations_omitted: i32,
     topics: RwLock<Arc<Topics>>,
 }
 
 impl ClusterView {
     /// A cluster serving `topics` (a repeated name is served once, the first).
+    /// Authorized operations not asked for are answered Int.MinValue (Kafka
+    /// 2.5+; see [`ClusterView::omitting_operations_as`]).
     pub fn new(host: String, port: i32, cluster_id: String, topics: &[SeededTopic], auto_create: AutoCreate) -> Self {
         let mut all = Topics::default();
         for t in topics {
@@ -179,8 +191,16 @@ impl ClusterView {
             port,
             cluster_id,
             auto_create,
+            operations_omitted: AUTHORIZED_OPERATIONS_OMITTED,
             topics: RwLock::new(Arc::new(all)),
         }
+    }
+
+    /// Answers authorized operations that were not asked for with `value`
+    /// (0 on Kafka 2.3–2.4, `Quirks::authorized_operations_omitted`).
+    pub fn omitting_operations_as(mut self, value: i32) -> Self {
+        self.operations_omitted = value;
+        self
     }
 
     /// Every topic now served, seeded first, then auto-created in order.
@@ -277,8 +297,9 @@ fn stable_id(name: &str) -> Uuid {
 /// A seeded topic's entry. `leaderless`: each partition as Kafka answers one
 /// whose leader is not alive (3.8.0 `ZkMetadataCache.getPartitionMetadata`:
 /// LEADER_NOT_AVAILABLE, `NO_LEADER_ID` = -1, the partition state's epoch,
-/// replicas and ISR), the `leaderless` fault.
-fn topic_entry(t: &SeededTopic, include_ops: bool, leaderless: bool) -> MetadataTopic {
+/// replicas and ISR), the `leaderless` fault. `operations`: its
+/// `topic_authorized_operations` ([`Plan::topic_operations`]).
+fn topic_entry(t: &SeededTopic, operations: i32, leaderless: bool) -> MetadataTopic {
     let (error_code, leader_id) = if leaderless {
         (ErrorCode::LEADER_NOT_AVAILABLE.0, -1)
     } else {
@@ -300,15 +321,13 @@ fn topic_entry(t: &SeededTopic, include_ops: bool, leaderless: bool) -> Metadata
                 offline_replicas: Vec::new(),
             })
             .collect(),
-        topic_authorized_operations: if include_ops {
-            TOPIC_OPERATIONS
-        } else {
-            AUTHORIZED_OPERATIONS_OMITTED
-        },
+        topic_authorized_operations: operations,
     }
 }
 
-fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataTopic {
+/// An entry for a topic the broker does not have, answered `code`, with
+/// `operations` as its `topic_authorized_operations`.
+fn missing(name: Option<String>, id: Uuid, code: ErrorCode, operations: i32) -> MetadataTopic {
     let internal = name.as_deref().is_some_and(is_internal) && code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     MetadataTopic {
         error_code: code.0,
@@ -316,7 +335,7 @@ fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataTopic {
         topic_id: id,
         is_internal: internal,
         partitions: Vec::new(),
-        topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+        topic_authorized_operations: operations,
     }
 }
 
@@ -459,7 +478,13 @@ pub struct Plan<A> {
     asked: A,
     kind: Kind,
     version: i16,
-    include_ops: bool,
+    /// `topic_authorized_operations` of every entry Kafka's
+    /// `getTopicMetadata` makes, found or not: all of a topic's operations
+    /// when asked for (no authorizer), else [`Plan::operations_omitted`].
+    topic_operations: i32,
+    /// The same where Kafka never sets it (unknown topic ids, the v10/v11
+    /// error response): always the omitted value.
+    operations_omitted: i32,
     first_answer: ErrorCode,
     /// The answer to an invalid name: 17, or 3 on 2.0–2.7 when no creation
     /// is attempted (`Quirks::validates_unknown_topic_names`).
@@ -495,7 +520,12 @@ impl<A: AskedTopics> Plan<A> {
             asked,
             kind: Kind::All,
             version,
-            include_ops: flags.include_topic_authorized_operations,
+            topic_operations: if flags.include_topic_authorized_operations {
+                TOPIC_OPERATIONS
+            } else {
+                view.operations_omitted
+            },
+            operations_omitted: view.operations_omitted,
             first_answer: view.auto_create.first_answer,
             invalid_answer: if (view.auto_create.enabled && flags.allow_auto_topic_creation)
                 || view.auto_create.validates_names
@@ -517,7 +547,7 @@ impl<A: AskedTopics> Plan<A> {
                 cluster_authorized_operations: if flags.include_cluster_authorized_operations {
                     CLUSTER_OPERATIONS
                 } else {
-                    AUTHORIZED_OPERATIONS_OMITTED
+                    view.operations_omitted
                 },
                 ..MetadataResponse::default()
             },
@@ -719,31 +749,46 @@ impl<A: AskedTopics> Plan<A> {
         match (self.kind, group) {
             (Kind::Invalid, _) => MetadataTopic {
                 name: Some(name().into_owned()),
-                ..missing(None, a.topic_id, ErrorCode::INVALID_REQUEST)
+                ..missing(None, a.topic_id, ErrorCode::INVALID_REQUEST, self.operations_omitted)
             },
-            (Kind::ById, 0) => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
+            (Kind::ById, 0) => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID, self.operations_omitted),
             (Kind::ById, _) => match self.snapshot.get_id(&a.topic_id) {
-                Some(t) => topic_entry(t, self.include_ops, self.leaderless),
-                None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID),
+                Some(t) => topic_entry(t, self.topic_operations, self.leaderless),
+                None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID, self.operations_omitted),
             },
-            (_, 0) if self.creating && self.snapshot.get(&name()).is_some() => {
-                missing(Some(name().into_owned()), [0; 16], ErrorCode::LEADER_NOT_AVAILABLE)
-            }
+            (_, 0) if self.creating && self.snapshot.get(&name()).is_some() => missing(
+                Some(name().into_owned()),
+                [0; 16],
+                ErrorCode::LEADER_NOT_AVAILABLE,
+                self.topic_operations,
+            ),
             (_, 0) => match self.snapshot.get(&name()) {
-                Some(t) => topic_entry(t, self.include_ops, self.leaderless),
+                Some(t) => topic_entry(t, self.topic_operations, self.leaderless),
                 None => missing(
                     Some(name().into_owned()),
                     [0; 16],
                     ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                    self.topic_operations,
                 ),
             },
-            (_, 1) if !is_valid_topic_name(&name()) => missing(Some(name().into_owned()), [0; 16], self.invalid_answer),
+            (_, 1) if !is_valid_topic_name(&name()) => missing(
+                Some(name().into_owned()),
+                [0; 16],
+                self.invalid_answer,
+                self.topic_operations,
+            ),
             (_, 1) => missing(
                 Some(name().into_owned()),
                 [0; 16],
                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                self.topic_operations,
             ),
-            (_, _) => missing(Some(name().into_owned()), [0; 16], self.first_answer),
+            (_, _) => missing(
+                Some(name().into_owned()),
+                [0; 16],
+                self.first_answer,
+                self.topic_operations,
+            ),
         }
     }
 
@@ -780,7 +825,7 @@ impl<A: AskedTopics> Plan<A> {
                     }
                     work -= 1;
                     cursor.index += 1;
-                    if sink(&topic_entry(t, self.include_ops, self.leaderless))? {
+                    if sink(&topic_entry(t, self.topic_operations, self.leaderless))? {
                         return Ok(());
                     }
                 }
@@ -1106,5 +1151,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Authorized operations as Kafka's `handleTopicMetadataRequest` sets
+    /// them (3.8.0): on every entry `getTopicMetadata` makes when asked for,
+    /// found or not, never on unknown ids; the omitted value otherwise.
+    #[test]
+    fn authorized_operations_are_set_where_kafka_sets_them() {
+        let ops = |view: &ClusterView, version: i16, req: &MetadataRequest| {
+            let r = handle(req, version, view);
+            let topics: Vec<(Option<String>, i16, i32)> = r
+                .topics
+                .iter()
+                .map(|t| (t.name.clone(), t.error_code, t.topic_authorized_operations))
+                .collect();
+            (topics, r.cluster_authorized_operations)
+        };
+        let asked = |topic: bool, cluster: bool| MetadataRequest {
+            include_topic_authorized_operations: topic,
+            include_cluster_authorized_operations: cluster,
+            ..MetadataRequest::for_topics(["orders", "nope", "bad name"])
+        };
+        let view = cluster(false);
+        let (topics, cluster_ops) = ops(&view, 9, &asked(true, true));
+        assert_eq!(
+            topics,
+            [
+                (Some("orders".to_owned()), 0, TOPIC_OPERATIONS),
+                (Some("nope".to_owned()), 3, TOPIC_OPERATIONS),
+                (Some("bad name".to_owned()), 17, TOPIC_OPERATIONS),
+            ]
+        );
+        assert_eq!(cluster_ops, CLUSTER_OPERATIONS);
+        let (topics, cluster_ops) = ops(&view, 9, &asked(false, false));
+        assert!(topics.iter().all(|t| t.2 == i32::MIN), "{topics:?}");
+        assert_eq!(cluster_ops, i32::MIN);
+
+        // Unknown ids (v12+) keep the omitted value even when asked for.
+        let by_id = MetadataRequest {
+            include_topic_authorized_operations: true,
+            topics: Some(vec![MetadataRequestTopic {
+                topic_id: [7; 16],
+                name: None,
+            }]),
+            ..MetadataRequest::default()
+        };
+        let (topics, _) = ops(&view, 12, &by_id);
+        assert_eq!(topics, [(None, 100, i32::MIN)]);
+
+        // Kafka 2.3–2.4 answer 0 where 2.5+ answer Int.MinValue.
+        let old = cluster(false).omitting_operations_as(0);
+        let (topics, cluster_ops) = ops(&old, 8, &asked(false, false));
+        assert!(topics.iter().all(|t| t.2 == 0), "{topics:?}");
+        assert_eq!(cluster_ops, 0);
+        let (topics, cluster_ops) = ops(&old, 8, &asked(true, true));
+        assert!(topics.iter().all(|t| t.2 == TOPIC_OPERATIONS), "{topics:?}");
+        assert_eq!(cluster_ops, CLUSTER_OPERATIONS);
     }
 }
