@@ -205,7 +205,12 @@ impl Connection {
         Err(e)
     }
 
-    /// Without waiting: has the broker already closed its side? Bytes that
+    /// Without waiting: has the broker already closed its side, as far as
+    /// this socket can tell now? It reads only when tokio's reactor has seen
+    /// the socket readable (bytes or a FIN; a FIN once seen stays seen), so
+    /// it costs no syscall on the common path; a FIN the reactor has not yet
+    /// polled is not seen (why the emulator sends a reply and the FIN after
+    /// it in one segment, see `docs/behaviours.md`). Bytes that
     /// arrive meanwhile are kept for the next read, but at most
     /// [`PEEK_LIMIT`] per call: a broker that floods bytes nobody asked for
     /// cannot grow the buffer here, where the frame limit is not checked
@@ -253,7 +258,7 @@ impl Connection {
     }
 
     /// Writes one whole frame on a connection the caller has just checked
-    /// for a pending EOF (that check is a syscall, done once per request).
+    /// for a pending EOF ([`Connection::peer_closed`], done once per request).
     /// A dead connection still refuses.
     pub(crate) async fn write_frame(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
         self.check_alive()?;

@@ -27,7 +27,7 @@ pub mod closed {
     pub const FORGED_SIZE: &str = "forged response size";
     /// `close_on_newest_metadata`.
     pub const NEWEST_METADATA: &str = "Metadata at the newest version it advertises";
-    /// `reset_api_versions_above` ([`CloseReason::Reset`](super::CloseReason::Reset)).
+    /// `reset_api_versions_above` ([`CloseReason::Reset`](crate::emulator::CloseReason::Reset)).
     pub const RESET_API_VERSIONS: &str = "ApiVersions above the version this broker takes";
 }
 

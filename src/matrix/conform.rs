@@ -12,7 +12,7 @@
 //! a connection the broker closed; no API or version the release lacks;
 //! after a refused ApiVersions, a lower version if the client asks again on
 //! that connection), then to the
-//! behaviour's own [`Expect`]: whether it was exercised at all ([`Fired`]),
+//! behaviour's own [`Expect`](behaviour::Expect): whether it was exercised at all ([`Fired`]),
 //! how the run must end ([`Ending`]), and its [`Check`].
 
 use std::fmt::Write as _;

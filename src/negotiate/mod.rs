@@ -2,7 +2,7 @@
 //!
 //! - [`session`]: the ApiVersions exchange with KIP-511 fallback, as a state
 //!   machine fed with frames and closures.
-//! - [`select`]: one version per API from the two sides' ranges.
+//! - [`select`](mod@select): one version per API from the two sides' ranges.
 //! - [`error`]: the [`NegotiateError`] type.
 
 pub mod error;

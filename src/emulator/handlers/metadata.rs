@@ -8,7 +8,7 @@
 //! - all topics (v0 empty list, v1+ null): every topic, seeded or created;
 //! - named topics are de-duplicated: one entry per distinct name (Kafka reads
 //!   them into a `Set`), in the order first asked;
-//! - a named topic that exists: its partitions, leader 1, replicas/ISR [1],
+//! - a named topic that exists: its partitions, leader 1, replicas/ISR \[1\],
 //!   leader epoch 0, topic id (v10+);
 //! - an invalid name (`Topic.validate`): INVALID_TOPIC_EXCEPTION (17); before
 //!   2.8 only when a creation was attempted, else UNKNOWN_TOPIC_OR_PARTITION;
