@@ -590,6 +590,70 @@ async fn authorized_operations_not_asked_for_are_0_before_2_5(#[case] (major, mi
     );
 }
 
+#[rstest]
+#[case::kafka_2_0_zk_unasked((2, 0), Mode::Zk, false, 38)]
+#[case::kafka_2_0_zk_asked((2, 0), Mode::Zk, true, 38)]
+#[case::kafka_2_7_zk_unasked((2, 7), Mode::Zk, false, 38)]
+#[case::kafka_2_8_zk_unasked((2, 8), Mode::Zk, false, 3)]
+#[case::kafka_2_8_zk_asked((2, 8), Mode::Zk, true, 38)]
+#[case::kafka_3_8_zk_asked((3, 8), Mode::Zk, true, 38)]
+#[case::kafka_3_8_kraft_asked((3, 8), Mode::Kraft, true, 3)]
+#[case::kafka_4_0_kraft_asked((4, 0), Mode::Kraft, true, 3)]
+#[case::kafka_4_0_kraft_unasked((4, 0), Mode::Kraft, false, 3)]
+#[tokio::test]
+async fn a_missing_internal_topic_is_answered_as_its_creation_fails(
+    #[case] (major, minor): (u8, u8),
+    #[case] mode: Mode,
+    #[case] allow: bool,
+    #[case] code: i16,
+) {
+    // A default broker creates __consumer_offsets with replication factor 3,
+    // which one broker cannot meet. ZooKeeper 2.0–2.7 try whatever the request
+    // allows (createInternalTopic → COORDINATOR_NOT_AVAILABLE → 38); 2.8–3.9
+    // try when auto-creation is allowed (createTopicsInZk → 38); KRaft asks
+    // the controller and answers 3 meanwhile. The topic never appears.
+    let what = format!("{major}.{minor} {mode:?} allow={allow}");
+    let options = EmulatorOptions {
+        auto_create_topics: true,
+        ..seeded()
+    };
+    let emu = start(Release::new(major, minor), mode, options).await;
+    let mut s = connect(&emu).await;
+    let req = MetadataRequest {
+        allow_auto_topic_creation: allow,
+        ..MetadataRequest::for_topics(["__consumer_offsets", "bad name"])
+    };
+    for corr in [1, 2] {
+        let resp = metadata_round_trip(&mut s, corr, 4, &req).await;
+        let got: Vec<(&str, i16, bool, usize)> = resp
+            .topics
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_deref().unwrap_or(""),
+                    t.error_code,
+                    t.is_internal,
+                    t.partitions.len(),
+                )
+            })
+            .collect();
+        assert!(
+            got.contains(&("__consumer_offsets", code, true, 0)),
+            "{what}, request {corr}: {got:?}"
+        );
+    }
+    if allow && release_at_least(major, minor, 2, 8) {
+        // 2.8+: `uncreatableTopicResponses ++ creatableTopicResponses`.
+        let resp = metadata_round_trip(&mut s, 3, 4, &req).await;
+        let names: Vec<_> = resp.topics.iter().map(|t| t.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["bad name", "__consumer_offsets"], "{what}: order");
+    }
+}
+
+fn release_at_least(major: u8, minor: u8, at_major: u8, at_minor: u8) -> bool {
+    Release::new(major, minor) >= Release::new(at_major, at_minor)
+}
+
 #[tokio::test]
 async fn metadata_v0_all_topics_is_an_empty_array_on_the_wire() {
     // The request bytes for "all topics" at v0 (empty int32 array) and v1 (null).

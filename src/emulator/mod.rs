@@ -196,6 +196,8 @@ impl Broker {
             first_answer: quirks.auto_create_answer,
             partitions: 1,
             validates_names: quirks.validates_unknown_topic_names,
+            internal_unasked: quirks.creates_internal_topics_unasked,
+            internal_answer: quirks.internal_topic_answer,
         };
         Ok(Self {
             release,

@@ -21,6 +21,8 @@ impl ErrorCode {
     pub const LEADER_NOT_AVAILABLE: Self = Self(5);
     /// INVALID_TOPIC_EXCEPTION.
     pub const INVALID_TOPIC_EXCEPTION: Self = Self(17);
+    /// INVALID_REPLICATION_FACTOR.
+    pub const INVALID_REPLICATION_FACTOR: Self = Self(38);
     /// UNSUPPORTED_VERSION.
     pub const UNSUPPORTED_VERSION: Self = Self(35);
     /// INVALID_REQUEST.
@@ -36,6 +38,7 @@ impl ErrorCode {
             3 => "UNKNOWN_TOPIC_OR_PARTITION",
             5 => "LEADER_NOT_AVAILABLE",
             17 => "INVALID_TOPIC_EXCEPTION",
+            38 => "INVALID_REPLICATION_FACTOR",
             35 => "UNSUPPORTED_VERSION",
             42 => "INVALID_REQUEST",
             100 => "UNKNOWN_TOPIC_ID",

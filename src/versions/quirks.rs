@@ -58,6 +58,23 @@ pub struct Quirks {
     /// passes `AUTHORIZED_OPERATIONS_OMITTED`; 2.6+ the generated default).
     /// 2.0–2.2 have no Metadata v8.
     pub authorized_operations_omitted: i32,
+    /// A missing internal topic (`__consumer_offsets`, `__transaction_state`)
+    /// named in Metadata is created whatever auto-creation says: 2.0–2.7
+    /// `KafkaApis.getTopicMetadata` calls `createInternalTopic` for it before
+    /// looking at `allowAutoTopicCreation`. From 2.8 it goes through
+    /// `AutoTopicCreationManager` like any other name (only when allowed).
+    pub creates_internal_topics_unasked: bool,
+    /// The answer while an internal topic is being created, on this
+    /// emulator's single broker with Kafka's default replication factor for
+    /// it (`offsets.topic.replication.factor` = 3, likewise for
+    /// transactions), which one broker cannot meet. ZooKeeper:
+    /// INVALID_REPLICATION_FACTOR (2.0–2.7 `createInternalTopic` answers
+    /// COORDINATOR_NOT_AVAILABLE and `getTopicMetadata` turns it into 38;
+    /// 2.8–3.9 `createTopicsInZk` gets 38 from `AdminUtils` "larger than
+    /// available brokers"). KRaft: UNKNOWN_TOPIC_OR_PARTITION
+    /// (`sendCreateTopicRequest` answers it while the controller, which will
+    /// refuse, is asked). The topic is never created.
+    pub internal_topic_answer: ErrorCode,
 }
 
 impl Quirks {
@@ -71,6 +88,11 @@ impl Quirks {
             controller_is_random_broker: mode == Mode::Kraft && release >= Release::new(3, 0),
             strict_body_tag_order: since_2_4 && release < Release::new(2, 8),
             validates_unknown_topic_names: release >= Release::new(2, 8),
+            creates_internal_topics_unasked: release < Release::new(2, 8),
+            internal_topic_answer: match mode {
+                Mode::Zk => ErrorCode::INVALID_REPLICATION_FACTOR,
+                Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            },
             authorized_operations_omitted: if release < Release::new(2, 5) { 0 } else { i32::MIN },
             auto_create_answer: match mode {
                 Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,

@@ -19,7 +19,12 @@
 //!   LEADER_NOT_AVAILABLE (5) on ZooKeeper brokers (created in ZooKeeper,
 //!   leaders not yet elected) or UNKNOWN_TOPIC_OR_PARTITION (3) on KRaft
 //!   brokers (CreateTopics forwarded to the controller); the next request
-//!   sees the topic. Internal topic names are not auto-created here;
+//!   sees the topic;
+//! - a missing internal topic (`__consumer_offsets`, `__transaction_state`):
+//!   its creation is attempted (on 2.0–2.7 whatever auto-creation says) and
+//!   fails on one broker with Kafka's default replication factor of 3:
+//!   INVALID_REPLICATION_FACTOR (38) on ZooKeeper, UNKNOWN_TOPIC_OR_PARTITION
+//!   (3) on KRaft (`Quirks::internal_topic_answer`); it never appears;
 //! - otherwise UNKNOWN_TOPIC_OR_PARTITION (3), zero topic id, no partitions,
 //!   is_internal as Kafka's `Topic.isInternal` says;
 //! - v10/v11 with a topic id or a null name: the whole reply is Kafka's error
@@ -127,6 +132,12 @@ pub struct AutoCreate {
     /// Whether an invalid name is answered INVALID_TOPIC_EXCEPTION when no
     /// creation is attempted (2.8+; see `Quirks::validates_unknown_topic_names`).
     pub validates_names: bool,
+    /// Whether a missing internal topic is created even when auto-creation
+    /// is off (2.0–2.7; `Quirks::creates_internal_topics_unasked`).
+    pub internal_unasked: bool,
+    /// The answer for an internal topic being created, which the single
+    /// broker never manages (`Quirks::internal_topic_answer`).
+    pub internal_answer: ErrorCode,
 }
 
 /// The topics a broker has: seeded ones, then auto-created ones, by name
@@ -328,7 +339,9 @@ fn topic_entry(t: &SeededTopic, operations: i32, leaderless: bool) -> MetadataTo
 /// An entry for a topic the broker does not have, answered `code`, with
 /// `operations` as its `topic_authorized_operations`.
 fn missing(name: Option<String>, id: Uuid, code: ErrorCode, operations: i32) -> MetadataTopic {
-    let internal = name.as_deref().is_some_and(is_internal) && code == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+    // Every entry with a name is answered with `Topic.isInternal(name)`
+    // (2.0–2.7: `createInternalTopic` passes true; 2.8+ each path sets it).
+    let internal = name.as_deref().is_some_and(is_internal);
     MetadataTopic {
         error_code: code.0,
         name,
@@ -486,6 +499,11 @@ pub struct Plan<A> {
     /// error response): always the omitted value.
     operations_omitted: i32,
     first_answer: ErrorCode,
+    /// Whether a missing internal topic named here is being created (and
+    /// answered [`Plan::internal_answer`], after the names that cannot be).
+    internal_attempted: bool,
+    /// See [`AutoCreate::internal_answer`].
+    internal_answer: ErrorCode,
     /// The answer to an invalid name: 17, or 3 on 2.0–2.7 when no creation
     /// is attempted (`Quirks::validates_unknown_topic_names`).
     invalid_answer: ErrorCode,
@@ -527,6 +545,9 @@ impl<A: AskedTopics> Plan<A> {
             },
             operations_omitted: view.operations_omitted,
             first_answer: view.auto_create.first_answer,
+            internal_attempted: view.auto_create.internal_unasked
+                || (view.auto_create.enabled && flags.allow_auto_topic_creation),
+            internal_answer: view.auto_create.internal_answer,
             invalid_answer: if (view.auto_create.enabled && flags.allow_auto_topic_creation)
                 || view.auto_create.validates_names
             {
@@ -613,6 +634,7 @@ impl<A: AskedTopics> Plan<A> {
             match plan.snapshot.get(&name) {
                 Some(_) if created.contains(name.as_ref()) => 2,
                 Some(_) => 0,
+                None if plan.internal_attempted && is_internal(&name) => 2,
                 None => 1,
             }
         });
@@ -783,12 +805,15 @@ impl<A: AskedTopics> Plan<A> {
                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 self.topic_operations,
             ),
-            (_, _) => missing(
-                Some(name().into_owned()),
-                [0; 16],
-                self.first_answer,
-                self.topic_operations,
-            ),
+            (_, _) => {
+                let name = name();
+                let code = if is_internal(&name) {
+                    self.internal_answer
+                } else {
+                    self.first_answer
+                };
+                missing(Some(name.into_owned()), [0; 16], code, self.topic_operations)
+            }
         }
     }
 
@@ -1073,6 +1098,8 @@ mod tests {
             first_answer: ErrorCode::LEADER_NOT_AVAILABLE,
             partitions: 1,
             validates_names: true,
+            internal_unasked: false,
+            internal_answer: ErrorCode::INVALID_REPLICATION_FACTOR,
         };
         ClusterView::new(
             "h".into(),
