@@ -612,12 +612,13 @@ async fn a_missing_internal_topic_is_answered_as_its_creation_fails(
     // allows (createInternalTopic → COORDINATOR_NOT_AVAILABLE → 38); 2.8–3.9
     // try when auto-creation is allowed (createTopicsInZk → 38); KRaft asks
     // the controller and answers 3 meanwhile. The topic never appears.
-    let what = format!("{major}.{minor} {mode:?} allow={allow}");
+    let release = Release::new(major, minor);
+    let what = format!("{release} {mode:?} allow={allow}");
     let options = EmulatorOptions {
         auto_create_topics: true,
         ..seeded()
     };
-    let emu = start(Release::new(major, minor), mode, options).await;
+    let emu = start(release, mode, options).await;
     let mut s = connect(&emu).await;
     let req = MetadataRequest {
         allow_auto_topic_creation: allow,
@@ -642,16 +643,12 @@ async fn a_missing_internal_topic_is_answered_as_its_creation_fails(
             "{what}, request {corr}: {got:?}"
         );
     }
-    if allow && release_at_least(major, minor, 2, 8) {
+    if allow && release >= Release::new(2, 8) {
         // 2.8+: `uncreatableTopicResponses ++ creatableTopicResponses`.
         let resp = metadata_round_trip(&mut s, 3, 4, &req).await;
         let names: Vec<_> = resp.topics.iter().map(|t| t.name.clone().unwrap_or_default()).collect();
         assert_eq!(names, ["bad name", "__consumer_offsets"], "{what}: order");
     }
-}
-
-fn release_at_least(major: u8, minor: u8, at_major: u8, at_minor: u8) -> bool {
-    Release::new(major, minor) >= Release::new(at_major, at_minor)
 }
 
 #[tokio::test]

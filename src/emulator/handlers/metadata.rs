@@ -184,7 +184,7 @@ pub struct ClusterView {
     pub auto_create: AutoCreate,
     /// What a reply carries where authorized operations were not asked for
     /// (`Quirks::authorized_operations_omitted`).
-    pub operations_omitted: i32,
+    operations_omitted: i32,
     topics: RwLock<Arc<Topics>>,
 }
 
@@ -767,54 +767,33 @@ impl<A: AskedTopics> Plan<A> {
 
     /// The entry for asked topic `a` answered in `group`.
     fn entry(&self, group: u8, a: &Asked<'_>) -> MetadataTopic {
-        let name = || String::from_utf8_lossy(a.name.unwrap_or_default());
-        match (self.kind, group) {
-            (Kind::Invalid, _) => MetadataTopic {
-                name: Some(name().into_owned()),
-                ..missing(None, a.topic_id, ErrorCode::INVALID_REQUEST, self.operations_omitted)
-            },
-            (Kind::ById, 0) => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID, self.operations_omitted),
-            (Kind::ById, _) => match self.snapshot.get_id(&a.topic_id) {
-                Some(t) => topic_entry(t, self.topic_operations, self.leaderless),
-                None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID, self.operations_omitted),
-            },
-            (_, 0) if self.creating && self.snapshot.get(&name()).is_some() => missing(
-                Some(name().into_owned()),
-                [0; 16],
-                ErrorCode::LEADER_NOT_AVAILABLE,
-                self.topic_operations,
-            ),
-            (_, 0) => match self.snapshot.get(&name()) {
-                Some(t) => topic_entry(t, self.topic_operations, self.leaderless),
-                None => missing(
-                    Some(name().into_owned()),
-                    [0; 16],
-                    ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-                    self.topic_operations,
-                ),
-            },
-            (_, 1) if !is_valid_topic_name(&name()) => missing(
-                Some(name().into_owned()),
-                [0; 16],
-                self.invalid_answer,
-                self.topic_operations,
-            ),
-            (_, 1) => missing(
-                Some(name().into_owned()),
-                [0; 16],
-                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-                self.topic_operations,
-            ),
-            (_, _) => {
-                let name = name();
-                let code = if is_internal(&name) {
-                    self.internal_answer
-                } else {
-                    self.first_answer
-                };
-                missing(Some(name.into_owned()), [0; 16], code, self.topic_operations)
+        let name = String::from_utf8_lossy(a.name.unwrap_or_default());
+        let by_id = |found: Option<&SeededTopic>| match found {
+            Some(t) => topic_entry(t, self.topic_operations, self.leaderless),
+            None => missing(None, a.topic_id, ErrorCode::UNKNOWN_TOPIC_ID, self.operations_omitted),
+        };
+        // Every other entry is a name the broker answers without the topic:
+        // only its error code differs.
+        let code = match (self.kind, group) {
+            (Kind::Invalid, _) => {
+                return MetadataTopic {
+                    name: Some(name.into_owned()),
+                    ..missing(None, a.topic_id, ErrorCode::INVALID_REQUEST, self.operations_omitted)
+                }
             }
-        }
+            (Kind::ById, 0) => return by_id(None),
+            (Kind::ById, _) => return by_id(self.snapshot.get_id(&a.topic_id)),
+            (_, 0) => match self.snapshot.get(&name) {
+                Some(_) if self.creating => ErrorCode::LEADER_NOT_AVAILABLE,
+                Some(t) => return topic_entry(t, self.topic_operations, self.leaderless),
+                None => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            },
+            (_, 1) if !is_valid_topic_name(&name) => self.invalid_answer,
+            (_, 1) => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            (_, _) if is_internal(&name) => self.internal_answer,
+            (_, _) => self.first_answer,
+        };
+        missing(Some(name.into_owned()), [0; 16], code, self.topic_operations)
     }
 
     /// A cursor at the first entry of the answer.
