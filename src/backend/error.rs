@@ -1,6 +1,7 @@
 //! [`BackendError`]: why a cell's broker could not be started or found.
 
 use super::container::ContainerError;
+use super::jvm::JvmError;
 use super::{Backend, Target};
 use crate::emulator::EmulatorError;
 
@@ -14,6 +15,12 @@ pub enum BackendError {
     /// The container backend failed.
     #[error(transparent)]
     Container(#[from] ContainerError),
+    /// The JVM backend failed.
+    #[error(transparent)]
+    Jvm(#[from] JvmError),
+    /// A JVM cell ran without the JVM backend set up.
+    #[error("the JVM backend was not set up for this run")]
+    JvmNotSetUp,
     /// A container cell ran without a container run set up.
     #[error("the container backend was not set up for this run")]
     ContainersNotSetUp,
@@ -28,4 +35,14 @@ pub enum BackendError {
         /// The backend.
         backend: Backend,
     },
+}
+
+impl BackendError {
+    /// The broker's log tail, when the failure carries one.
+    pub fn log(&self) -> Option<&str> {
+        match self {
+            BackendError::Jvm(e) => e.log(),
+            _ => None,
+        }
+    }
 }

@@ -12,7 +12,7 @@ pub enum BrokerKind {
     EmulatedInProcess,
     /// The kafka-matrix emulator, in a locally built container image.
     EmulatedImage,
-    /// An Apache Kafka build (Apache or Confluent image).
+    /// An Apache Kafka build (Apache or Confluent image, or Kafka's own jars).
     RealKafka,
     /// A Kafka-compatible broker that is not Apache Kafka (tansu).
     Independent,
@@ -56,6 +56,8 @@ impl BrokerKind {
     pub fn of(backend: Backend, target: &Target, source: ImageSource) -> Self {
         match (backend, target) {
             (Backend::Embedded, _) => BrokerKind::EmulatedInProcess,
+            (Backend::Jvm, Target::Kafka { .. }) => BrokerKind::RealKafka,
+            (Backend::Jvm, _) => BrokerKind::Unknown,
             (Backend::External, _) | (Backend::Container, Target::External(_)) => BrokerKind::Unknown,
             (Backend::Container, Target::Tansu) => BrokerKind::Independent,
             (Backend::Container, Target::Kafka { .. }) => match source {
@@ -102,7 +104,7 @@ mod tests {
             for s in [ImageSource::Auto, ImageSource::Registry, ImageSource::Local] {
                 assert_eq!(
                     of(b, &kafka, s).is_real_kafka(),
-                    (b, s) == (Backend::Container, ImageSource::Registry)
+                    b == Backend::Jvm || (b, s) == (Backend::Container, ImageSource::Registry)
                 );
             }
         }

@@ -3,6 +3,8 @@
 //! - [`Backend::Embedded`]: the emulator in this process (the default);
 //! - [`Backend::Container`]: a container per cell, real Kafka images or
 //!   locally built emulated ones (see [`container`]);
+//! - [`Backend::Jvm`]: real Kafka from Kafka's own jars, as local JVM
+//!   processes (see [`jvm`]), one broker per release/mode pair of a run;
 //! - [`Backend::External`]: a broker the user runs, given by address.
 //!
 //! Every started broker says what it is ([`BrokerKind`]), so a report can
@@ -11,8 +13,11 @@
 pub mod container;
 pub mod error;
 pub mod external;
+pub mod group;
+pub mod jvm;
 pub mod kind;
 pub mod probe;
+pub mod settings;
 mod start;
 pub mod target;
 
@@ -23,7 +28,7 @@ pub use container::ImageSource;
 pub use error::BackendError;
 pub use external::{parse_bootstrap, BootstrapError, ExternalBroker};
 pub use kind::BrokerKind;
-pub use start::{describe, start, RunningBroker};
+pub use start::{describe, start, RunningBroker, Runs};
 pub use target::Target;
 
 /// One backend.
@@ -34,6 +39,8 @@ pub enum Backend {
     Embedded,
     /// A container per cell.
     Container,
+    /// Real Kafka from Maven Central's jars, as local JVM processes.
+    Jvm,
     /// A broker given by address.
     External,
 }
@@ -42,7 +49,7 @@ value_enum_text!(Backend => "backend");
 
 impl Backend {
     /// Every backend, in report order.
-    pub const ALL: [Backend; 3] = [Backend::Embedded, Backend::Container, Backend::External];
+    pub const ALL: [Backend; 4] = [Backend::Embedded, Backend::Container, Backend::Jvm, Backend::External];
 }
 
 /// What `--backend` selects: one backend or all of them.
@@ -50,7 +57,7 @@ impl Backend {
 pub enum BackendChoice {
     /// Just this one.
     One(Backend),
-    /// Embedded, container, and external when an address is given.
+    /// Embedded, container, JVM, and external when an address is given.
     All,
 }
 
@@ -100,7 +107,7 @@ mod tests {
         assert!(!BackendChoice::One(Backend::Embedded).includes(Backend::Container));
         assert_eq!(
             "docker".parse::<BackendChoice>(),
-            Err("unknown backend \"docker\"; known: embedded, container, external, all".into())
+            Err("unknown backend \"docker\"; known: embedded, container, jvm, external, all".into())
         );
     }
 }

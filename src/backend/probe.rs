@@ -3,7 +3,7 @@
 //! Metadata answer shows it complete. The container backend's readiness
 //! check and the matrix's Metadata expectation both use it.
 
-use crate::client::ClusterMetadata;
+use crate::client::{Client, ClientConfig, ClientError, ClusterMetadata};
 
 /// The topic every cell's broker has (seeded, created, or auto-created)
 /// and Metadata is then expected to list.
@@ -52,4 +52,23 @@ pub fn check_probe_topic(md: &ClusterMetadata) -> Result<(), ProbeTopicError> {
         return Err(ProbeTopicError::Leaderless);
     }
     Ok(())
+}
+
+/// One readiness attempt against `bootstrap`: ApiVersions, then Metadata
+/// (for the probe topic by name when the broker `auto_creates` it, so that
+/// asking creates it; for all topics otherwise). `Ok(Ok(()))` when the
+/// probe topic is fully there, `Ok(Err(why))` when the broker answers but
+/// the topic is not complete yet.
+pub async fn probe_once(
+    bootstrap: &str,
+    auto_creates: bool,
+    config: &ClientConfig,
+) -> Result<Result<(), ProbeTopicError>, ClientError> {
+    let mut client = Client::connect(bootstrap, config.clone()).await?;
+    let md = if auto_creates {
+        client.metadata(Some(&[PROBE_TOPIC])).await
+    } else {
+        client.metadata(None).await
+    }?;
+    Ok(check_probe_topic(&md))
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tracing::Instrument as _;
 
 use super::container::{ContainerRun, ContainerTarget};
+use super::jvm::{JvmRun, Lease};
 use super::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 use super::{Backend, BackendError, BrokerKind, ImageSource, Target};
 use crate::emulator::{Emulator, EmulatorOptions, SeededTopic};
@@ -22,8 +23,11 @@ pub struct RunningBroker {
     pub kind: BrokerKind,
     /// Its container image (`name:tag`), for container brokers.
     pub image: Option<String>,
-    /// From asking for it until it answered (container brokers).
+    /// From asking for it until it answered (container and JVM brokers;
+    /// a JVM broker shared by a pair's cells reports its start-up to each).
     pub startup: Option<Duration>,
+    /// The broker's own log, as it is now (JVM brokers).
+    pub log: Option<std::path::PathBuf>,
     handle: Handle,
 }
 
@@ -32,6 +36,7 @@ enum Handle {
     Emulator(Emulator),
     #[cfg(feature = "containers")]
     Containers(super::container::docker::RunningBroker),
+    Jvm(Lease),
     External,
 }
 
@@ -42,6 +47,7 @@ impl RunningBroker {
             Handle::Emulator(e) => e.shutdown().await,
             #[cfg(feature = "containers")]
             Handle::Containers(c) => c.stop().await,
+            Handle::Jvm(lease) => lease.finish().await,
             Handle::External => {}
         }
     }
@@ -55,12 +61,31 @@ fn container_target(target: &Target) -> Option<ContainerTarget> {
     }
 }
 
+/// The run-wide state of the backends that have one: set up when their
+/// cells are planned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Runs<'a> {
+    /// The container backend's run.
+    pub containers: Option<&'a ContainerRun>,
+    /// The JVM backend's brokers.
+    pub jvm: Option<&'a JvmRun>,
+}
+
 /// What `target` will run as on `backend` before anything starts: its kind
-/// and, for containers, the image a report names. `containers` is the run's
-/// container state, when container cells are planned.
-pub fn describe(backend: Backend, target: &Target, containers: Option<&ContainerRun>) -> (BrokerKind, Option<String>) {
-    match (backend, containers, container_target(target)) {
-        (Backend::Container, Some(run), Some(what)) => run.describe(what),
+/// and what a report names for it (the image of a container, the version,
+/// artifact and JDK of a JVM broker).
+pub fn describe(backend: Backend, target: &Target, runs: Runs<'_>) -> (BrokerKind, Option<String>) {
+    match (backend, container_target(target)) {
+        (Backend::Container, Some(what)) if runs.containers.is_some() => runs
+            .containers
+            .map_or((BrokerKind::Unknown, None), |run| run.describe(what)),
+        (Backend::Jvm, _) => (
+            BrokerKind::of(backend, target, ImageSource::Auto),
+            match (runs.jvm, target) {
+                (Some(run), Target::Kafka { release, .. }) => Some(run.setup().describe(*release)),
+                _ => None,
+            },
+        ),
         _ => (BrokerKind::of(backend, target, ImageSource::Auto), None),
     }
 }
@@ -71,10 +96,10 @@ pub async fn start(
     backend: Backend,
     target: &Target,
     index: usize,
-    containers: Option<&ContainerRun>,
+    runs: Runs<'_>,
 ) -> Result<RunningBroker, BackendError> {
     let span = tracing::info_span!("backend.start", %backend, %target, index);
-    start_inner(backend, target, index, containers).instrument(span).await
+    start_inner(backend, target, index, runs).instrument(span).await
 }
 
 #[cfg_attr(not(feature = "containers"), allow(unused_variables))]
@@ -82,7 +107,7 @@ async fn start_inner(
     backend: Backend,
     target: &Target,
     index: usize,
-    containers: Option<&ContainerRun>,
+    runs: Runs<'_>,
 ) -> Result<RunningBroker, BackendError> {
     match (backend, target) {
         (Backend::Embedded, Target::Kafka { release, mode }) => {
@@ -97,6 +122,7 @@ async fn start_inner(
                 kind: BrokerKind::of(backend, target, ImageSource::Auto),
                 image: None,
                 startup: None,
+                log: None,
                 handle: Handle::Emulator(emulator),
             })
         }
@@ -105,11 +131,24 @@ async fn start_inner(
             kind: BrokerKind::of(backend, target, ImageSource::Auto),
             image: None,
             startup: None,
+            log: None,
             handle: Handle::External,
         }),
+        (Backend::Jvm, Target::Kafka { release, mode }) => {
+            let run = runs.jvm.ok_or(BackendError::JvmNotSetUp)?;
+            let lease = run.lease(*release, *mode).await?;
+            Ok(RunningBroker {
+                bootstrap: lease.broker.bootstrap.clone(),
+                kind: BrokerKind::of(backend, target, ImageSource::Auto),
+                image: Some(lease.broker.description.clone()),
+                startup: Some(lease.broker.startup),
+                log: Some(lease.broker.log.clone()),
+                handle: Handle::Jvm(lease),
+            })
+        }
         #[cfg(feature = "containers")]
         (Backend::Container, target) => {
-            let run = containers.ok_or(BackendError::ContainersNotSetUp)?;
+            let run = runs.containers.ok_or(BackendError::ContainersNotSetUp)?;
             let what = container_target(target).ok_or(BackendError::ExternalInContainer)?;
             let started = std::time::Instant::now();
             let (plan, running) = run.start(what, index).await?;
@@ -121,6 +160,7 @@ async fn start_inner(
                 kind,
                 image: Some(plan.image()),
                 startup: Some(startup),
+                log: None,
                 handle: Handle::Containers(running),
             })
         }

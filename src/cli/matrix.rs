@@ -28,7 +28,7 @@ pub struct MatrixArgs {
     /// Modes to include.
     #[arg(long, value_delimiter = ',', default_value = "zk,kraft")]
     modes: Vec<Mode>,
-    /// Where brokers come from: embedded, container, external, or all.
+    /// Where brokers come from: embedded, container, jvm (real Kafka from Maven Central's jars), external, or all.
     #[arg(long, default_value = "embedded", env = "KAFKA_MATRIX_BACKEND")]
     backend: BackendChoice,
     /// Container images: registry (real Kafka), local (built emulated images), or auto.
@@ -61,6 +61,10 @@ pub struct MatrixArgs {
     /// Cells run at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
+    /// The JVM backend: run this Kafka installation (the release tarball's layout) instead of fetched jars,
+    /// RELEASE=DIR, e.g. 3.8=/opt/kafka_2.13-3.8.0; repeatable or comma-separated.
+    #[arg(long = "kafka-home", value_name = "RELEASE=DIR", env = "KAFKA_MATRIX_KAFKA_HOME")]
+    kafka_homes: Vec<String>,
     /// Directory for report.json, report.md and transcripts/ (checked to be writable before any cell runs).
     #[arg(long, default_value_os_t = default_out())]
     out: PathBuf,
@@ -86,6 +90,9 @@ fn env_flag(name: &str) -> bool {
 fn require_docker() -> bool {
     env_flag(REQUIRE_DOCKER_ENV)
 }
+
+/// Set to 1 to make a JVM backend that cannot run (no JDK, no jars) an error instead of a skip (CI sets `CI`).
+pub const REQUIRE_JVM_ENV: &str = "KAFKA_MATRIX_REQUIRE_JVM";
 
 /// Set to 1 to make a corpus client that is not installed an error instead of a skip (CI sets `CI`).
 pub const REQUIRE_CLIENTS_ENV: &str = "KAFKA_MATRIX_REQUIRE_CLIENTS";
@@ -225,5 +232,7 @@ fn plan_request(args: &MatrixArgs, brokers: Option<Vec<ExternalBroker>>) -> Resu
         root,
         require_docker: require_docker(),
         require_clients: require_clients(),
+        kafka_homes: crate::backend::jvm::parse_kafka_homes(&args.kafka_homes)?,
+        require_jvm: env_flag(REQUIRE_JVM_ENV) || env_flag("CI"),
     })
 }

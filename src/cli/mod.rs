@@ -26,6 +26,7 @@ mod behaviours;
 mod catalog;
 mod compose;
 mod conform;
+mod fetch;
 #[cfg(feature = "containers")]
 mod images;
 mod matrix;
@@ -50,7 +51,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run an emulated Kafka broker of one release until SIGINT/SIGTERM.
+    /// Run an emulated Kafka broker of one release (or, with --real, the real one) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
     /// Negotiate with a broker and report what it is.
     Probe(probe::ProbeArgs),
@@ -62,6 +63,8 @@ pub enum Command {
     Conform(conform::ConformArgs),
     /// Print the release catalog, or check published Kafka versions against it.
     Catalog(catalog::CatalogArgs),
+    /// Fetch real Kafka's jars from Maven Central into the JVM backend's cache (runs then need no network).
+    Fetch(fetch::FetchArgs),
     /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
     Compose(compose::ComposeArgs),
     /// Build the local images (emulated releases, tansu) from static binaries.
@@ -154,6 +157,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Conform(args) => conform::run(args).await,
         Command::Catalog(args) => catalog::run(args),
         Command::Compose(args) => compose::run(args),
+        Command::Fetch(args) => fetch::run(args).await,
         #[cfg(feature = "containers")]
         Command::Images(args) => images::run(args).await,
     }

@@ -1,6 +1,8 @@
 //! `kafka-matrix serve --kafka 3.8 [--mode zk|kraft] [--listen ADDR]
 //! [--advertise HOST:PORT] [--topic NAME:PARTITIONS]... [--memory-budget SIZE]
-//! [--idle-timeout MS] [--max-connections N]`
+//! [--idle-timeout MS] [--max-connections N]`, or with `--real
+//! [--kafka-home RELEASE=DIR]` the real broker of that release from Kafka's
+//! own jars (the JVM backend), on the `--listen` address.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -20,6 +22,13 @@ pub struct ServeArgs {
     /// Kafka release to emulate, e.g. 3.8.
     #[arg(long = "kafka", value_name = "VERSION")]
     release: Release,
+    /// Run the real broker of the release instead of the emulator: Kafka's own jars from Maven Central
+    /// (fetched into the cache on first use), as a local JVM process, until SIGINT/SIGTERM.
+    #[arg(long)]
+    real: bool,
+    /// With --real: run this Kafka installation (the release tarball's layout), RELEASE=DIR.
+    #[arg(long = "kafka-home", value_name = "RELEASE=DIR", requires = "real")]
+    kafka_homes: Vec<String>,
     /// zk or kraft; default zk where the release has it, else kraft.
     #[arg(long)]
     mode: Option<Mode>,
@@ -97,6 +106,9 @@ pub(crate) fn parse_topic(s: &str) -> Result<SeededTopic, String> {
 }
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
+    if args.real {
+        return run_real(args).await;
+    }
     let advertise = args
         .advertise
         .as_deref()
@@ -137,7 +149,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let server = tokio::spawn(serve(listener, broker, Recorder::default(), rx));
     // Before the line: a script that signals as soon as it reads it must get
     // a clean stop, not the signal's default action.
-    let stop = StopSignals::install()?;
+    let mut stop = StopSignals::install()?;
     // The one line scripts wait for; the listener is already accepting.
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {addr}")?;
@@ -150,6 +162,59 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     stop.wait().await;
     let _ = tx.send(true);
     let _ = server.await;
+    Ok(())
+}
+
+/// The emulator's options that a real broker does not take, by flag.
+fn emulator_only(args: &ServeArgs) -> Option<&'static str> {
+    let defaults = crate::emulator::EmulatorOptions::default();
+    [
+        (args.advertise.is_some(), "--advertise"),
+        (!args.topics.is_empty(), "--topic"),
+        (!args.auto_create_topics, "--auto-create-topics"),
+        (!args.behave.is_empty(), "--behave"),
+        (args.memory_budget != defaults.memory_budget, "--memory-budget"),
+        (args.max_connections.is_some(), "--max-connections"),
+        (args.idle_timeout != 600_000, "--idle-timeout"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
+/// `serve --real`: the release's real broker on the `--listen` address (port
+/// 0 picks a free one), the same `listening on ADDR` line once it is ready,
+/// then until SIGINT/SIGTERM; stopping it removes its processes and files.
+async fn run_real(args: ServeArgs) -> Result<(), CliError> {
+    if let Some(flag) = emulator_only(&args) {
+        return Err(CliError(format!(
+            "{flag} is an emulator option; a real broker (--real) runs with the JVM backend's single-node configuration"
+        )));
+    }
+    let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
+    let homes = crate::backend::jvm::parse_kafka_homes(&args.kafka_homes)?;
+    let mut stop = StopSignals::install()?;
+    let setup = crate::backend::jvm::JvmSetup::detect(homes)
+        .await
+        .map_err(|e| CliError(e.to_string()))?;
+    let host = args.listen.ip().to_string();
+    let port = Some(args.listen.port()).filter(|&p| p != 0);
+    let broker = tokio::select! {
+        started = setup.start(args.release, mode, &host, port) => started.map_err(|e| CliError(e.to_string()))?,
+        // Stopped while starting: dropping the start kills what it started.
+        () = stop.wait() => return Ok(()),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", broker.bootstrap)?;
+    out.flush()?;
+    drop(out);
+    eprintln!(
+        "real broker: {} ({mode}), ready in {:.1} s; log {}",
+        broker.description,
+        broker.startup.as_secs_f64(),
+        broker.log.display()
+    );
+    stop.wait().await;
+    broker.stop().await;
     Ok(())
 }
 
@@ -169,7 +234,7 @@ impl StopSignals {
     }
 
     /// Until either arrives.
-    async fn wait(mut self) {
+    async fn wait(&mut self) {
         tokio::select! {
             _ = self.interrupt.recv() => {}
             _ = self.terminate.recv() => {}

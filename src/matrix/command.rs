@@ -25,7 +25,7 @@
 //! # The command's processes do not outlive it
 //!
 //! Every command runs in a process group of its own, led by a small watcher
-//! (`sh`, `GroupWatch`) that reads a pipe from this process and, when the
+//! (`sh`, [`GroupWatch`]) that reads a pipe from this process and, when the
 //! pipe closes, sends SIGKILL to the whole group. The pipe closes when the
 //! cell is done with the command (it exited, or was killed at the timeout),
 //! and also when this process ends for any reason — Ctrl-C, SIGTERM, a
@@ -43,6 +43,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::backend::group::GroupWatch;
 
 /// Output kept in memory per stream, from the end.
 pub const OUTPUT_TAIL_BYTES: usize = 16 * 1024;
@@ -239,7 +241,7 @@ pub async fn run_to(command: String, timeout: Duration, output: Option<&Path>) -
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(watch.pgid)
+        .process_group(watch.pgid())
         .kill_on_drop(true)
         .spawn()
         .map_err(spawn)?;
@@ -434,45 +436,6 @@ impl Output {
                 Err(e) => self.note(format!("writing the output file: {e}")),
             }
         }
-    }
-}
-
-/// The leader of a command's process group: `sh` waiting on a pipe from
-/// this process, which sends SIGKILL to the group (itself included) once the
-/// pipe closes — on [`GroupWatch::kill`], on drop, or when this process dies.
-#[derive(Debug)]
-struct GroupWatch {
-    watcher: tokio::process::Child,
-    pgid: i32,
-}
-
-impl GroupWatch {
-    /// The script: wait for the end of its input, then kill its group (`$$`,
-    /// its own pid, is the group id). `read` would end on a line too; nothing
-    /// writes one.
-    const SCRIPT: &'static str = r#"read -r _; kill -KILL "-$$" 2>/dev/null; exit 0"#;
-
-    fn start() -> std::io::Result<Self> {
-        let watcher = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(Self::SCRIPT)
-            .arg("kafka-matrix-group-watch")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()?;
-        let pgid = watcher
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .ok_or_else(|| std::io::Error::other("the group watcher has no pid"))?;
-        Ok(Self { watcher, pgid })
-    }
-
-    /// Kills the group and waits until the watcher has done it.
-    async fn kill(mut self) {
-        drop(self.watcher.stdin.take());
-        let _ = self.watcher.wait().await;
     }
 }
 

@@ -33,6 +33,7 @@ pub use scenario::Scenario;
 
 use crate::backend;
 use crate::backend::container::ContainerRun;
+use crate::backend::jvm::JvmRun;
 use crate::backend::probe::check_probe_topic;
 pub use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
 pub use crate::backend::{Backend, BrokerKind, ExternalBroker, Target};
@@ -129,6 +130,8 @@ pub struct RunContext {
     pub jobs: usize,
     /// The container backend's run state, when container cells are planned.
     pub containers: Option<Arc<ContainerRun>>,
+    /// The JVM backend's brokers, when JVM cells are planned.
+    pub jvm: Option<Arc<JvmRun>>,
     /// The command the `command` scenario runs (`--client-cmd`).
     pub client_cmd: Option<ClientCommand>,
     /// The commands of corpus clients, by name (`--client`).
@@ -139,12 +142,23 @@ pub struct RunContext {
     pub report_dir: Option<std::path::PathBuf>,
 }
 
+impl RunContext {
+    /// The backends' run state, as [`backend::start`] takes it.
+    pub fn runs(&self) -> backend::Runs<'_> {
+        backend::Runs {
+            containers: self.containers.as_deref(),
+            jvm: self.jvm.as_deref(),
+        }
+    }
+}
+
 impl Default for RunContext {
     fn default() -> Self {
         Self {
             config: ClientConfig::default(),
             jobs: 2,
             containers: None,
+            jvm: None,
             client_cmd: None,
             corpus: std::collections::BTreeMap::new(),
             report_dir: None,
@@ -161,7 +175,7 @@ pub async fn run_cell(cell: Cell, ctx: &RunContext) -> CellResult {
 pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResult {
     let span = tracing::info_span!("matrix.cell", index, cell = %cell);
     async move {
-        let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+        let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.runs());
         let mut result = CellResult::new(cell.clone(), index, kind);
         result.set_broker(kind, image);
         match run_phases(&cell, index, ctx, &mut result).await {
@@ -171,8 +185,14 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
             }
             Err(e) => {
                 tracing::info!(error = %e, "cell failed");
-                if let MatrixError::Start(_) = e {
+                if let MatrixError::Start(start) = &e {
                     result.outcome.transcript = format!("the broker did not start: {e}\n");
+                    if let Some(log) = start.log() {
+                        result
+                            .outcome
+                            .transcript
+                            .push_str(&format!("--- the end of its log ---\n{log}\n"));
+                    }
                 }
                 result.outcome.error = Some(e.to_string());
             }
@@ -185,7 +205,7 @@ pub async fn run_cell_at(cell: Cell, index: usize, ctx: &RunContext) -> CellResu
 
 /// Start, negotiate, check, run the scenario; then stop the broker.
 async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut CellResult) -> Result<(), MatrixError> {
-    let broker = backend::start(cell.backend, &cell.target, index, ctx.containers.as_deref()).await?;
+    let broker = backend::start(cell.backend, &cell.target, index, ctx.runs()).await?;
     if let Some(startup) = broker.startup {
         result.broker.startup_ms = Some(u64::try_from(startup.as_millis()).unwrap_or(u64::MAX));
     }
@@ -206,8 +226,29 @@ async fn run_phases(cell: &Cell, index: usize, ctx: &RunContext, result: &mut Ce
         result.outcome.transcript = transcript.render();
         outcome
     };
+    if let Some(log) = &broker.log {
+        keep_broker_log(log, ctx, result).await;
+    }
     broker.stop().await;
     outcome
+}
+
+/// Copies the broker's log, as it is at the cell's end, beside the cell's
+/// transcript (`transcripts/NNN-<cell>.broker.log`).
+async fn keep_broker_log(log: &std::path::Path, ctx: &RunContext, result: &mut CellResult) {
+    let Some(dir) = &ctx.report_dir else {
+        return;
+    };
+    let stem = result
+        .outcome
+        .transcript_file
+        .strip_suffix(".txt")
+        .unwrap_or(&result.outcome.transcript_file);
+    let name = format!("{stem}.broker.log");
+    match tokio::fs::copy(log, dir.join(&name)).await {
+        Ok(_) => result.broker.log_file = Some(name),
+        Err(e) => tracing::warn!(error = %e, "could not keep the broker's log"),
+    }
 }
 
 async fn run_command(
@@ -294,7 +335,7 @@ async fn drive(bootstrap: &str, cell: &Cell, config: &ClientConfig, out: &mut Ce
             let md = client.metadata(None).await.map_err(ScenarioError::Request)?;
             match cell.backend {
                 Backend::External => check_external_metadata(&md)?,
-                Backend::Embedded | Backend::Container => check_metadata(&md, bootstrap)?,
+                Backend::Embedded | Backend::Container | Backend::Jvm => check_metadata(&md, bootstrap)?,
             }
         }
         Scenario::Command => return Err(ScenarioError::NotAClientScenario.into()),
@@ -349,7 +390,7 @@ pub async fn run(cells: &[Cell], ctx: &RunContext, mut progress: impl FnMut(&Cel
             Err(e) => {
                 let index = ids.get(&e.id()).copied().unwrap_or(0);
                 let cell = &cells[index];
-                let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.containers.as_deref());
+                let (kind, image) = backend::describe(cell.backend, &cell.target, ctx.runs());
                 let mut r = CellResult::new(cell.clone(), index, kind);
                 r.set_broker(kind, image);
                 r.outcome.error = Some(format!("the cell panicked or was cancelled: {e}"));

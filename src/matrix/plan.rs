@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 use super::corpus::{self, ClientStatus, CorpusClient, CorpusError};
 use super::{cells_with, plan_scenarios, Cell, ClientCommand, RunContext, Scenario, Target};
 use crate::backend::container::{ContainerError, ContainerRun, ContainerTarget, ImagePreference};
+use crate::backend::jvm::{Fetched, JvmError, JvmRun, JvmSetup};
 use crate::backend::{Backend, BackendChoice, ExternalBroker, ImageSource};
 use crate::versions::{Mode, Release};
 
@@ -62,6 +63,10 @@ pub struct PlanRequest {
     pub require_docker: bool,
     /// A corpus client that is not installed is an error, not a skip.
     pub require_clients: bool,
+    /// Kafka installations to run instead of fetched jars (`--kafka-home`).
+    pub kafka_homes: std::collections::BTreeMap<Release, PathBuf>,
+    /// A JVM backend that cannot run is an error, not a skip.
+    pub require_jvm: bool,
 }
 
 /// The cells to run and what was left out.
@@ -92,6 +97,9 @@ pub enum PlanError {
     /// The container backend cannot run, and skipping it is not allowed.
     #[error(transparent)]
     Containers(ContainerError),
+    /// The JVM backend cannot run, and skipping it is not allowed.
+    #[error(transparent)]
+    Jvm(JvmError),
     /// The client corpus could not be read, or a name is unknown.
     #[error(transparent)]
     Corpus(#[from] CorpusError),
@@ -149,6 +157,9 @@ async fn plan_inner(req: &PlanRequest, mut warn: impl FnMut(&str)) -> Result<Pla
     }
     if req.backend.includes(Backend::Container) {
         plan_containers(req, &mut p, &mut warn).await?;
+    }
+    if req.backend.includes(Backend::Jvm) {
+        plan_jvm(req, &mut p, &mut warn).await?;
     }
     if req.backend.includes(Backend::External) {
         match &req.brokers {
@@ -335,6 +346,63 @@ async fn plan_containers(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(
         "container: {cells} cells, one container (or two, with ZooKeeper) per cell"
     ));
     p.ctx.containers = Some(Arc::new(run));
+    Ok(())
+}
+
+/// Plans the JVM backend: finds the JDK, fetches (or checks) every
+/// release's jars up front, so that a missing Maven or jar is one line
+/// before any cell runs, and shares one broker per release/mode pair.
+async fn plan_jvm(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&str)) -> Result<(), PlanError> {
+    let strict = req.require_jvm || req.backend == BackendChoice::One(Backend::Jvm);
+    let skip = |p: &mut Plan, warn: &mut dyn FnMut(&str), e: JvmError| -> Result<(), PlanError> {
+        if strict {
+            return Err(PlanError::Jvm(e));
+        }
+        let reason = e.to_string();
+        warn(&format!("SKIPPED the jvm backend: {reason}"));
+        p.not_run.push(NotRun {
+            what: "jvm backend".into(),
+            reason,
+        });
+        Ok(())
+    };
+    let setup = match JvmSetup::detect(req.kafka_homes.clone()).await {
+        Ok(s) => s,
+        Err(e) => return skip(p, warn, e),
+    };
+    let cells = with_clients(
+        plan_scenarios(&req.releases, &req.modes, Backend::Jvm, &req.scenarios),
+        req,
+        &p.ctx,
+    );
+    let mut releases: Vec<Release> = cells
+        .iter()
+        .filter_map(|c| c.target.release())
+        .map(|(r, _)| r)
+        .collect();
+    releases.dedup();
+    for &release in &releases {
+        match setup.install(release).await {
+            Ok((install, Fetched::Now(took))) => p.notes.push(format!(
+                "jvm: fetched {} in {:.1} s",
+                install.describe(),
+                took.as_secs_f64()
+            )),
+            Ok((_, Fetched::Cached)) => {}
+            Err(e) => return skip(p, warn, e),
+        }
+    }
+    let pairs: std::collections::BTreeSet<_> = cells.iter().filter_map(|c| c.target.release()).collect();
+    p.notes.push(format!(
+        "jvm: {} cells on {} real brokers (one per release/mode pair), Kafka's own jars (cache {}), {}",
+        cells.len(),
+        pairs.len(),
+        setup.cache.root().display(),
+        setup.java
+    ));
+    let run = JvmRun::new(setup, cells.iter().filter_map(|c| c.target.release()));
+    p.cells.extend(cells);
+    p.ctx.jvm = Some(Arc::new(run));
     Ok(())
 }
 

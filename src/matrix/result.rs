@@ -43,8 +43,11 @@ pub struct BrokerFacts {
     pub image: Option<String>,
     /// The address the client bootstrapped on.
     pub bootstrap: Option<String>,
-    /// Time to start the broker until it answered (containers), milliseconds.
+    /// Time to start the broker until it answered (containers, JVM brokers), milliseconds.
     pub startup_ms: Option<u64>,
+    /// The broker's own log, kept beside the transcript (JVM brokers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
 }
 
 /// What this crate's client negotiated.
@@ -116,6 +119,7 @@ impl CellResult {
                 image: None,
                 bootstrap: None,
                 startup_ms: None,
+                log_file: None,
             },
             negotiation: NegotiationFacts::default(),
             timings: Timings::default(),

@@ -182,15 +182,15 @@ impl Report {
     /// The summary table (Markdown, also printed by the CLI).
     pub fn table(&self) -> String {
         let mut s = String::from(
-            "| target | backend | broker | image | scenario | ApiVersions | Metadata | attempts | guessed | connect µs | request µs | result | error |\n\
-             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "| target | backend | broker | image | scenario | ApiVersions | Metadata | attempts | guessed | broker start s | connect µs | request µs | result | error |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for c in &self.cells {
             let v = |x: Option<i16>| x.map_or("-".to_string(), |v| format!("v{v}"));
             let n = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.cell.target,
                 c.cell.backend,
                 c.broker.kind.label(),
@@ -200,6 +200,9 @@ impl Report {
                 v(c.negotiation.metadata_version),
                 attempts(c),
                 c.negotiation.guessed.as_deref().unwrap_or("-"),
+                c.broker
+                    .startup_ms
+                    .map_or("-".to_string(), |ms| format!("{:.1}", ms as f64 / 1000.0)),
                 n(c.timings.connect_us),
                 n(c.timings.request_us),
                 if c.outcome.passed { "PASS" } else { "FAIL" },
@@ -262,6 +265,9 @@ pub fn progress_line(c: &CellResult) -> String {
     );
     if let Some(md) = c.negotiation.metadata_version {
         let _ = write!(line, ", Metadata v{md}");
+    }
+    if let Some(ms) = c.broker.startup_ms {
+        let _ = write!(line, " (broker ready in {:.1} s)", ms as f64 / 1000.0);
     }
     if c.outcome.error.is_some() {
         let _ = write!(line, " — {}", error_text(c));

@@ -21,8 +21,8 @@ use tracing::Instrument as _;
 
 use super::local::LocalImage;
 use super::spec::{BrokerPlan, ContainerSpec, CLIENT_PORT, RUN_LABEL};
-use crate::backend::probe::{check_probe_topic, ProbeTopicError, PROBE_TOPIC};
-use crate::client::{Client, ClientConfig, ClientError as KafkaClientError};
+use crate::backend::probe::probe_once;
+use crate::client::ClientConfig;
 
 pub use super::error::ContainerError;
 
@@ -172,7 +172,7 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
                 return Err(not_ready(format!("the container exited ({last})")).await);
             }
         }
-        match probe_once(plan, &config).await {
+        match probe_once(&plan.bootstrap, plan.auto_creates_probe_topic, &config).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(_)) if !setup_done => {
                 if let Some(c) = broker {
@@ -188,18 +188,6 @@ async fn ready(plan: &BrokerPlan, running: &RunningBroker) -> Result<(), Contain
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Err(not_ready(last).await)
-}
-
-/// One readiness attempt: `Ok(Ok(()))` when the probe topic is fully there,
-/// `Ok(Err(why))` when the broker answers but the topic is not complete yet.
-async fn probe_once(plan: &BrokerPlan, config: &ClientConfig) -> Result<Result<(), ProbeTopicError>, KafkaClientError> {
-    let mut client = Client::connect(&plan.bootstrap, config.clone()).await?;
-    let md = if plan.auto_creates_probe_topic {
-        client.metadata(Some(&[PROBE_TOPIC])).await
-    } else {
-        client.metadata(None).await
-    }?;
-    Ok(check_probe_topic(&md))
 }
 
 async fn run_setup(plan: &BrokerPlan, container: &ContainerAsync<GenericImage>) -> Result<(), ContainerError> {

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::backend::probe::{PROBE_PARTITIONS, PROBE_TOPIC};
+use crate::backend::settings::Settings;
 use crate::versions::images::{ImageFlavor, ImageRef};
 use crate::versions::{Mode, Release};
 
@@ -189,17 +190,14 @@ pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Na
             format!("PLAINTEXT://{addr},BROKER://{broker_host}:{BROKER_PORT}"),
         ),
         ("KAFKA_INTER_BROKER_LISTENER_NAME", "BROKER".to_owned()),
-        // One broker: internal topics cannot have more replicas than brokers.
-        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
-        ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1".to_owned()),
-        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
-        ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".to_owned()),
-        // The readiness check creates the probe topic by asking for it.
-        ("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true".to_owned()),
-        ("KAFKA_NUM_PARTITIONS", PROBE_PARTITIONS.to_string()),
     ];
     let mut dependencies = Vec::new();
     broker = broker.env(&listeners_common);
+    // What every one-broker cluster needs, the same settings the JVM backend
+    // writes into server.properties.
+    for (key, value) in Settings::single_node(release).env() {
+        broker.env.insert(key, value);
+    }
     match image.flavor {
         ImageFlavor::ConfluentZk => {
             let zk_name = names.zookeeper.clone();
@@ -249,14 +247,6 @@ pub fn real_kafka(release: Release, image: ImageRef, addr: &HostAddr, names: &Na
                 ("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs".to_owned()),
                 ("CLUSTER_ID", KRAFT_CLUSTER_ID.to_owned()),
             ]);
-            if release >= Release::new(4, 1) {
-                // The share-group state topic (KIP-932) also defaults to 3 replicas;
-                // the 4.x images' own default server.properties sets these to 1.
-                broker = broker.env(&[
-                    ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
-                    ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1".to_owned()),
-                ]);
-            }
         }
     }
     BrokerPlan {
