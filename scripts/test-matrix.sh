@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `just test-matrix [BACKEND=embedded|container|external|all] [IMAGE_SOURCE=auto|registry|local] [IMAGE_FLAVOR=apache|native|confluent]
+# `just test-matrix [BACKEND=embedded|container|jvm|external|all] [IMAGE_SOURCE=auto|registry|local] [IMAGE_FLAVOR=apache|native|confluent]
 #                   [KAFKA_VERSIONS=all|3.8|2.0..3.8] [BOOTSTRAP=list] [COMPOSE=emulated|kraft|zookeeper|tansu]
 #                   [OUT=report dir, default target/kafka-matrix/report]`
 # Maps KEY=VALUE arguments to the matrix command's environment, builds the

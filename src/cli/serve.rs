@@ -114,17 +114,8 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|a| parse_advertise(a).map_err(|e| CliError(format!("--advertise {e}"))))
         .transpose()?;
+    let mode = checked_mode(&args)?;
     let topics = unique_topics(args.topics)?;
-    let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
-    let info = release_info(args.release).ok_or_else(|| CliError(format!("unknown release {}", args.release)))?;
-    if !info.modes.contains(&mode) {
-        let modes: Vec<String> = info.modes.iter().map(ToString::to_string).collect();
-        return Err(CliError(format!(
-            "Kafka {} has no {mode} mode; it has: {}",
-            args.release,
-            modes.join(", ")
-        )));
-    }
     // The emulator's own bind: a 4096-long accept queue, as Emulator::start uses.
     let listener =
         crate::emulator::bind(args.listen).map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -165,6 +156,21 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--mode`, or the release's default; one the release lacks is an error.
+fn checked_mode(args: &ServeArgs) -> Result<Mode, CliError> {
+    let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
+    let info = release_info(args.release).ok_or_else(|| CliError(format!("unknown release {}", args.release)))?;
+    if !info.modes.contains(&mode) {
+        let modes: Vec<String> = info.modes.iter().map(ToString::to_string).collect();
+        return Err(CliError(format!(
+            "Kafka {} has no {mode} mode; it has: {}",
+            args.release,
+            modes.join(", ")
+        )));
+    }
+    Ok(mode)
+}
+
 /// The emulator's options that a real broker does not take, by flag.
 fn emulator_only(args: &ServeArgs) -> Option<&'static str> {
     let defaults = crate::emulator::EmulatorOptions::default();
@@ -190,7 +196,7 @@ async fn run_real(args: ServeArgs) -> Result<(), CliError> {
             "{flag} is an emulator option; a real broker (--real) runs with the JVM backend's single-node configuration"
         )));
     }
-    let mode = args.mode.unwrap_or_else(|| default_mode(args.release));
+    let mode = checked_mode(&args)?;
     let homes = crate::backend::jvm::parse_kafka_homes(&args.kafka_homes)?;
     let mut stop = StopSignals::install()?;
     let setup = crate::backend::jvm::JvmSetup::detect(homes)

@@ -45,7 +45,7 @@ pub struct BrokerFacts {
     pub bootstrap: Option<String>,
     /// Time to start the broker until it answered (containers, JVM brokers), milliseconds.
     pub startup_ms: Option<u64>,
-    /// The broker's own log, kept beside the transcript (JVM brokers).
+    /// The broker's own log, kept beside the transcript (JVM brokers), relative to the report directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
 }

@@ -59,11 +59,15 @@ impl Report {
         let transcripts = dir.join("transcripts");
         if transcripts.is_dir() {
             // Transcripts of an earlier run would be mistaken for this one's;
-            // the output files this run's command cells streamed stay.
+            // the output files this run's command cells streamed, and the
+            // broker logs its cells kept, stay.
             let keep: std::collections::HashSet<PathBuf> = self
                 .cells
                 .iter()
-                .filter_map(|c| c.outcome.command.as_ref()?.output_file.as_ref())
+                .flat_map(|c| {
+                    let output = c.outcome.command.as_ref().and_then(|o| o.output_file.as_ref());
+                    output.into_iter().chain(c.broker.log_file.as_ref())
+                })
                 .map(|f| dir.join(f))
                 .collect();
             for entry in std::fs::read_dir(&transcripts)? {

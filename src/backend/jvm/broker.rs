@@ -214,7 +214,9 @@ impl JvmBroker {
         }
         let mut args = base(recipe::BROKER_JVM_FLAGS);
         if let Ok(extra) = std::env::var(JVM_OPTS_ENV) {
-            args.splice(0..0, extra.split_whitespace().map(str::to_owned));
+            // After ours: the JVM takes the last of a repeated flag.
+            let at = recipe::BROKER_JVM_FLAGS.len();
+            args.splice(at..at, extra.split_whitespace().map(str::to_owned));
         }
         args.push(recipe::BROKER_MAIN.into());
         args.push(server.display().to_string());
