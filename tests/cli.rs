@@ -244,8 +244,13 @@ fn container_backend_without_docker_fails_with_one_line() {
 #[test]
 fn all_backends_without_docker_run_embedded_and_list_the_rest_as_not_run() {
     let dir = report_dir("all-nodocker");
+    // No Docker and no Java here, whatever the machine has; and no CI, under
+    // which a JVM backend that cannot run is an error.
     let out = matrix_cmd(&["--backend", "all", "--releases", "3.9"], &dir)
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KAFKA_MATRIX_JAVA_HOME", "/nonexistent")
+        .env_remove("CI")
+        .env_remove("KAFKA_MATRIX_REQUIRE_JVM")
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -253,6 +258,10 @@ fn all_backends_without_docker_run_embedded_and_list_the_rest_as_not_run() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("SKIPPED the container backend: the container backend needs a Docker engine"));
     assert!(stdout.contains("NOT RUN container backend:"), "{stdout}");
+    assert!(
+        stderr.contains("SKIPPED the jvm backend: no usable Java at /nonexistent/bin/java"),
+        "{stderr}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON");
     assert_eq!(
@@ -266,7 +275,7 @@ fn all_backends_without_docker_run_embedded_and_list_the_rest_as_not_run() {
         .iter()
         .filter_map(|n| n["what"].as_str())
         .collect();
-    assert_eq!(not_run, ["container backend", "external"]);
+    assert_eq!(not_run, ["container backend", "jvm backend", "external"]);
 
     // Where Docker is required, the same run is an error.
     let out = matrix_cmd(&["--backend", "all", "--releases", "3.9"], &dir)
