@@ -8,7 +8,7 @@
 //! negotiate  the ApiVersions exchange as a pure state machine (sans-io)
 //! versions   the release catalog: tables, features, patches, images, guessing
 //! client     tokio shell around negotiate: connect, ping, metadata
-//! emulator   a broker that answers as each release 2.0-4.3 did
+//! emulator   a broker that answers as each release 2.0-4.4 did
 //! backend    where a cell's broker comes from (in-process, containers, addresses):
 //!            backend::start owns start, readiness and what kind of broker it is
 //! matrix     cells = target x backend x scenario: plan them, run them, check them

@@ -73,7 +73,7 @@ fn kcat_reads_metadata_from_every_release_as_a_client_command() {
     );
     assert_succeeded(&out);
     let cells = cells_of(&json);
-    assert_eq!(cells.len(), 34, "every release × mode, one command cell each");
+    assert_eq!(cells.len(), 35, "every release × mode, one command cell each");
     for c in cells {
         let cmd = &c["command"];
         assert_eq!(cmd["exit_code"], 0, "{c}");

@@ -248,7 +248,7 @@ async fn every_catalog_release_negotiates_and_answers() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 34);
+    assert_eq!(checked, 35);
 }
 
 // ---------------------------------------------------------------------------------------

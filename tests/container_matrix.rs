@@ -59,6 +59,7 @@ fn context(containers: Option<Arc<ContainerRun>>) -> RunContext {
 #[case::kafka_3_9_kraft("3.9", Mode::Kraft)]
 #[case::kafka_4_0_kraft("4.0", Mode::Kraft)]
 #[case::kafka_4_3_kraft("4.3", Mode::Kraft)]
+#[case::kafka_4_4_kraft("4.4", Mode::Kraft)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cell(
     #[case] release: &str,

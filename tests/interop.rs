@@ -13,7 +13,7 @@
 //! --listen 127.0.0.1:0 --topic interop:3` child, which a guard kills on drop
 //! (also on panic). Every child process has a deadline, so nothing hangs.
 //!
-//! One test per client; each runs the 34 pairs on [`WORKERS`] threads and fails
+//! One test per client; each runs the 35 pairs on [`WORKERS`] threads and fails
 //! once at the end with one line per failing release. On a failure the client
 //! is run again with its debug logging (`kcat -d protocol,broker`,
 //! `KAFKA_PYTHON_DEBUG=1`) and the tail of that log is part of the message.
@@ -306,7 +306,7 @@ fn pairs() -> Vec<(Release, Mode)> {
 fn run_matrix(client: &str, check: fn(Release, Mode) -> Result<String, String>) {
     let all = pairs();
     assert!(
-        all.len() >= 34,
+        all.len() >= 35,
         "the catalog has only {} (release, mode) pairs",
         all.len()
     );

@@ -75,6 +75,7 @@ cells! {
     kafka_4_1_kraft: "4.1" Kraft,
     kafka_4_2_kraft: "4.2" Kraft,
     kafka_4_3_kraft: "4.3" Kraft,
+    kafka_4_4_kraft: "4.4" Kraft,
 }
 
 #[test]

@@ -18,7 +18,7 @@
 //! - `paired.rs`: paired, interleaved rounds;
 //! - `groups/`: the paired groups, and the emulator's own costs (criterion).
 //!
-//! Brokers: `2.0` … `4.3`, the in-process emulator of that release (the
+//! Brokers: `2.0` … `4.4`, the in-process emulator of that release (the
 //! default); `external`, the broker at `KAFKA_MATRIX_BENCH_BOOTSTRAP=host:port`
 //! instead; `tansu-X.Y.Z`, an independent Kafka-compatible broker started on a
 //! loopback port (absent tansu is a loud skip;

@@ -19,8 +19,8 @@ use crate::versions::{api_name, describe_broker};
 
 /// Brokers and topics listed in the text output; the rest are counted.
 pub const TEXT_ROWS: usize = 20;
-/// APIs listed in the text output: more than any Kafka release has (75 in
-/// 4.3), far fewer than a hostile reply can claim (one per i16 key).
+/// APIs listed in the text output: more than any Kafka release has (77 in
+/// 4.4), far fewer than a hostile reply can claim (one per i16 key).
 pub const TEXT_API_ROWS: usize = 100;
 /// Characters of a broker-sent name (host, topic, cluster id) shown in text.
 pub const TEXT_NAME_CHARS: usize = 120;

@@ -111,7 +111,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     Behaviour {
         name: AS_RELEASED,
         wire: "the release as it is: its ApiVersions table, its refusals, its Metadata",
-        case: "every release from 2.0 to 4.3 (docs/fidelity.md cites each behaviour at its tag)",
+        case: "every release from 2.0 to 4.4 (docs/fidelity.md cites each behaviour at its tag)",
         correct: "negotiate and fetch metadata",
         knobs: &[],
         expect: expect(Ending::Succeeds, Fired::Always, Check::None),

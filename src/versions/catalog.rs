@@ -3,8 +3,9 @@
 //!
 //! This is data, not logic: callers look a release up instead of writing
 //! `if release >= 3.7`. Every value here has a source in `docs/catalog.md`;
-//! "newest patch" and image tags are as researched for November 2026 and will
-//! go stale as new patches ship.
+//! "newest patch" and image tags are as researched for November 2026 (4.3.2
+//! and 4.4.0 from recordings of the real brokers, December 2026) and will go
+//! stale as new patches ship.
 
 use std::fmt;
 
@@ -75,7 +76,7 @@ use ImageRef as I;
 use KraftStatus::{EarlyAccess, Production};
 
 /// The catalog, oldest first. Sources per value: `docs/catalog.md`.
-static RELEASES: [ReleaseInfo; 23] = [
+static RELEASES: [ReleaseInfo; 24] = [
     row(2, 0, "2.0.1", ZK, KraftStatus::None, &[I::confluent_zk("5.0.4")]),
     row(2, 1, "2.1.1", ZK, KraftStatus::None, &[I::confluent_zk("5.1.4")]),
     row(2, 2, "2.2.2", ZK, KraftStatus::None, &[I::confluent_zk("5.2.7")]),
@@ -190,18 +191,27 @@ static RELEASES: [ReleaseInfo; 23] = [
     row(
         4,
         3,
-        "4.3.1",
+        "4.3.2",
         KRAFT,
         Production,
         &[
-            I::apache("4.3.1"),
-            I::apache_native("4.3.1"),
+            I::apache("4.3.2"),
+            I::apache_native("4.3.2"),
             I::confluent_kraft("8.3.2"),
         ],
     ),
+    // No cp-kafka: no evidence of a CP 8.4 image tag yet (docs/catalog.md).
+    row(
+        4,
+        4,
+        "4.4.0",
+        KRAFT,
+        Production,
+        &[I::apache("4.4.0"), I::apache_native("4.4.0")],
+    ),
 ];
 
-/// Every minor release 2.0 … 4.3, oldest first (same order as [`Release::ALL`]).
+/// Every minor release 2.0 … 4.4, oldest first (same order as [`Release::ALL`]).
 pub fn releases() -> &'static [ReleaseInfo] {
     &RELEASES
 }
@@ -304,13 +314,19 @@ mod tests {
         assert_eq!(check_published("3.8.1"), Ok(()));
         assert_eq!(check_published("3.8.0"), Ok(()));
         assert_eq!(check_published("1.1.1"), Ok(()));
+        assert_eq!(check_published("4.4.0"), Ok(()));
+        assert_eq!(check_published("4.3.2"), Ok(()));
         assert_eq!(
-            check_published("4.4.0").map_err(|e| e.to_string()),
-            Err("Kafka 4.4 is not in the catalog (published: 4.4.0); add a row to src/versions/catalog.rs and its ApiVersions table".into())
+            check_published("4.5.0").map_err(|e| e.to_string()),
+            Err("Kafka 4.5 is not in the catalog (published: 4.5.0); add a row to src/versions/catalog.rs and its ApiVersions table".into())
         );
         assert!(matches!(
             check_published("3.8.2"),
             Err(CatalogGap::StalePatch { catalog: "3.8.1", .. })
+        ));
+        assert!(matches!(
+            check_published("4.4.1"),
+            Err(CatalogGap::StalePatch { catalog: "4.4.0", .. })
         ));
         assert!(matches!(check_published("4.x"), Err(CatalogGap::Malformed(_))));
         assert!(matches!(check_published("4.1.1.1"), Err(CatalogGap::Malformed(_))));
@@ -324,7 +340,7 @@ mod tests {
             assert_eq!(release_info(info.release), Some(info));
         }
         assert_eq!(release_info(Release::new(2, 9)), None);
-        assert_eq!(release_info(Release::new(4, 4)), None);
+        assert_eq!(release_info(Release::new(4, 5)), None);
     }
 
     #[test]
@@ -444,8 +460,9 @@ mod tests {
     #[case(
         "4.3",
         Mode::Kraft,
-        &["apache/kafka:4.3.1", "apache/kafka-native:4.3.1", "confluentinc/cp-kafka:8.3.2"]
+        &["apache/kafka:4.3.2", "apache/kafka-native:4.3.2", "confluentinc/cp-kafka:8.3.2"]
     )]
+    #[case("4.4", Mode::Kraft, &["apache/kafka:4.4.0", "apache/kafka-native:4.4.0"])]
     fn preferred_images(#[case] release: &str, #[case] mode: Mode, #[case] expected: &[&str]) {
         let got: Vec<String> = images(r(release), mode).iter().map(ToString::to_string).collect();
         assert_eq!(got, expected);

@@ -182,6 +182,45 @@ mod tests {
         );
     }
 
+    /// The supported and finalized features, in wire order, as real 4.3.2 and
+    /// 4.4.0 brokers sent them (`data/recordings/`). The epoch is the data's
+    /// 10, not the recordings' 15 (module docs).
+    #[test]
+    fn features_match_the_real_4_3_2_and_4_4_0() {
+        for (json, release) in [
+            (include_str!("../../data/recordings/4.3.2-kraft.json"), "4.3"),
+            (include_str!("../../data/recordings/4.4.0-kraft.json"), "4.4"),
+        ] {
+            let probe: serde_json::Value = serde_json::from_str(json).expect("probe JSON");
+            let listed = |field: &str| -> Vec<String> {
+                probe["features"][field]
+                    .as_array()
+                    .expect("feature list")
+                    .iter()
+                    .map(|f| f.as_str().expect("text").to_owned())
+                    .collect()
+            };
+            let f = features(r(release), Mode::Kraft);
+            let supported: Vec<String> = f
+                .supported
+                .iter()
+                .map(|f| format!("{} {}-{}", f.name, f.min, f.max))
+                .collect();
+            let finalized: Vec<String> = f.finalized.iter().map(|f| format!("{} {}", f.name, f.max)).collect();
+            assert_eq!(supported, listed("supported"), "{release}");
+            assert_eq!(finalized, listed("finalized"), "{release}");
+            assert_eq!(f.epoch, Some(10), "{release}");
+        }
+        let share = |release: &str| {
+            features(r(release), Mode::Kraft)
+                .finalized
+                .iter()
+                .find(|f| f.name == "share.version")
+                .map(|f| f.max)
+        };
+        assert_eq!((share("4.3"), share("4.4")), (Some(1), Some(2)));
+    }
+
     #[test]
     fn every_kraft_release_from_3_3_finalizes_metadata_version() {
         for release in Release::ALL.into_iter().filter(|r| *r >= Release::new(3, 3)) {

@@ -22,7 +22,7 @@
 //!   bundled data that happens once, 3.3 and 3.4 KRaft. No ApiVersions-only
 //!   probe can tell those apart.
 //! - [`Guess::Closest`]: no exact match; the rows with the fewest differing
-//!   keys. A broker newer than the catalog (4.4+) lands here as "closest: 4.3",
+//!   keys. A broker newer than the catalog (4.5+) lands here as "closest: 4.4",
 //!   which plays the part of kversion's "at least"; a patch release whose table
 //!   moved, or a non-default configuration (`unstable.api.versions.enable`,
 //!   an old `inter.broker.protocol.version`), lands here too.
@@ -321,7 +321,7 @@ mod tests {
     fn every_patch_run_guesses_back_to_itself() {
         let groups = indistinguishable_groups();
         let all = all_variants();
-        assert_eq!(all.len(), 35, "34 release/modes, 4.0 in two patch runs");
+        assert_eq!(all.len(), 36, "35 release/modes, 4.0 in two patch runs");
         for (me, table) in all {
             let guess = guess_release(&table.ranges());
             let expected = groups
@@ -457,6 +457,112 @@ mod tests {
             }
         );
         assert_eq!(guess.to_string(), "closest: 4.2 or 4.3 (kraft), 2 keys differ");
+    }
+
+    /// An ApiVersions reply as `kafka-matrix probe --json` recorded it from a
+    /// real broker (`data/recordings/`, data/SOURCES.md): every key with the
+    /// broker's range, and the supported and finalized features.
+    fn recorded_reply(json: &str) -> ApiVersionsResponse {
+        use crate::protocol::messages::{ApiVersionEntry, FinalizedFeature, SupportedFeature};
+        let probe: serde_json::Value = serde_json::from_str(json).expect("probe JSON");
+        let int = |v: &serde_json::Value| v.as_i64().and_then(|n| i16::try_from(n).ok()).expect("16-bit number");
+        let api_keys = probe["apis"]
+            .as_array()
+            .expect("apis")
+            .iter()
+            .map(|a| ApiVersionEntry {
+                api_key: int(&a["key"]),
+                min_version: int(&a["broker"]["min"]),
+                max_version: int(&a["broker"]["max"]),
+            })
+            .collect();
+        let strings = |field: &str| -> Vec<String> {
+            probe["features"][field]
+                .as_array()
+                .expect("feature list")
+                .iter()
+                .map(|f| f.as_str().expect("feature text").to_owned())
+                .collect()
+        };
+        // "metadata.version 7-33" (supported) and "metadata.version 33" (finalized).
+        let supported_features = strings("supported")
+            .iter()
+            .map(|f| {
+                let (name, range) = f.split_once(' ').expect("name range");
+                let (min, max) = range.split_once('-').expect("min-max");
+                SupportedFeature {
+                    name: name.to_owned(),
+                    min_version: min.parse().expect("min"),
+                    max_version: max.parse().expect("max"),
+                }
+            })
+            .collect();
+        let finalized_features = strings("finalized")
+            .iter()
+            .map(|f| {
+                let (name, level) = f.split_once(' ').expect("name level");
+                let level = level.parse().expect("level");
+                FinalizedFeature {
+                    name: name.to_owned(),
+                    max_version_level: level,
+                    min_version_level: level,
+                }
+            })
+            .collect();
+        ApiVersionsResponse {
+            api_keys,
+            supported_features,
+            finalized_features,
+            finalized_features_epoch: probe["features"]["epoch"].as_i64().expect("epoch"),
+            ..ApiVersionsResponse::default()
+        }
+    }
+
+    const REAL_4_4_0: &str = include_str!("../../data/recordings/4.4.0-kraft.json");
+    const REAL_4_3_2: &str = include_str!("../../data/recordings/4.3.2-kraft.json");
+
+    #[test]
+    fn real_4_4_0_is_4_4_and_real_4_3_2_is_4_3() {
+        for (json, release) in [(REAL_4_4_0, "4.4"), (REAL_4_3_2, "4.3")] {
+            let reply = recorded_reply(json);
+            let expected = Guess::Exact(vec![c(release, Mode::Kraft)]);
+            assert_eq!(guess_broker(&reply, 4), expected, "{release}");
+            let entries: Vec<(i16, VersionRange)> = reply
+                .api_keys
+                .iter()
+                .map(|e| {
+                    (
+                        e.api_key,
+                        VersionRange::new(e.min_version, e.max_version).expect("min <= max"),
+                    )
+                })
+                .collect();
+            assert_eq!(guess_release(&entries), expected, "{release}, table alone");
+        }
+    }
+
+    /// What the real 4.4.0 advertises beyond 4.3: ApiVersions v5 (KIP-1242),
+    /// TxnOffsetCommit v6, DeleteGroups v3, StreamsGroupHeartbeat and
+    /// StreamsGroupDescribe v1, and keys 93 and 94 (v0).
+    #[test]
+    fn real_4_4_0_is_seven_keys_from_4_3() {
+        let reply = recorded_reply(REAL_4_4_0);
+        let entries: Vec<(i16, VersionRange)> = reply
+            .api_keys
+            .iter()
+            .filter(|e| e.api_key != 93 && e.api_key != 94)
+            .map(|e| {
+                let max = match e.api_key {
+                    API_VERSIONS | 28 | 42 | 88 | 89 => e.max_version - 1,
+                    _ => e.max_version,
+                };
+                (e.api_key, VersionRange::new(e.min_version, max).expect("min <= max"))
+            })
+            .collect();
+        assert_eq!(guess_release(&entries), Guess::Exact(vec![c("4.3", Mode::Kraft)]));
+        let t43 = table(r("4.3"), Mode::Kraft).expect("4.3");
+        let t44 = table(r("4.4"), Mode::Kraft).expect("4.4");
+        assert_eq!(differing_keys(&t44.ranges().into_iter().collect(), t43), 7);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   distinct tables across its patches.
 //! - [`mod@features`]: `data/features.csv`, what a default broker puts in the
 //!   KIP-584 fields of its ApiVersions v3+ reply ([`features()`]).
-//! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.3: newest patch, modes,
+//! - [`catalog`]: one [`ReleaseInfo`] per minor 2.0 … 4.4: newest patch, modes,
 //!   [`KraftStatus`], images.
 //! - [`mod@images`]: [`ImageRef`] / [`ImageFlavor`] and [`images()`], the
 //!   published container images for a (release, mode), preferred first.

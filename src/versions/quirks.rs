@@ -131,6 +131,8 @@ mod tests {
         assert_eq!(expected_versions(Release::new(3, 8), Mode::Zk), Some((3, 12)));
         assert_eq!(expected_versions(Release::new(2, 3), Mode::Zk), Some((0, 8)));
         assert_eq!(expected_versions(Release::new(3, 9), Mode::Kraft), Some((4, 12)));
+        // 4.4 advertises ApiVersions v5; this client's codec stops at v4.
+        assert_eq!(expected_versions(Release::new(4, 4), Mode::Kraft), Some((4, 13)));
         assert_eq!(expected_versions(Release::new(4, 0), Mode::Zk), None);
     }
 }

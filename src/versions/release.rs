@@ -3,7 +3,7 @@
 //! A [`Release`] names a *minor* release (`3.8`). Patch releases are not
 //! modelled separately because the ApiVersions data is keyed by the `x.y.0`
 //! tag (see `data/SOURCES.md`); parsing `"3.8.1"` therefore yields `3.8`.
-//! Only the releases the data covers ([`Release::ALL`], 2.0 … 4.3) parse, so a
+//! Only the releases the data covers ([`Release::ALL`], 2.0 … 4.4) parse, so a
 //! `Release` obtained from [`str::parse`] always has a table.
 //!
 //! # References
@@ -18,7 +18,7 @@ use std::str::FromStr;
 pub enum Mode {
     /// ZooKeeper-backed broker (Kafka 2.0 … 3.9).
     Zk,
-    /// KRaft broker role (Kafka 2.8 … 4.3; 2.8–3.2 early access).
+    /// KRaft broker role (Kafka 2.8 … 4.4; 2.8–3.2 early access).
     Kraft,
 }
 
@@ -90,7 +90,7 @@ pub struct Release {
 
 impl Release {
     /// Every release the bundled data covers, oldest first.
-    pub const ALL: [Release; 23] = [
+    pub const ALL: [Release; 24] = [
         Release::new(2, 0),
         Release::new(2, 1),
         Release::new(2, 2),
@@ -114,6 +114,7 @@ impl Release {
         Release::new(4, 1),
         Release::new(4, 2),
         Release::new(4, 3),
+        Release::new(4, 4),
     ];
 
     /// Builds a release value without checking that it is known; use
@@ -132,7 +133,7 @@ impl Release {
         Self::ALL[0]
     }
 
-    /// The newest known release (4.3).
+    /// The newest known release (4.4).
     pub const fn newest() -> Self {
         Self::ALL[Self::ALL.len() - 1]
     }
@@ -162,7 +163,7 @@ pub enum ParseReleaseError {
     },
 }
 
-/// Formats [`Release::ALL`] as `2.0, 2.1, …, 4.3` for error messages.
+/// Formats [`Release::ALL`] as `2.0, 2.1, …, 4.4` for error messages.
 struct KnownList;
 
 impl fmt::Display for KnownList {
@@ -282,18 +283,19 @@ mod tests {
     #[case("v3.8", Release::new(3, 8))]
     #[case(" 2.0 ", Release::new(2, 0))]
     #[case("4.3.12", Release::new(4, 3))]
+    #[case("4.4.0", Release::new(4, 4))]
     fn parses_known_releases(#[case] input: &str, #[case] expected: Release) {
         assert_eq!(input.parse::<Release>(), Ok(expected));
     }
 
     const KNOWN: &str = "2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 3.0, 3.1, 3.2, 3.3, \
-                         3.4, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1, 4.2, 4.3";
+                         3.4, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1, 4.2, 4.3, 4.4";
 
     #[rstest]
     #[case("3.10")]
     #[case("1.1")]
     #[case("2.9")]
-    #[case("4.4.0")]
+    #[case("4.5.0")]
     #[case("300.0")]
     fn unknown_release_error_text(#[case] input: &str) {
         let err = input.parse::<Release>().expect_err("must be rejected");
@@ -309,7 +311,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown Kafka release \"3.10\"; known releases: 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, \
-             2.6, 2.7, 2.8, 3.0, 3.1, 3.2, 3.3, 3.4, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1, 4.2, 4.3"
+             2.6, 2.7, 2.8, 3.0, 3.1, 3.2, 3.3, 3.4, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0, 4.1, 4.2, 4.3, 4.4"
         );
     }
 
@@ -352,7 +354,7 @@ mod tests {
     fn all_is_sorted_and_unique() {
         assert!(Release::ALL.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(Release::oldest(), Release::new(2, 0));
-        assert_eq!(Release::newest(), Release::new(4, 3));
+        assert_eq!(Release::newest(), Release::new(4, 4));
         assert!(Release::new(2, 9) > Release::new(2, 8));
         assert!(Release::new(3, 0) > Release::new(2, 9));
     }

@@ -432,12 +432,13 @@ mod tests {
     fn bundled_csv_loads() {
         let catalog = parse_catalog(CSV).expect("bundled data is valid");
         let rows: usize = catalog.tables.values().map(ApiTable::len).sum();
-        assert_eq!(rows, 1874);
-        assert_eq!(CSV.lines().count(), 1875, "header + rows");
+        assert_eq!(rows, 1951);
+        assert_eq!(CSV.lines().count(), 1952, "header + rows");
     }
 
     /// Row counts from `/work/shared/kafka-versions/README.md` (2.0 … 4.1),
-    /// plus 4.2 and 4.3 as the data carries them.
+    /// plus 4.2 and 4.3 as the data carries them and 4.4 as a real 4.4.0
+    /// broker advertised it (`data/SOURCES.md`).
     #[rstest]
     #[case("2.0", Mode::Zk, 43)]
     #[case("2.1", Mode::Zk, 43)]
@@ -473,6 +474,7 @@ mod tests {
     #[case("4.1", Mode::Kraft, 73)]
     #[case("4.2", Mode::Kraft, 75)]
     #[case("4.3", Mode::Kraft, 75)]
+    #[case("4.4", Mode::Kraft, 77)]
     fn row_counts_match_readme(#[case] release: &str, #[case] mode: Mode, #[case] rows: usize) {
         let t = table(r(release), mode).expect("table exists");
         assert_eq!(t.len(), rows);
@@ -483,7 +485,7 @@ mod tests {
     #[test]
     fn exactly_the_documented_combinations_exist() {
         let got: Vec<(Release, Mode)> = tables().map(|(r, m, _)| (r, m)).collect();
-        assert_eq!(got.len(), 34);
+        assert_eq!(got.len(), 35);
         for release in Release::ALL {
             let zk = release <= Release::new(3, 9);
             let kraft = release >= Release::new(2, 8);
@@ -494,7 +496,8 @@ mod tests {
         assert!(table(r("4.0"), Mode::Zk).is_none());
     }
 
-    /// README "Protocol facts": ApiVersions (18) v3 from 2.4 (KIP-511), v4 from 3.9.
+    /// README "Protocol facts": ApiVersions (18) v3 from 2.4 (KIP-511), v4 from
+    /// 3.9, v5 from 4.4 (KIP-1242).
     #[rstest]
     fn api_versions_max(#[values(Mode::Zk, Mode::Kraft)] mode: Mode) {
         for release in Release::ALL {
@@ -505,8 +508,10 @@ mod tests {
                 2
             } else if release <= r("3.8") {
                 3
-            } else {
+            } else if release <= r("4.3") {
                 4
+            } else {
+                5
             };
             let range = t.get(API_VERSIONS).expect("ApiVersions is always advertised");
             assert_eq!(range, VersionRange { min: 0, max: expected }, "{release} {mode}");
