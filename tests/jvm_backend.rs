@@ -89,7 +89,10 @@ fn leftovers(owner: u32, within: Duration) -> (Vec<u32>, Vec<PathBuf>) {
 }
 
 fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill").args([sig, &pid.to_string()]).status().map(|s| s.success());
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success());
     assert_eq!(ok.ok(), Some(true), "kill {sig} {pid}");
 }
 
@@ -116,7 +119,10 @@ fn serve_real(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
 
 /// Negotiates with `addr` and checks the versions `release`/`mode`'s table implies.
 fn answers_as(addr: &str, release: Release, mode: Mode) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (av, md) = rt.block_on(async {
         let mut client = Client::connect(addr, ClientConfig::default()).await.expect("connects");
         let md = client.metadata(None).await.expect("metadata");
@@ -204,7 +210,16 @@ fn a_matrix_killed_mid_run_leaves_nothing_and_a_finished_one_neither() {
     assert!(jvms.is_empty() && dirs.is_empty(), "left behind: {jvms:?} {dirs:?}");
 
     let finished = Command::new(BIN)
-        .args(["matrix", "--backend", "jvm", "--releases", "3.8", "--modes", "kraft", "--out"])
+        .args([
+            "matrix",
+            "--backend",
+            "jvm",
+            "--releases",
+            "3.8",
+            "--modes",
+            "kraft",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("runs");
@@ -216,7 +231,12 @@ fn a_matrix_killed_mid_run_leaves_nothing_and_a_finished_one_neither() {
     let cell = &report["cells"][0];
     assert_eq!(cell["broker"], "real_kafka");
     assert_eq!(cell["real_kafka"], true);
-    assert!(cell["image"].as_str().is_some_and(|i| i.contains("org.apache.kafka:kafka_2.13:3.8.")), "{cell}");
+    assert!(
+        cell["image"]
+            .as_str()
+            .is_some_and(|i| i.contains("org.apache.kafka:kafka_2.13:3.8.")),
+        "{cell}"
+    );
     assert!(cell["startup_ms"].as_u64().is_some_and(|ms| ms > 0));
     let log = cell["log_file"].as_str().expect("the broker's log is kept");
     let kept = std::fs::read_to_string(out.join(log)).expect("kept log");
@@ -232,7 +252,16 @@ fn a_broker_that_cannot_start_fails_its_cell_in_one_line_with_its_log() {
     let out = std::env::temp_dir().join(format!("kafka-matrix-jvm-test-fail-{}", std::process::id()));
     // A heap too small for the JVM to start: the broker exits at once.
     let child = Command::new(BIN)
-        .args(["matrix", "--backend", "jvm", "--releases", "3.8", "--modes", "kraft", "--out"])
+        .args([
+            "matrix",
+            "--backend",
+            "jvm",
+            "--releases",
+            "3.8",
+            "--modes",
+            "kraft",
+            "--out",
+        ])
         .arg(&out)
         .env("KAFKA_MATRIX_JVM_OPTS", "-Xmx1m")
         .stdout(Stdio::piped())
@@ -246,7 +275,10 @@ fn a_broker_that_cannot_start_fails_its_cell_in_one_line_with_its_log() {
         .lines()
         .find(|l| l.starts_with("FAIL 3.8 kraft"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(fail.contains("was not ready after") && fail.contains("its log ends:"), "{fail}");
+    assert!(
+        fail.contains("was not ready after") && fail.contains("its log ends:"),
+        "{fail}"
+    );
     assert!(fail.contains("heap"), "the log's own words: {fail}");
     assert!(text.contains("0 passed, 2 failed"), "{text}");
     let (jvms, dirs) = leftovers(owner, Duration::from_secs(10));
@@ -275,7 +307,9 @@ fn kafka_home_runs_an_installation_in_the_tarball_layout() {
     if !jvm_or_skip("--kafka-home") {
         return;
     }
-    let version = kafka_matrix::versions::release_info(r("3.8")).expect("3.8").latest_patch;
+    let version = kafka_matrix::versions::release_info(r("3.8"))
+        .expect("3.8")
+        .latest_patch;
     let home = std::env::temp_dir().join(format!("kafka-matrix-home-{}/kafka_2.13-{version}", std::process::id()));
     copy_dir(&cached_libs(version), &home.join("libs"));
     let spec = format!("3.8={}", home.display());
@@ -286,8 +320,14 @@ fn kafka_home_runs_an_installation_in_the_tarball_layout() {
 
     // The wrong release for the directory, and a directory that is not an installation.
     for (spec, says) in [
-        (format!("3.7={}", home.display()), format!("it holds Kafka {version}, not 3.7")),
-        ("3.8=/nonexistent".to_owned(), "cannot read /nonexistent/libs".to_owned()),
+        (
+            format!("3.7={}", home.display()),
+            format!("it holds Kafka {version}, not 3.7"),
+        ),
+        (
+            "3.8=/nonexistent".to_owned(),
+            "cannot read /nonexistent/libs".to_owned(),
+        ),
     ] {
         let release = &spec[..3];
         let out = Command::new(BIN)
@@ -312,11 +352,27 @@ fn bad_inputs_to_the_real_backend_are_one_line_errors() {
             "--behave is an emulator option",
             true,
         ),
-        (&["serve", "--real", "--kafka", "4.0", "--mode", "zk"][..], "Kafka 4.0 has no zk mode", true),
-        (&["serve", "--real", "--kafka", "3.8", "--kafka-home", "3.8"][..], "is not RELEASE=DIR", true),
-        (&["matrix", "--backend", "jvm", "--kafka-home", "9.9=/x"][..], "9.9", true),
+        (
+            &["serve", "--real", "--kafka", "4.0", "--mode", "zk"][..],
+            "Kafka 4.0 has no zk mode",
+            true,
+        ),
+        (
+            &["serve", "--real", "--kafka", "3.8", "--kafka-home", "3.8"][..],
+            "is not RELEASE=DIR",
+            true,
+        ),
+        (
+            &["matrix", "--backend", "jvm", "--kafka-home", "9.9=/x"][..],
+            "9.9",
+            true,
+        ),
         (&["fetch", "--releases", "1.0"][..], "1.0", true),
-        (&["serve", "--kafka", "3.8", "--kafka-home", "3.8=/x"][..], "--real", false),
+        (
+            &["serve", "--kafka", "3.8", "--kafka-home", "3.8=/x"][..],
+            "--real",
+            false,
+        ),
     ] {
         let out = Command::new(BIN).args(args).output().expect("runs");
         let err = String::from_utf8_lossy(&out.stderr);

@@ -196,7 +196,7 @@ impl Cache {
         let info = release_info(release).ok_or(JvmError::UnknownRelease(release))?;
         let version = info.latest_patch;
         let dir = self.entry(version);
-        let fetched = if dir.join(MANIFEST).is_file() {
+        let fetched = if is_current(&dir, release, version) {
             Fetched::Cached
         } else {
             let started = Instant::now();
@@ -267,6 +267,15 @@ impl Cache {
     }
 }
 
+/// Whether `dir` is a complete entry of today's recipe: its manifest is
+/// written (last), and its `pom.xml` is the one [`recipe::pom`] makes now
+/// (an entry fetched by an older recipe, say another logging binding, is
+/// fetched again).
+fn is_current(dir: &Path, release: Release, version: &str) -> bool {
+    dir.join(MANIFEST).is_file()
+        && std::fs::read_to_string(dir.join("pom.xml")).is_ok_and(|pom| pom == recipe::pom(release, version))
+}
+
 /// Fetches `version` into `target` under the cache-wide lock (two runs
 /// fetching at once take turns, and the second finds the entry complete).
 fn fetch_locked(root: &Path, target: &Path, release: Release, version: &str) -> Result<(), JvmError> {
@@ -278,12 +287,19 @@ fn fetch_locked(root: &Path, target: &Path, release: Release, version: &str) -> 
     std::fs::create_dir_all(&jvm).map_err(|e| fail(format!("cannot create {}: {e}", jvm.display())))?;
     let lock = std::fs::File::create(jvm.join(".fetch.lock")).map_err(|e| fail(format!("lock file: {e}")))?;
     lock.lock().map_err(|e| fail(format!("cannot lock the cache: {e}")))?;
-    if target.join(MANIFEST).is_file() {
+    if is_current(target, release, version) {
         return Ok(());
     }
     let tmp = jvm.join(format!(".tmp-kafka-{version}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let result = fetch_into(&tmp, release, version).and_then(|()| {
+        // An entry of an older recipe is moved aside first; a reader that
+        // checked it already holds its files open, or finds the new one.
+        if target.exists() {
+            let old = jvm.join(format!(".old-kafka-{version}-{}", std::process::id()));
+            std::fs::rename(target, &old).map_err(|e| fail(format!("cannot move the stale entry aside: {e}")))?;
+            let _ = std::fs::remove_dir_all(&old);
+        }
         std::fs::rename(&tmp, target).map_err(|e| fail(format!("cannot move the entry into place: {e}")))
     });
     if result.is_err() {
@@ -406,5 +422,50 @@ mod tests {
         let wrong = Install::from_home(Release::new(3, 7), &home).map_err(|e| e.to_string());
         assert!(wrong.is_err_and(|e| e.ends_with("it holds Kafka 3.8.0, not 3.7")));
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[tokio::test]
+    async fn a_cache_entry_is_checked_against_its_sums_and_its_recipe() {
+        let root = std::env::temp_dir().join(format!("kafka-matrix-cache-unit-{}", std::process::id()));
+        let release = Release::new(3, 8);
+        let version = release_info(release).expect("3.8").latest_patch;
+        let entry = root.join("jvm").join(format!("kafka-{version}"));
+        std::fs::create_dir_all(entry.join("libs")).expect("mkdir");
+        let jar = format!("kafka_2.13-{version}.jar");
+        std::fs::write(entry.join("libs").join(&jar), b"jar bytes").expect("write");
+        let sums = std::process::Command::new("sha256sum")
+            .arg(&jar)
+            .current_dir(entry.join("libs"))
+            .output()
+            .expect("sha256sum");
+        std::fs::write(entry.join(MANIFEST), sums.stdout).expect("write");
+        std::fs::write(entry.join("pom.xml"), recipe::pom(release, version)).expect("write");
+        assert!(is_current(&entry, release, version));
+        let (install, fetched) = Cache::new(root.clone()).install(release).await.expect("a good entry");
+        assert_eq!((install.version.as_str(), fetched), (version, Fetched::Cached));
+
+        std::fs::write(entry.join("libs").join(&jar), b"other bytes").expect("write");
+        let changed = Cache::new(root.clone())
+            .install(release)
+            .await
+            .map_err(|e| e.to_string());
+        assert!(changed.is_err_and(|e| e.contains("are corrupt")), "a changed jar");
+        std::fs::write(entry.join("libs").join(&jar), b"jar bytes").expect("write");
+        std::fs::write(entry.join("libs/extra.jar"), b"").expect("write");
+        let extra = Cache::new(root.clone())
+            .install(release)
+            .await
+            .map_err(|e| e.to_string());
+        assert!(
+            extra.is_err_and(|e| e.contains("libs/extra.jar is not in SHA256SUMS")),
+            "an extra jar"
+        );
+
+        std::fs::write(entry.join("pom.xml"), "<project/>").expect("write");
+        assert!(
+            !is_current(&entry, release, version),
+            "another recipe's entry is fetched again"
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

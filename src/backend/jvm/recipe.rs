@@ -52,7 +52,8 @@ pub fn logging(release: Release) -> Logging {
         (2, _) | (3, 0) => Logging::Log4j,
         (3, _) => Logging::Reload4j,
         // The log4j 2 version each 4.x line's build pins (gradle/dependencies.gradle).
-        (4, 0 | 1) => Logging::Log4j2("2.24.3"),
+        (4, 0) => Logging::Log4j2("2.25.3"),
+        (4, 1) => Logging::Log4j2("2.24.3"),
         (4, 2) => Logging::Log4j2("2.25.3"),
         (4, 3) => Logging::Log4j2("2.25.4"),
         _ => Logging::Log4j2("2.25.5"),
@@ -297,8 +298,8 @@ mod tests {
         assert!(old.contains("slf4j-log4j12"));
         let mid = pom(r("3.8"), "3.8.1");
         assert!(!mid.contains("<exclusions>") && mid.contains("slf4j-reload4j"));
-        let new = pom(r("4.3"), "4.3.2");
-        assert!(new.contains("<artifactId>log4j-core</artifactId><version>2.25.4</version>"));
+        let new = pom(r("4.4"), "4.4.0");
+        assert!(new.contains("<artifactId>log4j-core</artifactId><version>2.25.5</version>"));
         assert_eq!(logging_config(r("4.0")).0, "log4j2.properties");
         assert_eq!(logging_config(r("3.9")).0, "log4j.properties");
     }
@@ -316,7 +317,7 @@ mod tests {
         assert_eq!(zk.get("advertised.listeners"), Some("PLAINTEXT://127.0.0.1:19092"));
         assert_eq!(zk.get("num.partitions"), Some("3"));
         assert_eq!(zk.get("process.roles"), None);
-        let kraft = server_properties(r("4.3"), Mode::Kraft, &layout);
+        let kraft = server_properties(r("4.4"), Mode::Kraft, &layout);
         assert_eq!(kraft.get("controller.quorum.voters"), Some("1@127.0.0.1:19093"));
         assert_eq!(kraft.get("advertised.listeners"), Some("PLAINTEXT://127.0.0.1:19092"));
         assert_eq!(kraft.get("share.coordinator.state.topic.replication.factor"), Some("1"));
