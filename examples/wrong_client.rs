@@ -158,6 +158,7 @@ impl Client {
             let body = RequestBody::ApiVersions(ApiVersionsRequest {
                 client_software_name: "wrong-client".into(),
                 client_software_version: "1.0".into(),
+                ..ApiVersionsRequest::default()
             });
             let reply = match self.send(version, &body)? {
                 Some(id) => self.recv(id)?,

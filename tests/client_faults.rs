@@ -479,6 +479,7 @@ async fn after_a_timeout_the_connection_is_dead_and_sends_nothing() {
     let body = RequestBody::ApiVersions(ApiVersionsRequest {
         client_software_name: "kafka-matrix".into(),
         client_software_version: "0.1.0".into(),
+        ..ApiVersionsRequest::default()
     });
     let in_flight = |correlation_id| InFlight {
         api: "ApiVersions",

@@ -153,8 +153,9 @@ fn api_versions_frame(corr: i32, version: i16, name: &str, sw_version: &str) -> 
     let body = RequestBody::ApiVersions(ApiVersionsRequest {
         client_software_name: name.into(),
         client_software_version: sw_version.into(),
+        ..ApiVersionsRequest::default()
     });
-    let encode_at = version.min(4);
+    let encode_at = version.min(CODEC_MAX);
     let frame = encode_request(corr, Some("fidelity"), encode_at, &body).expect("ApiVersions request encodes");
     patch_version(frame, version)
 }
@@ -253,9 +254,8 @@ async fn api_versions_at_every_supported_version_is_the_release_table() {
         let emu = start(release, mode, EmulatorOptions::default()).await;
         let mut s = connect(&emu).await;
         let max = max_of(release, mode, api_key::API_VERSIONS);
-        // All versions on one connection: the emulator answers serially. 4.4
-        // advertises v5 (KIP-1242), which the emulator does not answer yet
-        // (`api_versions_v5_is_not_emulated_yet`).
+        // All versions on one connection: the emulator answers serially (4.4's
+        // v5 with neither cluster nor node named; the rest of v5 below).
         for version in 0..=max.min(CODEC_MAX) {
             let corr = 1000 + i32::from(version);
             send(
@@ -282,35 +282,55 @@ async fn api_versions_at_every_supported_version_is_the_release_table() {
     assert!(checked > 100, "only {checked} (release, mode, version) triples checked");
 }
 
-/// A known gap (docs/fidelity.md): Kafka 4.4 advertises ApiVersions v0-5 and
-/// answers v5 (KIP-1242: the request adds ClusterId and NodeId, checked by the
-/// broker), but the emulator's codec stops at v4, so it closes the connection
-/// as not emulated, and says so in its record. Every release before 4.4 refuses
-/// v5 with the KIP-511 hint instead (`api_versions_above_max_exact_bytes_…`).
+/// Kafka 4.4 answers ApiVersions v5 (KIP-1242), whose request may name the
+/// cluster and node the client meant to reach. The expected answers are a
+/// real 4.4.0 broker's (kafka_2.13-4.4.0 from Maven Central, recorded
+/// 2026-12-07, docs/fidelity.md): neither named, or both ours, is the table;
+/// one without the other is INVALID_REQUEST (42); both, with either not ours,
+/// is REBOOTSTRAP_REQUIRED (129). An error reply is 12 bytes (empty table,
+/// throttle 0, no tags), and the connection stays open.
+#[rstest]
+#[case::neither(None, -1, 0)]
+#[case::both_ours(Some("ours"), 1, 0)]
+#[case::another_cluster(Some("AAAAAAAAAAAAAAAAAAAAAA"), 1, 129)]
+#[case::another_node(Some("ours"), 2, 129)]
+#[case::cluster_without_node(Some("ours"), -1, 42)]
+#[case::node_without_cluster(None, 1, 42)]
 #[tokio::test]
-async fn api_versions_v5_is_not_emulated_yet() {
+async fn api_versions_v5_checks_the_cluster_and_node_as_4_4_does(
+    #[case] cluster: Option<&str>,
+    #[case] node_id: i32,
+    #[case] error: i16,
+) {
     let release = Release::new(4, 4);
     assert_eq!(max_of(release, Mode::Kraft, api_key::API_VERSIONS), 5);
-    assert_eq!(CODEC_MAX, 4);
-    let emu = start(release, Mode::Kraft, EmulatorOptions::default()).await;
+    let options = EmulatorOptions::default();
+    let ours = options.cluster_id.clone();
+    let emu = start(release, Mode::Kraft, options).await;
     let mut s = connect(&emu).await;
-    // A whole v5 body: v4's, then ClusterId null and NodeId -1 before the tags.
-    let v4 = api_versions_frame(9, 4, SOFTWARE_NAME, SOFTWARE_VERSION).to_vec();
-    let mut v5 = v4[..v4.len() - 1].to_vec();
-    v5.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0]);
-    let len = i32::try_from(v5.len() - 4).expect("small frame");
-    v5[..4].copy_from_slice(&len.to_be_bytes());
-    let v5 = patch_version(Bytes::from(v5), 5);
-    send(&mut s, &v5).await;
-    expect_eof(&mut s, "4.4 kraft ApiVersions v5").await;
-    record_closed_with(
-        &emu,
-        &CloseReason::NotEmulated {
-            key: api_key::API_VERSIONS,
-            version: 5,
-        },
-    )
-    .await;
+    let body = RequestBody::ApiVersions(ApiVersionsRequest {
+        client_software_name: SOFTWARE_NAME.into(),
+        client_software_version: SOFTWARE_VERSION.into(),
+        cluster_id: cluster.map(|c| if c == "ours" { ours.clone() } else { c.to_owned() }),
+        node_id,
+    });
+    let frame = encode_request(9, Some("fidelity"), 5, &body).expect("v5 encodes");
+    send(&mut s, &frame).await;
+    let reply = expect_frame(&mut s).await;
+    if error == 0 {
+        let (corr, resp) = decode_api_versions(&reply, 5);
+        assert_eq!((corr, resp.error_code), (9, 0));
+        assert_eq!(resp.range_of(api_key::API_VERSIONS).map(|r| r.max), Some(5));
+        assert!(!resp.supported_features.is_empty(), "the v3+ features come along");
+    } else {
+        let [hi, lo] = error.to_be_bytes();
+        assert_eq!(
+            &reply[..],
+            &[0, 0, 0, 12, 0, 0, 0, 9, hi, lo, 1, 0, 0, 0, 0, 0],
+            "error {error}"
+        );
+    }
+    assert_still_serving(&mut s, 10, "4.4 after ApiVersions v5").await;
 }
 
 /// Exact bytes from docs/research/kafka-wire-behaviour.md Q1.3, written out.
@@ -357,8 +377,7 @@ async fn api_versions_max_plus_one_for_every_release_keeps_the_connection() {
         let (_, resp) = decode_api_versions(&frame, 0);
         assert_eq!(resp.error_code, 35, "{what}");
         assert_still_serving(&mut s, 43, &what).await;
-        // And the retry at the advertised max works on the same socket (up to
-        // v4: the emulator does not answer 4.4's v5 yet).
+        // And the retry at the advertised max works on the same socket.
         let retry = max.min(CODEC_MAX);
         send(&mut s, &api_versions_frame(44, retry, SOFTWARE_NAME, SOFTWARE_VERSION)).await;
         let (corr, resp) = decode_api_versions(&expect_frame(&mut s).await, retry);

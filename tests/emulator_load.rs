@@ -183,6 +183,7 @@ async fn slow_writer(addr: std::net::SocketAddr, i: usize) -> Result<(), String>
     let body = RequestBody::ApiVersions(ApiVersionsRequest {
         client_software_name: "slow".into(),
         client_software_version: "1".into(),
+        ..ApiVersionsRequest::default()
     });
     let corr = 1000 + i as i32;
     let frame = encode_request(corr, Some("slow"), 3, &body).map_err(|e| e.to_string())?;

@@ -151,6 +151,7 @@ fn api_versions_frame(corr: i32) -> Vec<u8> {
     let body = RequestBody::ApiVersions(ApiVersionsRequest {
         client_software_name: "soak".into(),
         client_software_version: "1".into(),
+        ..ApiVersionsRequest::default()
     });
     encode_request(corr, Some("soak"), 3, &body).expect("encodes").to_vec()
 }

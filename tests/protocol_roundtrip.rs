@@ -134,6 +134,7 @@ fn full_api_versions_request() -> impl Strategy<Value = ApiVersionsRequest> {
     (arb_string(), arb_string()).prop_map(|(n, v)| ApiVersionsRequest {
         client_software_name: n,
         client_software_version: v,
+        ..ApiVersionsRequest::default()
     })
 }
 
@@ -858,11 +859,13 @@ fn strings_longer_than_i16_max_are_refused_in_every_version() {
         let req = ApiVersionsRequest {
             client_software_name: long.clone(),
             client_software_version: "1".into(),
+            ..ApiVersionsRequest::default()
         };
         assert!(matches!(req.to_bytes(v), Err(EncodeError::TooLong { .. })), "v{v}");
         let ok = ApiVersionsRequest {
             client_software_name: fits.clone(),
             client_software_version: "1".into(),
+            ..ApiVersionsRequest::default()
         };
         let bytes = ok.to_bytes(v).expect("i16::MAX bytes fit");
         assert_eq!(ApiVersionsRequest::from_bytes(&bytes, v), Ok(ok));

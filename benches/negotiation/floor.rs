@@ -57,6 +57,7 @@ pub fn api_versions_frame(session: &SessionConfig, correlation_id: i32, version:
     let body = RequestBody::ApiVersions(ApiVersionsRequest {
         client_software_name: session.software_name.clone(),
         client_software_version: session.software_version.clone(),
+        ..ApiVersionsRequest::default()
     });
     encode_request(correlation_id, session.client_id.as_deref(), version, &body)
         .unwrap_or_else(|e| panic!("cannot encode ApiVersions v{version}: {e}"))

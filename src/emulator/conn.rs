@@ -593,6 +593,7 @@ fn answer(
                 broker.table,
                 broker.features,
                 broker.quirks,
+                &broker.view.cluster_id,
             );
             if let Some(t) = throttle {
                 reply.throttle_time_ms = throttle_ms(t);

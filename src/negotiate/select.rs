@@ -23,7 +23,7 @@ impl ClientApis {
             .with(
                 api_key::API_VERSIONS,
                 "ApiVersions",
-                crate::protocol::messages::api_versions::VERSIONS,
+                crate::protocol::messages::api_versions::CLIENT_VERSIONS,
             )
             .with(
                 api_key::METADATA,

@@ -61,7 +61,7 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
-            start_version: crate::protocol::messages::api_versions::VERSIONS.max,
+            start_version: crate::protocol::messages::api_versions::CLIENT_VERSIONS.max,
             client_id: Some("kafka-matrix".into()),
             software_name: "kafka-matrix".into(),
             software_version: env!("CARGO_PKG_VERSION").into(),
@@ -367,7 +367,7 @@ impl<'a> Session<'a> {
             .config
             .apis
             .range(api_key::API_VERSIONS)
-            .unwrap_or(crate::protocol::messages::api_versions::VERSIONS);
+            .unwrap_or(crate::protocol::messages::api_versions::CLIENT_VERSIONS);
         let next = match hint {
             Some(broker) => select("ApiVersions", api_key::API_VERSIONS, client, Some(broker))?,
             None => 0,

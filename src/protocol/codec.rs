@@ -205,6 +205,7 @@ mod tests {
         let body = RequestBody::ApiVersions(ApiVersionsRequest {
             client_software_name: "kgo".into(),
             client_software_version: "1.19.0".into(),
+            ..ApiVersionsRequest::default()
         });
         let frame = encode_request(1, Some("kgo"), 4, &body).expect("encodes");
         #[rustfmt::skip]

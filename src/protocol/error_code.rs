@@ -29,6 +29,8 @@ impl ErrorCode {
     pub const INVALID_REQUEST: Self = Self(42);
     /// UNKNOWN_TOPIC_ID.
     pub const UNKNOWN_TOPIC_ID: Self = Self(100);
+    /// REBOOTSTRAP_REQUIRED (KIP-1242, 4.4): the client reached another cluster or node than it meant to.
+    pub const REBOOTSTRAP_REQUIRED: Self = Self(129);
 
     /// Kafka's name for the code, if this crate knows it.
     pub fn name(self) -> Option<&'static str> {
@@ -42,6 +44,7 @@ impl ErrorCode {
             35 => "UNSUPPORTED_VERSION",
             42 => "INVALID_REQUEST",
             100 => "UNKNOWN_TOPIC_ID",
+            129 => "REBOOTSTRAP_REQUIRED",
             _ => return None,
         })
     }

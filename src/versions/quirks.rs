@@ -109,8 +109,11 @@ impl Quirks {
 pub fn expected_versions(release: Release, mode: Mode) -> Option<(i16, i16)> {
     let t = table(release, mode)?;
     let ours = |key, codec: VersionRange| t.get(key).and_then(|b| b.intersect(&codec)).map(|r| r.max);
-    let api_versions = ours(api_key::API_VERSIONS, crate::protocol::messages::api_versions::VERSIONS)?;
-    let start = crate::protocol::messages::api_versions::VERSIONS.max;
+    let api_versions = ours(
+        api_key::API_VERSIONS,
+        crate::protocol::messages::api_versions::CLIENT_VERSIONS,
+    )?;
+    let start = crate::protocol::messages::api_versions::CLIENT_VERSIONS.max;
     let api_versions = if api_versions == start || Quirks::of(release, mode).kip511_hint {
         api_versions
     } else {

@@ -47,6 +47,7 @@ pub fn api_versions_requests() -> Vec<ApiVersionsRequest> {
         ApiVersionsRequest {
             client_software_name: "kafka-matrix".into(),
             client_software_version: "0.1.0-é".into(),
+            ..ApiVersionsRequest::default()
         },
     ]
 }

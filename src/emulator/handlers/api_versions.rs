@@ -30,6 +30,8 @@ use bytes::{Bytes, BytesMut};
 use crate::protocol::{api_key, encode_response, EncodeError, ErrorCode, ResponseBody};
 use crate::versions::{ApiTable, Features, Quirks, Release};
 
+use super::metadata::NODE_ID;
+
 /// The tagged-field section of tansu 0.6.0's ApiVersions v3+ reply: all four
 /// fields written out at their default values (SupportedFeatures `[]`,
 /// FinalizedFeaturesEpoch -1, FinalizedFeatures `[]`, ZkMigrationReady
@@ -86,6 +88,24 @@ pub fn unsupported(table: &ApiTable, quirks: Quirks) -> ApiVersionsResponse {
     }
 }
 
+/// v5 (KIP-1242): the client may say which cluster and node it meant to
+/// reach. As a real 4.4.0 broker answers (recorded: `docs/fidelity.md`):
+/// neither given is fine; both given and both ours is fine; one without the
+/// other is INVALID_REQUEST; both given and either not ours is
+/// REBOOTSTRAP_REQUIRED. Either error has an empty table, and the
+/// connection stays open.
+fn identity_error(req: &ApiVersionsRequest, version: i16, cluster_id: &str) -> Option<ErrorCode> {
+    if version < 5 {
+        return None;
+    }
+    match (req.cluster_id.as_deref(), req.node_id) {
+        (None, -1) => None,
+        (Some(_), -1) | (None, _) => Some(ErrorCode::INVALID_REQUEST),
+        (Some(c), n) if c == cluster_id && n == NODE_ID => None,
+        (Some(_), _) => Some(ErrorCode::REBOOTSTRAP_REQUIRED),
+    }
+}
+
 /// The reply to a supported version by `release`, which advertises `table`
 /// and `features`.
 pub fn handle(
@@ -95,7 +115,14 @@ pub fn handle(
     table: &ApiTable,
     features: &Features,
     quirks: Quirks,
+    cluster_id: &str,
 ) -> ApiVersionsResponse {
+    if let Some(code) = identity_error(req, version, cluster_id) {
+        return ApiVersionsResponse {
+            error_code: code.0,
+            ..ApiVersionsResponse::default()
+        };
+    }
     if version >= 3
         && quirks.validates_client_software
         && !(valid_software_field(&req.client_software_name) && valid_software_field(&req.client_software_version))

@@ -20,24 +20,31 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::messages::ApiSpec;
 use crate::protocol::primitives::{
-    put_empty_tagged_fields, put_string, put_tagged_fields, put_vec, Reader, PREALLOCATED,
+    put_empty_tagged_fields, put_nullable_string, put_string, put_tagged_fields, put_vec, Reader, PREALLOCATED,
 };
 use crate::protocol::version::{api_key, VersionRange};
 
-/// ApiVersions, declared once: key 18, v0-4, flexible from v3. Its
+/// ApiVersions, declared once: key 18, v0-5, flexible from v3 (v5, Kafka
+/// 4.4, KIP-1242: the request adds ClusterId and NodeId). Its
 /// response header stays v0 even when flexible (KIP-511): a broker must be
 /// able to answer a client whose version it does not know, and librdkafka
 /// and the Java client read it that way.
 pub const SPEC: ApiSpec = ApiSpec {
     key: api_key::API_VERSIONS,
     name: "ApiVersions",
-    versions: VersionRange { min: 0, max: 4 },
+    versions: VersionRange { min: 0, max: 5 },
     first_flexible: 3,
     flexible_response_header: false,
 };
 
 /// Versions of ApiVersions this codec handles.
 pub const VERSIONS: VersionRange = SPEC.versions;
+
+/// Versions of ApiVersions this crate's client speaks, and so starts at: v0–4.
+/// v5 only adds the client's claim of the cluster and node it meant to reach
+/// (KIP-1242), which a bootstrap connection cannot know; v4 is what every
+/// release from 3.9 answers, 4.4 included.
+pub const CLIENT_VERSIONS: VersionRange = VersionRange { min: 0, max: 4 };
 
 fn check(version: i16) -> Result<bool, EncodeError> {
     SPEC.check_encode(version)
@@ -48,32 +55,70 @@ fn check_decode(version: i16) -> Result<bool, DecodeError> {
 }
 
 /// ApiVersions request body.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiVersionsRequest {
     /// v3+: the client's name (Kafka validates it against
     /// `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`).
     pub client_software_name: String,
     /// v3+: the client's version, same rule.
     pub client_software_version: String,
+    /// v5+: the cluster the client means to reach; `None` when it does not know.
+    pub cluster_id: Option<String>,
+    /// v5+: the node the client means to reach; -1 when it does not know.
+    pub node_id: i32,
+}
+
+impl Default for ApiVersionsRequest {
+    fn default() -> Self {
+        Self {
+            client_software_name: String::new(),
+            client_software_version: String::new(),
+            cluster_id: None,
+            node_id: -1,
+        }
+    }
 }
 
 impl ApiVersionsRequest {
     /// Writes the body at `version`. Below v3 the software fields are not sent.
     pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
-        Self::encode_fields(buf, version, &self.client_software_name, &self.client_software_version)
+        Self::write(
+            buf,
+            version,
+            &self.client_software_name,
+            &self.client_software_version,
+            self.cluster_id.as_deref(),
+            self.node_id,
+        )
     }
 
     /// [`ApiVersionsRequest::encode`] from borrowed fields (a client writes
-    /// its name and version without copying them into a request first).
+    /// its name and version without copying them into a request first); at
+    /// v5 it claims no cluster and no node.
     pub fn encode_fields(
         buf: &mut BytesMut,
         version: i16,
         client_software_name: &str,
         client_software_version: &str,
     ) -> Result<(), EncodeError> {
+        Self::write(buf, version, client_software_name, client_software_version, None, -1)
+    }
+
+    fn write(
+        buf: &mut BytesMut,
+        version: i16,
+        client_software_name: &str,
+        client_software_version: &str,
+        cluster_id: Option<&str>,
+        node_id: i32,
+    ) -> Result<(), EncodeError> {
         if check(version)? {
             put_string(buf, true, client_software_name, "client_software_name")?;
             put_string(buf, true, client_software_version, "client_software_version")?;
+            if version >= 5 {
+                put_nullable_string(buf, true, cluster_id, "cluster_id")?;
+                buf.put_i32(node_id);
+            }
             put_empty_tagged_fields(buf);
         }
         Ok(())
@@ -87,6 +132,10 @@ impl ApiVersionsRequest {
         if check_decode(version)? {
             out.client_software_name = r.string(true, "client_software_name")?;
             out.client_software_version = r.string(true, "client_software_version")?;
+            if version >= 5 {
+                out.cluster_id = r.nullable_string(true, "cluster_id")?;
+                out.node_id = r.i32("node_id")?;
+            }
             r.skip_tagged_fields()?;
         }
         Ok(out)
@@ -503,9 +552,10 @@ mod tests {
 
     #[test]
     fn request_v3_bytes() {
-        let req = ApiVersionsRequest {
+        let mut req = ApiVersionsRequest {
             client_software_name: "km".into(),
             client_software_version: "1".into(),
+            ..ApiVersionsRequest::default()
         };
         let mut b = BytesMut::new();
         req.encode(&mut b, 3).ok();
@@ -513,9 +563,20 @@ mod tests {
         let mut b0 = BytesMut::new();
         req.encode(&mut b0, 2).ok();
         assert!(b0.is_empty());
+        // v5 (KIP-1242): ClusterId (null) and NodeId (-1) before the tags.
+        let mut b5 = BytesMut::new();
+        req.encode(&mut b5, 5).ok();
+        assert_eq!(&b5[..], &[3, b'k', b'm', 2, b'1', 0, 0xff, 0xff, 0xff, 0xff, 0]);
+        req.cluster_id = Some("c".into());
+        req.node_id = 1;
+        let mut b5 = BytesMut::new();
+        req.encode(&mut b5, 5).ok();
+        assert_eq!(&b5[..], &[3, b'k', b'm', 2, b'1', 2, b'c', 0, 0, 0, 1, 0]);
+        let back = ApiVersionsRequest::decode(&mut Reader::new(&b5.freeze()), 5).expect("decodes");
+        assert_eq!(back, req);
         assert_eq!(
-            req.encode(&mut b0, 5).map_err(|e| e.to_string()),
-            Err("ApiVersions has no version 5".to_string())
+            req.encode(&mut b0, 6).map_err(|e| e.to_string()),
+            Err("ApiVersions has no version 6".to_string())
         );
     }
 
