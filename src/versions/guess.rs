@@ -522,8 +522,17 @@ mod tests {
     const REAL_4_3_2: &str = include_str!("../../data/recordings/4.3.2-kraft.json");
 
     #[test]
-    fn real_4_4_0_is_4_4_and_real_4_3_2_is_4_3() {
-        for (json, release) in [(REAL_4_4_0, "4.4"), (REAL_4_3_2, "4.3")] {
+    fn every_recorded_real_broker_is_guessed_as_its_release() {
+        let early_access = [
+            (include_str!("../../data/recordings/2.8.0-kraft.json"), "2.8"),
+            (include_str!("../../data/recordings/3.0.0-kraft.json"), "3.0"),
+            (include_str!("../../data/recordings/3.1.0-kraft.json"), "3.1"),
+            (include_str!("../../data/recordings/3.2.0-kraft.json"), "3.2"),
+        ];
+        for (json, release) in [(REAL_4_4_0, "4.4"), (REAL_4_3_2, "4.3")]
+            .into_iter()
+            .chain(early_access)
+        {
             let reply = recorded_reply(json);
             let expected = Guess::Exact(vec![c(release, Mode::Kraft)]);
             assert_eq!(guess_broker(&reply, 4), expected, "{release}");
