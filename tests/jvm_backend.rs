@@ -132,6 +132,23 @@ fn answers_as(addr: &str, release: Release, mode: Mode) {
     assert_eq!(Some((av, md)), expected_versions(release, mode), "{release} {mode}");
 }
 
+/// `matrix --backend jvm` on 3.8 KRaft alone, reporting into `out`.
+fn matrix_3_8_kraft(out: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "matrix",
+        "--backend",
+        "jvm",
+        "--releases",
+        "3.8",
+        "--modes",
+        "kraft",
+        "--out",
+    ])
+    .arg(out);
+    cmd
+}
+
 fn r(s: &str) -> Release {
     s.parse().expect("release")
 }
@@ -209,20 +226,7 @@ fn a_matrix_killed_mid_run_leaves_nothing_and_a_finished_one_neither() {
     let (jvms, dirs) = leftovers(child.id(), Duration::from_secs(15));
     assert!(jvms.is_empty() && dirs.is_empty(), "left behind: {jvms:?} {dirs:?}");
 
-    let finished = Command::new(BIN)
-        .args([
-            "matrix",
-            "--backend",
-            "jvm",
-            "--releases",
-            "3.8",
-            "--modes",
-            "kraft",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .expect("runs");
+    let finished = matrix_3_8_kraft(&out).output().expect("runs");
     let text = String::from_utf8_lossy(&finished.stdout);
     assert!(finished.status.success(), "{text}");
     assert!(text.contains("2 passed, 0 failed"), "{text}");
@@ -251,18 +255,7 @@ fn a_broker_that_cannot_start_fails_its_cell_in_one_line_with_its_log() {
     }
     let out = std::env::temp_dir().join(format!("kafka-matrix-jvm-test-fail-{}", std::process::id()));
     // A heap too small for the JVM to start: the broker exits at once.
-    let child = Command::new(BIN)
-        .args([
-            "matrix",
-            "--backend",
-            "jvm",
-            "--releases",
-            "3.8",
-            "--modes",
-            "kraft",
-            "--out",
-        ])
-        .arg(&out)
+    let child = matrix_3_8_kraft(&out)
         .env("KAFKA_MATRIX_JVM_OPTS", "-Xmx1m")
         .stdout(Stdio::piped())
         .spawn()
