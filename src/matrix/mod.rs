@@ -239,12 +239,7 @@ async fn keep_broker_log(log: &std::path::Path, ctx: &RunContext, result: &mut C
     let Some(dir) = &ctx.report_dir else {
         return;
     };
-    let stem = result
-        .outcome
-        .transcript_file
-        .strip_suffix(".txt")
-        .unwrap_or(&result.outcome.transcript_file);
-    let name = format!("{stem}.broker.log");
+    let name = result.outcome.beside_transcript("broker.log");
     match tokio::fs::copy(log, dir.join(&name)).await {
         Ok(_) => result.broker.log_file = Some(name),
         Err(e) => tracing::warn!(error = %e, "could not keep the broker's log"),
@@ -271,12 +266,7 @@ async fn run_command(
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
     // All of the output goes next to the transcript, `NNN-<cell>.out`.
     let output_file = ctx.report_dir.as_ref().map(|dir| {
-        let name = out
-            .outcome
-            .transcript_file
-            .strip_suffix(".txt")
-            .unwrap_or(&out.outcome.transcript_file);
-        let name = format!("{name}.out");
+        let name = out.outcome.beside_transcript("out");
         (dir.join(&name), name)
     });
     let mut outcome = command::run_to(line, cmd.timeout, output_file.as_ref().map(|(path, _)| path.as_path()))

@@ -101,6 +101,18 @@ pub fn transcript_file(index: usize, cell: &Cell) -> String {
     format!("transcripts/{index:03}-{slug}.txt")
 }
 
+impl CellOutcome {
+    /// A file beside the transcript, relative to the report directory:
+    /// `transcripts/NNN-<cell>.<ext>` for `transcripts/NNN-<cell>.txt`.
+    pub fn beside_transcript(&self, ext: &str) -> String {
+        let stem = self
+            .transcript_file
+            .strip_suffix(".txt")
+            .unwrap_or(&self.transcript_file);
+        format!("{stem}.{ext}")
+    }
+}
+
 impl CellResult {
     pub(super) fn new(cell: Cell, index: usize, broker: BrokerKind) -> Self {
         Self {
