@@ -70,7 +70,7 @@ impl Install {
     /// from Maven Central)`, or the installation's directory.
     pub fn describe(&self) -> String {
         match &self.origin {
-            Origin::MavenCentral => format!("Kafka {} ({} from Maven Central)", self.version, self.artifact),
+            Origin::MavenCentral => from_maven_central(&self.version, &self.artifact),
             Origin::Home(dir) => format!("Kafka {} ({})", self.version, dir.display()),
         }
     }
@@ -106,6 +106,11 @@ impl Install {
             origin: Origin::Home(home.to_owned()),
         })
     }
+}
+
+/// How a report names fetched jars: `Kafka 3.8.1 (org.apache.kafka:kafka_2.13:3.8.1 from Maven Central)`.
+pub fn from_maven_central(version: &str, artifact: &str) -> String {
+    format!("Kafka {version} ({artifact} from Maven Central)")
 }
 
 /// `kafka_2.13-3.8.0.jar` → (`2.13`, `3.8.0`); test, sources and javadoc

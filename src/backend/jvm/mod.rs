@@ -174,11 +174,9 @@ impl JvmSetup {
     pub fn describe(&self, release: Release) -> String {
         let what = match (self.homes.get(&release), release_info(release)) {
             (Some(home), _) => format!("Kafka {release} ({})", home.display()),
-            (None, Some(info)) => format!(
-                "Kafka {} ({} from Maven Central)",
-                info.latest_patch,
-                recipe::artifact(release, info.latest_patch)
-            ),
+            (None, Some(info)) => {
+                install::from_maven_central(info.latest_patch, &recipe::artifact(release, info.latest_patch))
+            }
             (None, None) => format!("Kafka {release}"),
         };
         format!("{what}, {}", self.java)
