@@ -26,13 +26,19 @@ AIOKAFKA=0.14.0          # PyPI aiokafka
 # bundled librdkafka), rskafka =0.6.0, kafka =0.10.0.
 # Go, modules (clients/go/mod/go.mod): franz-go v1.18.1, sarama v1.46.0, kafka-go v0.4.50: the
 # newest that build with Go 1.23.5 (GOTOOLCHAIN=local); need the Go module proxy.
+# Go, pinned releases (clients/go/<name>: a module each, own go.mod and committed go.sum, built
+# with -mod=readonly; main.go a symlink to clients/go/mod/franz-go/main.go): franz-go-1.19.0 and
+# franz-go-1.19.1 (kmsg v1.11.2), the seed case (twmb/franz-go#1010, fix #1011). franz-go v1.19
+# needs go >= 1.23.8, newer than Debian's golang-1.23-go (1.23.5): a Go from go.dev on PATH or in
+# /usr/local/go.
 # Go, Debian (clients/go/debian): sarama 1.22.1 and kafka-go 0.2.1 from Debian bookworm's
 # golang-*-dev packages, GOPATH mode.
 GO_DEBIAN_PKG=golang-1.23-go   # bookworm-backports
 GO_MIN_LOCAL=1.19              # bookworm main's golang-go suffices for the Debian builds
+GO_MIN_PINNED=1.23.8           # franz-go v1.19's go.mod
 
 ALL=(confluent-kafka kafka-python kafka-python-ng aiokafka kcat rdkafka rskafka kafka-rust
-    franz-go sarama kafka-go sarama-debian kafka-go-debian)
+    franz-go sarama kafka-go franz-go-1.19.0 franz-go-1.19.1 sarama-debian kafka-go-debian)
 
 # ---- timing -----------------------------------------------------------------------------
 t_all=$(date +%s)
@@ -92,11 +98,13 @@ go_version_ok() { # GO_BINARY MIN(1.x)
     [ "$(printf '%s\n%s\n' "$2" "$v" | sort -V | head -n 1)" = "$2" ]
 }
 
-# find_go MIN: a Go toolchain >= MIN, installing Debian's newest (1.23 from bookworm-backports)
-# when none is found. Sets GO.
+# find_go MIN: a Go toolchain >= MIN (Debian's 1.23 first, then the `go` on PATH, then a go.dev
+# install in /usr/local/go, then Debian's 1.19), installing Debian's newest (1.23 from
+# bookworm-backports) when none is found. Sets GO.
 find_go() {
     local min=$1 g
-    for g in /usr/lib/go-1.23/bin/go "$(command -v go 2>/dev/null || true)" /usr/lib/go-1.19/bin/go; do
+    for g in /usr/lib/go-1.23/bin/go "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go \
+        /usr/lib/go-1.19/bin/go; do
         if [ -n "$g" ] && [ -x "$g" ] && go_version_ok "$g" "$min"; then
             GO=$g
             return 0
@@ -169,10 +177,34 @@ install_go_modules() { # NAME...
     step_end "built with $("$GO" env GOVERSION)"
 }
 
+# One module per pinned release (clients/go/<name>), the go.sum committed: -mod=readonly, so
+# a go.sum that does not match what the proxy serves stops the build.
+install_go_pinned() { # NAME...
+    local n why
+    step_start "Go clients pinned to one release each: $* (clients/go/<name>)"
+    if ! find_go "$GO_MIN_PINNED"; then
+        echo "   SKIPPED: no Go >= $GO_MIN_PINNED (Debian's $GO_DEBIAN_PKG is 1.23.5: install a newer Go from go.dev)"
+        return
+    fi
+    mkdir -p "$OUT/unavailable" "$OUT/go-bin"
+    export GOTOOLCHAIN=local GOFLAGS=-mod=readonly GOCACHE="$OUT/go-cache" GOPATH="$OUT/gopath"
+    for n in "$@"; do
+        if ! (cd "clients/go/$n" && timeout 300 "$GO" mod download >/dev/null 2>"$OUT/go-mod-download.err"); then
+            why="the Go module proxy ($("$GO" env GOPROXY)) did not serve the modules: $(grep -v '^\s*$' "$OUT/go-mod-download.err" | tail -n 1)"
+            echo "   SKIPPED $n: $why"
+            echo "$why" >"$OUT/unavailable/$n"
+            continue
+        fi
+        (cd "clients/go/$n" && nice -n 10 "$GO" build -o "$OUT/go-bin/$n" .)
+        rm -f "$OUT/unavailable/$n"
+    done
+    step_end "built with $("$GO" env GOVERSION)"
+}
+
 # ---- main ---------------------------------------------------------------------------------
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${ALL[@]}")
-rust=() go_mod=() go_deb=()
+rust=() go_mod=() go_pin=() go_deb=()
 for name in "${want[@]}"; do
     case $name in
         confluent-kafka) install_python confluent-kafka confluent-kafka "$CONFLUENT_KAFKA" confluent_kafka ;;
@@ -182,6 +214,7 @@ for name in "${want[@]}"; do
         kcat) install_kcat ;;
         rdkafka | rskafka | kafka-rust) rust+=("$name") ;;
         franz-go | sarama | kafka-go) go_mod+=("$name") ;;
+        franz-go-1.19.0 | franz-go-1.19.1) go_pin+=("$name") ;;
         sarama-debian | kafka-go-debian) go_deb+=("$name") ;;
         *)
             echo "unknown client: $name (known: ${ALL[*]})" >&2
@@ -192,6 +225,7 @@ done
 [ ${#rust[@]} -eq 0 ] || install_rust "${rust[@]}"
 [ ${#go_deb[@]} -eq 0 ] || install_go_debian "${go_deb[@]}"
 [ ${#go_mod[@]} -eq 0 ] || install_go_modules "${go_mod[@]}"
+[ ${#go_pin[@]} -eq 0 ] || install_go_pinned "${go_pin[@]}"
 
 echo "== done in $(($(date +%s) - t_all)) s"
 sh clients/list

@@ -6,6 +6,16 @@
 // detection on the answer (kversion.FromApiVersionsResponse(..).VersionGuess()), then a
 // Metadata request for all topics, as kgo does for its own metadata. Exit 0 on success;
 // on failure exit 1 with one line on stderr.
+//
+// franz-go's own log (kgo.WithLogger, kgo.BasicLogger at debug level: each request it writes
+// and reads, with its version, and why a connection died) goes to stdout, every line starting
+// "kgo <seconds since start>s ", so that it is in the matrix transcript whether the probe passes
+// or fails, while a failure still leaves one line on stderr (clients/lib.sh keeps only the last
+// stderr line). CLIENT_DEBUG=1 changes nothing here.
+//
+// The same source builds every franz-go corpus entry: clients/go/mod (franz-go, with sarama and
+// kafka-go) and clients/go/franz-go-<version> (one pinned release each; main.go is a symlink
+// to this file), so it uses only API that all of them have.
 package main
 
 import (
@@ -61,8 +71,12 @@ func main() {
 		return
 	}
 	bootstrap := os.Args[1]
+	start := time.Now()
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(bootstrap),
+		kgo.WithLogger(kgo.BasicLogger(os.Stdout, kgo.LogLevelDebug, func() string {
+			return fmt.Sprintf("kgo %.3fs ", time.Since(start).Seconds())
+		})),
 		kgo.ClientID("kafka-matrix-interop-franz-go"),
 		kgo.DialTimeout(5*time.Second),
 		kgo.RetryTimeout(10*time.Second),

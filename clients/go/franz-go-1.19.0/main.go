@@ -1,0 +1,1 @@
+../mod/franz-go/main.go
