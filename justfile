@@ -29,6 +29,12 @@ test-matrix *ARGS:
 interop-corpus *ARGS:
     cargo run --quiet -- matrix --client all --jobs 2 --out target/kafka-matrix/corpus {{ARGS}}
 
+# The seed case (README): franz-go v1.19.0 and v1.19.1 on every release, real broker (jvm) beside
+# its emulated twin, one grid in target/kafka-matrix/seed/report.md, and the README's table.
+seed *ARGS:
+    cargo run --quiet -- matrix --client franz-go-1.19.0,franz-go-1.19.1 --backend embedded,jvm --jobs 2 --out target/kafka-matrix/seed {{ARGS}}
+    python3 scripts/seed-grid.py target/kafka-matrix/seed/report.json
+
 # Run an emulated broker of one release on 127.0.0.1:9092 until Ctrl-C.
 serve VERSION *ARGS:
     cargo run --quiet -- serve --kafka {{VERSION}} {{ARGS}}

@@ -187,3 +187,74 @@ fn all_skips_a_missing_client_loudly_but_ci_fails_on_it() {
         text(&under_ci)
     );
 }
+
+/// A client's `expect` file: where it fails on purpose the cell passes
+/// (XFAIL, the client's own error kept), where it passes instead the cell
+/// fails (XPASS), and every other cell is judged as usual.
+#[test]
+fn expect_rules_turn_intended_failures_into_passes_and_unexpected_passes_into_failures() {
+    let dir = corpus("expect");
+    // `fails` is said to fail on 2.0 (it does); `connects` on 3.8 zk (it does not).
+    std::fs::write(
+        dir.join("fails").join("expect"),
+        "# why\nfail 2.0: it cannot list (#1)\n",
+    )
+    .expect("expect");
+    std::fs::write(dir.join("connects").join("expect"), "fail 3.8 zk: said to fail\n").expect("expect");
+    let out_dir = dir.join("report");
+    let (out, json) = matrix(&dir, &out_dir, &["--client", "connects,fails", "--releases", "2.0,3.8"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let verdict = |client: &str, release: &str, mode: &str| {
+        let c = json["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .find(|c| c["client"] == client && c["target"]["release"] == release && c["target"]["mode"] == mode)
+            .unwrap_or_else(|| panic!("no cell {client} {release} {mode}: {json:#}"))
+            .clone();
+        (
+            c["passed"].as_bool().expect("passed"),
+            c["expected_failure"].clone(),
+            c["error"].clone(),
+        )
+    };
+    let (passed, expected, error) = verdict("fails", "2.0", "zk");
+    assert!(passed, "an intended failure passes the cell");
+    assert_eq!(expected, "it cannot list (#1)");
+    assert!(error.as_str().is_some_and(|e| e.contains("cannot list")), "{error}");
+    let (passed, expected, error) = verdict("connects", "3.8", "zk");
+    assert!(!passed, "an unexpected pass fails the cell");
+    assert_eq!(expected, "said to fail");
+    assert_eq!(
+        error,
+        "passed, but clients/connects/expect says it fails here: said to fail"
+    );
+    assert!(verdict("connects", "3.8", "kraft").0, "the rule names zk only");
+    assert!(!verdict("fails", "3.8", "zk").0, "no rule: a failure fails");
+    assert_eq!(json["expected_failures"], 1, "{json:#}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("XFAIL 2.0 zk") && stdout.contains("XPASS 3.8 zk"),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("[xfail](transcripts/") && md.contains("[XPASS](transcripts/"),
+        "{md}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_malformed_expect_file_stops_the_run_in_one_line() {
+    let dir = corpus("bad-expect");
+    std::fs::write(dir.join("fails").join("expect"), "fail 2.0 no colon\n").expect("expect");
+    let (out, _) = matrix(&dir, &dir.join("report"), &["--client", "fails", "--releases", "2.0"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fails/expect:1: no `:` before the reason") && stderr.trim().lines().count() == 1,
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,8 +30,9 @@ use kafka_matrix::protocol::frame::{body_len, build_frame, split_frame, FrameErr
 use kafka_matrix::protocol::header::{RequestHeader, ResponseHeader};
 use kafka_matrix::protocol::messages::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use kafka_matrix::protocol::messages::{
-    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature, Message, MetadataBroker,
-    MetadataPartition, MetadataRequest, MetadataRequestTopic, MetadataResponse, MetadataTopic, SupportedFeature,
+    ApiVersionEntry, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterBroker, DescribeClusterRequest,
+    DescribeClusterResponse, FinalizedFeature, Message, MetadataBroker, MetadataPartition, MetadataRequest,
+    MetadataRequestTopic, MetadataResponse, MetadataTopic, SupportedFeature,
 };
 use kafka_matrix::protocol::primitives::Reader;
 use kafka_matrix::protocol::{api_key, DecodeError, EncodeError};
@@ -55,6 +56,7 @@ trait Body: Message {
     fn flexible(v: i16) -> bool {
         match Self::KEY {
             api_key::API_VERSIONS => v >= 3,
+            api_key::DESCRIBE_CLUSTER => v >= 0,
             _ => v >= 9,
         }
     }
@@ -103,8 +105,8 @@ macro_rules! response_body {
     )*};
 }
 
-request_body!(ApiVersionsRequest, MetadataRequest);
-response_body!(ApiVersionsResponse, MetadataResponse);
+request_body!(ApiVersionsRequest, MetadataRequest, DescribeClusterRequest);
+response_body!(ApiVersionsResponse, MetadataResponse, DescribeClusterResponse);
 
 // ---------------------------------------------------------------------------------------
 // Strategies. Each message has a version-agnostic generator ("full": every field may be
@@ -253,6 +255,57 @@ fn full_metadata_response() -> impl Strategy<Value = MetadataResponse> {
                 topics,
                 cluster_authorized_operations: ops,
                 error_code: e,
+            },
+        )
+}
+
+fn full_describe_cluster_request() -> impl Strategy<Value = DescribeClusterRequest> {
+    (any::<bool>(), any::<i8>(), any::<bool>()).prop_map(|(ops, endpoint_type, fenced)| DescribeClusterRequest {
+        include_cluster_authorized_operations: ops,
+        endpoint_type,
+        include_fenced_brokers: fenced,
+    })
+}
+
+fn full_describe_cluster_response() -> impl Strategy<Value = DescribeClusterResponse> {
+    let broker = (
+        any::<i32>(),
+        arb_string(),
+        any::<i32>(),
+        proptest::option::of(arb_string()),
+        any::<bool>(),
+    )
+        .prop_map(|(broker_id, host, port, rack, is_fenced)| DescribeClusterBroker {
+            broker_id,
+            host,
+            port,
+            rack,
+            is_fenced,
+        });
+    (
+        (
+            any::<i32>(),
+            any::<i16>(),
+            proptest::option::of(arb_string()),
+            any::<i8>(),
+        ),
+        (
+            arb_string(),
+            any::<i32>(),
+            vec(broker, 0..4),
+            arb_authorized_operations(),
+        ),
+    )
+        .prop_map(
+            |((t, e, m, et), (cluster_id, controller, brokers, ops))| DescribeClusterResponse {
+                throttle_time_ms: t,
+                error_code: e,
+                error_message: m,
+                endpoint_type: et,
+                cluster_id,
+                controller_id: controller,
+                brokers,
+                cluster_authorized_operations: ops,
             },
         )
 }
@@ -596,6 +649,21 @@ proptest! {
         }
     }
 
+    #[test]
+    fn describe_cluster_round_trips(
+        req in full_describe_cluster_request(),
+        resp in full_describe_cluster_response(),
+        corr in any::<i32>(),
+        client in arb_client_id(),
+    ) {
+        for v in versions::<DescribeClusterRequest>() {
+            check_round_trip(&req.project(v), v, corr, client.as_deref())?;
+            check_round_trip(&resp.project(v), v, corr, None)?;
+            check_truncation(&req.project(v), v, corr, client.as_deref())?;
+            check_truncation(&resp.project(v), v, corr, None)?;
+        }
+    }
+
     // Per-version strategies, with the version drawn at random.
     #[test]
     fn any_version_round_trips(
@@ -654,7 +722,7 @@ proptest! {
     /// header and into the body decoders.
     #[test]
     fn random_request_bodies_never_panic(
-        key in prop_oneof![Just(api_key::API_VERSIONS), Just(api_key::METADATA), any::<i16>()],
+        key in prop_oneof![Just(api_key::API_VERSIONS), Just(api_key::METADATA), Just(api_key::DESCRIBE_CLUSTER), any::<i16>()],
         v in -2i16..=16,
         corr in any::<i32>(),
         client in proptest::option::of("[a-z]{0,4}"),
@@ -673,6 +741,7 @@ proptest! {
             match body {
                 RequestBody::ApiVersions(b) => check_reencode(&b, v)?,
                 RequestBody::Metadata(b) => check_reencode(&b, v)?,
+                RequestBody::DescribeCluster(b) => check_reencode(&b, v)?,
             }
         }
     }

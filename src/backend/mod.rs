@@ -52,11 +52,14 @@ impl Backend {
     pub const ALL: [Backend; 4] = [Backend::Embedded, Backend::Container, Backend::Jvm, Backend::External];
 }
 
-/// What `--backend` selects: one backend or all of them.
+/// What `--backend` selects: one backend, a list (`embedded,jvm`: the real
+/// broker and its emulated twin side by side), or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
     /// Just this one.
     One(Backend),
+    /// These (two or more; a bit per [`Backend::ALL`] entry).
+    Some(u8),
     /// Embedded, container, JVM, and external when an address is given.
     All,
 }
@@ -66,8 +69,13 @@ impl BackendChoice {
     pub fn includes(self, backend: Backend) -> bool {
         match self {
             BackendChoice::One(b) => b == backend,
+            BackendChoice::Some(bits) => bits & Self::bit(backend) != 0,
             BackendChoice::All => true,
         }
+    }
+
+    fn bit(backend: Backend) -> u8 {
+        1 << Backend::ALL.iter().position(|b| *b == backend).unwrap_or(0)
     }
 }
 
@@ -75,12 +83,27 @@ impl FromStr for BackendChoice {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "all" => Ok(BackendChoice::All),
-            other => <Backend as clap::ValueEnum>::from_str(other, false)
-                .map(BackendChoice::One)
-                .map_err(|_| crate::value_enum::unknown::<Backend>("backend", other, &["all"])),
+        let one = |name: &str| {
+            <Backend as clap::ValueEnum>::from_str(name, false)
+                .map_err(|_| crate::value_enum::unknown::<Backend>("backend", name, &["all"]))
+        };
+        if s == "all" {
+            return Ok(BackendChoice::All);
         }
+        if !s.contains(',') {
+            return one(s).map(BackendChoice::One);
+        }
+        let mut bits = 0;
+        for name in s.split(',').map(str::trim) {
+            if name == "all" {
+                return Err("`all` cannot be part of a backend list".into());
+            }
+            bits |= Self::bit(one(name)?);
+        }
+        Ok(match Backend::ALL.iter().find(|b| bits == Self::bit(**b)) {
+            Some(b) => BackendChoice::One(*b),
+            None => BackendChoice::Some(bits),
+        })
     }
 }
 
@@ -88,6 +111,14 @@ impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BackendChoice::One(b) => b.fmt(f),
+            BackendChoice::Some(_) => {
+                let names: Vec<String> = Backend::ALL
+                    .iter()
+                    .filter(|b| self.includes(**b))
+                    .map(ToString::to_string)
+                    .collect();
+                f.write_str(&names.join(","))
+            }
             BackendChoice::All => f.write_str("all"),
         }
     }
@@ -105,6 +136,19 @@ mod tests {
             assert!(BackendChoice::All.includes(b));
         }
         assert!(!BackendChoice::One(Backend::Embedded).includes(Backend::Container));
+        let pair: BackendChoice = "jvm,embedded".parse().expect("a list");
+        assert!(pair.includes(Backend::Embedded) && pair.includes(Backend::Jvm));
+        assert!(!pair.includes(Backend::Container) && !pair.includes(Backend::External));
+        assert_eq!(pair.to_string(), "embedded,jvm");
+        assert_eq!("jvm,jvm".parse(), Ok(BackendChoice::One(Backend::Jvm)));
+        assert_eq!(
+            "embedded,dock".parse::<BackendChoice>(),
+            Err("unknown backend \"dock\"; known: embedded, container, jvm, external, all".into())
+        );
+        assert_eq!(
+            "embedded,all".parse::<BackendChoice>(),
+            Err("`all` cannot be part of a backend list".into())
+        );
         assert_eq!(
             "docker".parse::<BackendChoice>(),
             Err("unknown backend \"docker\"; known: embedded, container, jvm, external, all".into())

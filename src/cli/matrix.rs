@@ -28,7 +28,8 @@ pub struct MatrixArgs {
     /// Modes to include.
     #[arg(long, value_delimiter = ',', default_value = "zk,kraft")]
     modes: Vec<Mode>,
-    /// Where brokers come from: embedded, container, jvm (real Kafka from Maven Central's jars), external, or all.
+    /// Where brokers come from: embedded, container, jvm (real Kafka from Maven Central's jars), external, a list
+    /// (`embedded,jvm`: each real broker beside its emulated twin, one grid), or all.
     #[arg(long, default_value = "embedded", env = "KAFKA_MATRIX_BACKEND")]
     backend: BackendChoice,
     /// Container images: registry (real Kafka), local (built emulated images), or auto.
@@ -149,8 +150,9 @@ pub(super) async fn run(args: MatrixArgs) -> Result<(), CliError> {
         .write(&args.out)
         .map_err(|e| CliError::Message(format!("cannot write the report to {}: {e}", args.out.display())))?;
     say!(
-        "\n{} passed, {} failed, {} not run; report: {} and {}",
+        "\n{} passed{}, {} failed, {} not run; report: {} and {}",
         report.passed,
+        report.expected_failures_text(),
         report.failed,
         report.not_run.len(),
         json.display(),

@@ -396,6 +396,7 @@ fn carries_throttle(broker: &Broker, key: i16, version: i16) -> bool {
     match key {
         api_key::API_VERSIONS => version >= 1 && broker.table.get(key).is_some_and(|r| r.contains(version)),
         api_key::METADATA => version >= 3,
+        api_key::DESCRIBE_CLUSTER => true,
         _ => false,
     }
 }
@@ -608,6 +609,13 @@ fn answer(
         }
         RequestBody::Metadata(req) => {
             ResponseBody::Metadata(super::handlers::metadata::handle(req, version, &broker.view))
+        }
+        RequestBody::DescribeCluster(req) => {
+            let mut reply = super::handlers::describe_cluster::handle(req, &broker.view);
+            if let Some(t) = throttle {
+                reply.throttle_time_ms = throttle_ms(t);
+            }
+            ResponseBody::DescribeCluster(reply)
         }
     };
     match encode_response(correlation_id, version, &response) {

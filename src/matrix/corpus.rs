@@ -14,6 +14,21 @@
 //! A corpus client runs as a `command` cell: its command line is
 //! `'<dir>/<name>/run' {bootstrap}`, with the same timeout, output capture
 //! and report as `--client-cmd`.
+//!
+//! A client kept in the corpus *because* it fails somewhere (franz-go
+//! v1.19.0, the project's founding case) says where in `clients/<name>/expect`,
+//! one rule per line (a line starting with `#` is a comment; a reason may
+//! hold `#`, as in issue numbers):
+//!
+//! ```text
+//! fail 2.4..3.8: franz-go #1009: misreads the KIP-511 refusal, sends Metadata v13
+//! fail 3.0 kraft: the reason
+//! ```
+//!
+//! A cell a rule covers passes when the client fails there ("failed as
+//! expected", with the client's own error kept), and fails when the client
+//! passes ("passed, but expected to fail"): the corpus keeps such clients
+//! honest both ways, and `--client all` still exits 0 on a correct run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +36,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::command::ClientCommand;
+use crate::versions::{parse_releases, Mode, Release};
+
+/// The file, in a client's directory, naming where it fails on purpose.
+pub const EXPECT_FILE: &str = "expect";
 
 /// Environment variable naming the corpus directory.
 pub const CLIENTS_DIR_ENV: &str = "KAFKA_MATRIX_CLIENTS_DIR";
@@ -48,6 +67,16 @@ pub enum CorpusError {
         dir: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A line of a client's `expect` file that is not a rule.
+    #[error("{file}:{line}: {why} (a rule is `fail RELEASES [zk|kraft]: REASON`)")]
+    Expect {
+        /// The file.
+        file: PathBuf,
+        /// Its line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
     },
     /// A client name that the corpus does not have.
     #[error("no client {name:?} in the corpus; known: {known}")]
@@ -95,6 +124,88 @@ pub struct CorpusClient {
     /// Whether it can run.
     #[serde(flatten)]
     pub status: ClientStatus,
+    /// Where it fails on purpose (its `expect` file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<ExpectedFailure>,
+}
+
+/// A rule of a client's `expect` file: it fails on these releases (in these
+/// modes), for this reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectedFailure {
+    /// The releases the rule covers.
+    pub releases: Vec<Release>,
+    /// The modes it covers (both when the rule names none).
+    pub modes: Vec<Mode>,
+    /// Why the client fails there.
+    pub reason: String,
+}
+
+impl ExpectedFailure {
+    /// Whether the rule covers `release` in `mode`.
+    pub fn covers(&self, release: Release, mode: Mode) -> bool {
+        self.releases.contains(&release) && self.modes.contains(&mode)
+    }
+}
+
+/// Parses an `expect` file's text; `file` names it in errors.
+pub fn parse_expect(text: &str, file: &Path) -> Result<Vec<ExpectedFailure>, CorpusError> {
+    let mut rules = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |why: String| CorpusError::Expect {
+            file: file.to_path_buf(),
+            line: i + 1,
+            why,
+        };
+        let Some(rest) = line.strip_prefix("fail ") else {
+            return Err(bad(format!("{line:?} does not start with `fail `")));
+        };
+        let Some((scope, reason)) = rest.split_once(':') else {
+            return Err(bad("no `:` before the reason".into()));
+        };
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(bad("the reason is empty".into()));
+        }
+        let mut words = scope.split_whitespace();
+        let releases = parse_releases(words.next().unwrap_or("")).map_err(bad)?;
+        let modes = match words.next() {
+            None => Mode::ALL.to_vec(),
+            Some(m) => vec![m.parse::<Mode>().map_err(|e| bad(e.to_string()))?],
+        };
+        if let Some(extra) = words.next() {
+            return Err(bad(format!("unexpected {extra:?} before the `:`")));
+        }
+        rules.push(ExpectedFailure {
+            releases,
+            modes,
+            reason: reason.to_owned(),
+        });
+    }
+    Ok(rules)
+}
+
+/// The corpus client a run uses: its command, and where it fails on purpose.
+#[derive(Debug, Clone)]
+pub struct CorpusRun {
+    /// What a cell runs.
+    pub command: ClientCommand,
+    /// Its `expect` rules.
+    pub expected_failures: Vec<ExpectedFailure>,
+}
+
+impl CorpusRun {
+    /// The reason `release` in `mode` is expected to fail, if a rule says so.
+    pub fn expected_failure(&self, release: Release, mode: Mode) -> Option<&str> {
+        self.expected_failures
+            .iter()
+            .find(|r| r.covers(release, mode))
+            .map(|r| r.reason.as_str())
+    }
 }
 
 impl CorpusClient {
@@ -106,6 +217,14 @@ impl CorpusClient {
                 super::command::shell_word(&self.run.to_string_lossy())
             ),
             timeout,
+        }
+    }
+
+    /// What a run of this client needs.
+    pub fn for_run(&self, timeout: Duration) -> CorpusRun {
+        CorpusRun {
+            command: self.command(timeout),
+            expected_failures: self.expected_failures.clone(),
         }
     }
 
@@ -134,7 +253,9 @@ pub fn clients_dir() -> PathBuf {
 }
 
 /// Every client in `dir` (a subdirectory with a `run` file), by name, with
-/// its status from `run --version`.
+/// its status from `run --version` and its `expect` rules. A malformed
+/// `expect` file is an error: a rule silently dropped would turn an intended
+/// failure into a failed run, or hide an unexpected pass.
 pub async fn discover(dir: &Path) -> Result<Vec<CorpusClient>, CorpusError> {
     if !dir.is_dir() {
         return Err(CorpusError::NoDirectory(dir.to_path_buf()));
@@ -158,8 +279,19 @@ pub async fn discover(dir: &Path) -> Result<Vec<CorpusClient>, CorpusError> {
     runs.sort();
     let mut clients = Vec::new();
     for (name, run) in runs {
+        let expect = run.with_file_name(EXPECT_FILE);
+        let expected_failures = match std::fs::read_to_string(&expect) {
+            Ok(text) => parse_expect(&text, &expect)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(CorpusError::Read { dir: expect, source }),
+        };
         let status = status(&run).await;
-        clients.push(CorpusClient { name, run, status });
+        clients.push(CorpusClient {
+            name,
+            run,
+            status,
+            expected_failures,
+        });
     }
     Ok(clients)
 }
@@ -237,7 +369,64 @@ mod tests {
             name: name.into(),
             run: PathBuf::from(format!("/c/{name}/run")),
             status,
+            expected_failures: Vec::new(),
         }
+    }
+
+    #[test]
+    fn expect_rules_name_releases_modes_and_a_reason() {
+        let f = Path::new("clients/x/expect");
+        let rules = parse_expect(
+            "# where x fails\nfail 2.4..2.6: misreads the refusal (#1009)\n\n  # indented comment\nfail 3.0 kraft: no KRaft yet\n",
+            f,
+        )
+        .expect("parses");
+        assert_eq!(rules.len(), 2);
+        let run = CorpusRun {
+            command: ClientCommand {
+                template: String::new(),
+                timeout: Duration::from_secs(1),
+            },
+            expected_failures: rules,
+        };
+        let r = |s: &str| s.parse::<Release>().expect("release");
+        assert_eq!(
+            run.expected_failure(r("2.5"), Mode::Zk),
+            Some("misreads the refusal (#1009)")
+        );
+        assert_eq!(
+            run.expected_failure(r("2.5"), Mode::Kraft),
+            Some("misreads the refusal (#1009)")
+        );
+        assert_eq!(run.expected_failure(r("3.0"), Mode::Kraft), Some("no KRaft yet"));
+        assert_eq!(run.expected_failure(r("3.0"), Mode::Zk), None);
+        assert_eq!(run.expected_failure(r("2.7"), Mode::Zk), None);
+    }
+
+    #[test]
+    fn a_bad_expect_line_is_one_error_naming_file_and_line() {
+        let f = Path::new("clients/x/expect");
+        let err = |text: &str| parse_expect(text, f).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(
+            err("fail 2.4..3.8 misreads"),
+            Err("clients/x/expect:1: no `:` before the reason (a rule is `fail RELEASES [zk|kraft]: REASON`)".into())
+        );
+        assert_eq!(
+            err("\npass 2.4: x"),
+            Err("clients/x/expect:2: \"pass 2.4: x\" does not start with `fail ` (a rule is `fail RELEASES [zk|kraft]: REASON`)".into())
+        );
+        assert!(err("fail 9.9: x")
+            .expect_err("unknown release")
+            .starts_with("clients/x/expect:1: "));
+        assert!(err("fail 3.8 zookeeper-ish: x")
+            .expect_err("bad mode")
+            .contains(":1: unknown Kafka broker mode"));
+        assert!(err("fail 3.8:   ")
+            .expect_err("no reason")
+            .ends_with("the reason is empty (a rule is `fail RELEASES [zk|kraft]: REASON`)"));
+        assert!(err("fail 3.8 zk extra: x")
+            .expect_err("extra")
+            .contains("unexpected \"extra\""));
     }
 
     #[tokio::test]

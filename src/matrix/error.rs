@@ -85,6 +85,14 @@ pub enum ScenarioError {
     /// The command could not be run.
     #[error(transparent)]
     CommandNotRun(#[from] super::command::CommandError),
+    /// A corpus client passed where its `expect` file says it fails.
+    #[error("passed, but clients/{client}/expect says it fails here: {reason}")]
+    UnexpectedPass {
+        /// The client.
+        client: String,
+        /// The rule's reason.
+        reason: String,
+    },
     /// The command ran and failed (its own one-line summary).
     #[error("{0}")]
     CommandFailed(String),

@@ -134,8 +134,8 @@ pub struct RunContext {
     pub jvm: Option<Arc<JvmRun>>,
     /// The command the `command` scenario runs (`--client-cmd`).
     pub client_cmd: Option<ClientCommand>,
-    /// The commands of corpus clients, by name (`--client`).
-    pub corpus: std::collections::BTreeMap<String, ClientCommand>,
+    /// The corpus clients, by name (`--client`).
+    pub corpus: std::collections::BTreeMap<String, corpus::CorpusRun>,
     /// The report directory: a command cell streams all of its output to
     /// `transcripts/NNN-<cell>.out` there (see [`command`]). Without one,
     /// only the tails of the output are kept.
@@ -252,17 +252,19 @@ async fn run_command(
     ctx: &RunContext,
     out: &mut CellResult,
 ) -> Result<(), ScenarioError> {
-    let cmd = match &cell.client {
-        Some(name) => ctx
-            .corpus
-            .get(name)
-            .ok_or_else(|| ScenarioError::ClientNotSetUp(name.clone()))?,
-        None => ctx.client_cmd.as_ref().ok_or(ScenarioError::NoClientCommand)?,
+    let release = cell.target.release();
+    let (cmd, expected_failure) = match &cell.client {
+        Some(name) => {
+            let client = ctx
+                .corpus
+                .get(name)
+                .ok_or_else(|| ScenarioError::ClientNotSetUp(name.clone()))?;
+            let expected = release.and_then(|(r, m)| client.expected_failure(r, m));
+            (&client.command, expected)
+        }
+        None => (ctx.client_cmd.as_ref().ok_or(ScenarioError::NoClientCommand)?, None),
     };
-    let (release, mode) = cell
-        .target
-        .release()
-        .map_or((String::new(), String::new()), |(r, m)| (r.to_string(), m.to_string()));
+    let (release, mode) = release.map_or((String::new(), String::new()), |(r, m)| (r.to_string(), m.to_string()));
     let line = command::fill(&cmd.template, bootstrap, &release, &mode);
     // All of the output goes next to the transcript, `NNN-<cell>.out`.
     let output_file = ctx.report_dir.as_ref().map(|dir| {
@@ -278,10 +280,23 @@ async fn run_command(
     let passed = outcome.passed();
     let failure = outcome.failure();
     out.outcome.command = Some(outcome);
-    if passed {
-        Ok(())
-    } else {
-        Err(ScenarioError::CommandFailed(failure))
+    match (passed, expected_failure) {
+        (true, None) => Ok(()),
+        (false, None) => Err(ScenarioError::CommandFailed(failure)),
+        (false, Some(reason)) => {
+            // Failed where it is kept to fail: the cell passes, and keeps
+            // the client's own error beside the rule's reason.
+            out.outcome.expected_failure = Some(reason.to_owned());
+            out.outcome.error = Some(failure);
+            Ok(())
+        }
+        (true, Some(reason)) => {
+            out.outcome.expected_failure = Some(reason.to_owned());
+            Err(ScenarioError::UnexpectedPass {
+                client: cell.client.clone().unwrap_or_default(),
+                reason: reason.to_owned(),
+            })
+        }
     }
 }
 

@@ -192,7 +192,7 @@ async fn plan_clients(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&st
         if let ClientStatus::Installed { version } = &c.status {
             p.notes.push(format!("client {}: {version}", c.name));
         }
-        p.ctx.corpus.insert(c.name.clone(), c.command(req.client_timeout));
+        p.ctx.corpus.insert(c.name.clone(), c.for_run(req.client_timeout));
         p.clients.push(c);
     }
     p.not_run.extend(not_run);
@@ -266,7 +266,7 @@ fn with_clients(cells: Vec<Cell>, req: &PlanRequest, ctx: &RunContext) -> Vec<Ce
 /// Plans the container backend: sets up the run, keeps the cells a
 /// published (or locally built) image can run, and adds tansu.
 async fn plan_containers(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&str)) -> Result<(), PlanError> {
-    let only_containers = req.backend == BackendChoice::One(Backend::Container);
+    let only_containers = req.backend != BackendChoice::All && req.backend.includes(Backend::Container);
     let mut skip = |p: &mut Plan, e: ContainerError| -> Result<(), PlanError> {
         if only_containers || req.require_docker {
             return Err(PlanError::Containers(e));
@@ -353,7 +353,8 @@ async fn plan_containers(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(
 /// release's jars up front, so that a missing Maven or jar is one line
 /// before any cell runs, and shares one broker per release/mode pair.
 async fn plan_jvm(req: &PlanRequest, p: &mut Plan, warn: &mut impl FnMut(&str)) -> Result<(), PlanError> {
-    let strict = req.require_jvm || req.backend == BackendChoice::One(Backend::Jvm);
+    // Named (alone or in a list), the JVM backend must run; under `all` it may be skipped.
+    let strict = req.require_jvm || (req.backend != BackendChoice::All && req.backend.includes(Backend::Jvm));
     let skip = |p: &mut Plan, warn: &mut dyn FnMut(&str), e: JvmError| -> Result<(), PlanError> {
         if strict {
             return Err(PlanError::Jvm(e));

@@ -77,8 +77,13 @@ pub struct Timings {
 pub struct CellOutcome {
     /// Pass or fail.
     pub passed: bool,
-    /// Why it failed.
+    /// Why it failed; for a corpus client that failed as expected, the
+    /// client's own error (and `passed` is true).
     pub error: Option<String>,
+    /// The reason of the corpus client's `expect` rule covering this cell:
+    /// it passes when the client fails, and fails when the client passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
     /// The `command` scenario's outcome.
     pub command: Option<CommandOutcome>,
     /// The cell's transcript file, relative to the report directory: every
@@ -102,6 +107,13 @@ pub fn transcript_file(index: usize, cell: &Cell) -> String {
 }
 
 impl CellOutcome {
+    /// Whether the client itself succeeded: the cell's verdict with an
+    /// expected failure taken back out (what real and emulated brokers are
+    /// compared on).
+    pub fn client_succeeded(&self) -> bool {
+        self.passed != self.expected_failure.is_some()
+    }
+
     /// A file beside the transcript, relative to the report directory:
     /// `transcripts/NNN-<cell>.<ext>` for `transcripts/NNN-<cell>.txt`.
     pub fn beside_transcript(&self, ext: &str) -> String {
@@ -119,6 +131,7 @@ impl CellResult {
             outcome: CellOutcome {
                 passed: false,
                 error: None,
+                expected_failure: None,
                 command: None,
                 transcript_file: transcript_file(index, &cell),
                 transcript: String::new(),

@@ -8,7 +8,10 @@ use bytes::{Bytes, BytesMut};
 use super::error::{DecodeError, EncodeError};
 use super::frame::{build_frame, put_frame};
 use super::header::{RequestHeader, ResponseHeader};
-use super::messages::{Api, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse};
+use super::messages::{
+    Api, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterRequest, DescribeClusterResponse, MetadataRequest,
+    MetadataResponse,
+};
 use super::primitives::Reader;
 
 /// A body enum over [`Api`]: one variant per API (the `match`es on [`Api`]
@@ -76,12 +79,20 @@ macro_rules! body_enum {
 
 body_enum! {
     /// A request body of an API this crate speaks.
-    RequestBody { ApiVersions(ApiVersionsRequest), Metadata(MetadataRequest) }
+    RequestBody {
+        ApiVersions(ApiVersionsRequest),
+        Metadata(MetadataRequest),
+        DescribeCluster(DescribeClusterRequest),
+    }
 }
 
 body_enum! {
     /// A response body of an API this crate speaks.
-    ResponseBody { ApiVersions(ApiVersionsResponse), Metadata(MetadataResponse) }
+    ResponseBody {
+        ApiVersions(ApiVersionsResponse),
+        Metadata(MetadataResponse),
+        DescribeCluster(DescribeClusterResponse),
+    }
 }
 
 fn api_name(key: i16) -> &'static str {

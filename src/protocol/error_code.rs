@@ -31,6 +31,10 @@ impl ErrorCode {
     pub const UNKNOWN_TOPIC_ID: Self = Self(100);
     /// REBOOTSTRAP_REQUIRED (KIP-1242, 4.4): the client reached another cluster or node than it meant to.
     pub const REBOOTSTRAP_REQUIRED: Self = Self(129);
+    /// A request sent to a listener of another endpoint type (KIP-919).
+    pub const MISMATCHED_ENDPOINT_TYPE: Self = Self(114);
+    /// An endpoint type the broker does not know (KIP-919).
+    pub const UNSUPPORTED_ENDPOINT_TYPE: Self = Self(115);
 
     /// Kafka's name for the code, if this crate knows it.
     pub fn name(self) -> Option<&'static str> {
@@ -44,6 +48,8 @@ impl ErrorCode {
             35 => "UNSUPPORTED_VERSION",
             42 => "INVALID_REQUEST",
             100 => "UNKNOWN_TOPIC_ID",
+            114 => "MISMATCHED_ENDPOINT_TYPE",
+            115 => "UNSUPPORTED_ENDPOINT_TYPE",
             129 => "REBOOTSTRAP_REQUIRED",
             _ => return None,
         })

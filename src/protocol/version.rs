@@ -5,13 +5,15 @@
 
 use std::fmt;
 
-/// The two API keys this crate speaks. Every other key is only ever a number
+/// The API keys this crate speaks. Every other key is only ever a number
 /// read from (or written into) an ApiVersions table.
 pub mod api_key {
     /// Metadata (key 3).
     pub const METADATA: i16 = 3;
     /// ApiVersions (key 18).
     pub const API_VERSIONS: i16 = 18;
+    /// DescribeCluster (key 60).
+    pub const DESCRIBE_CLUSTER: i16 = 60;
 }
 
 /// An inclusive range of versions of one API, as an ApiVersions entry carries it.

@@ -3,13 +3,14 @@
 //! Kafka, so an emulated pass is never mistaken for a real one.
 
 pub mod conform;
+pub mod grid;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::matrix::corpus::{ClientStatus, CorpusClient};
+use crate::matrix::corpus::CorpusClient;
 use crate::matrix::CellResult;
 pub use crate::matrix::NotRun;
 use crate::negotiate::{Attempt, Outcome};
@@ -25,6 +26,11 @@ pub struct Report {
     pub passed: usize,
     /// Cells that failed.
     pub failed: usize,
+    /// Of the passed cells, those whose corpus client failed where its
+    /// `expect` file says it does.
+    pub expected_failures: usize,
+    /// Corpus clients that backends judged differently on one target.
+    pub disagreements: Vec<grid::Disagreement>,
     /// Cells that were planned but could not run, and why.
     pub not_run: Vec<NotRun>,
     /// How the run was set up (backends, image source and why).
@@ -40,11 +46,17 @@ impl Report {
     /// A report over `cells`.
     pub fn new(cells: Vec<CellResult>) -> Self {
         let passed = cells.iter().filter(|c| c.outcome.passed).count();
+        let expected_failures = cells
+            .iter()
+            .filter(|c| c.outcome.passed && c.outcome.expected_failure.is_some())
+            .count();
         Self {
-            format: 2,
+            format: 3,
             tool_version: env!("CARGO_PKG_VERSION"),
             passed,
             failed: cells.len() - passed,
+            expected_failures,
+            disagreements: grid::disagreements(&cells),
             not_run: Vec::new(),
             notes: Vec::new(),
             clients: Vec::new(),
@@ -87,7 +99,7 @@ impl Report {
             let header = format!(
                 "# {} — {}\n# broker: {}{}\n\n",
                 c.cell,
-                if c.outcome.passed { "PASS" } else { "FAIL" },
+                verdict(c),
                 c.broker.backend_detail,
                 c.broker
                     .bootstrap
@@ -105,16 +117,25 @@ impl Report {
         Ok((json, md))
     }
 
+    /// ` (N of them failed as expected)`, or nothing.
+    pub fn expected_failures_text(&self) -> String {
+        match self.expected_failures {
+            0 => String::new(),
+            n => format!(" ({n} of them corpus clients failing where their `expect` file says)"),
+        }
+    }
+
     /// The Markdown report.
     pub fn markdown(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# kafka-matrix report\n");
         let _ = writeln!(
             s,
-            "{} cells: {} passed, {} failed, {} not run. The \"broker\" column says what answered: \
+            "{} cells: {} passed{}, {} failed, {} not run. The \"broker\" column says what answered: \
              only \"real Kafka\" rows ran an Apache Kafka build; \"emulated\" rows ran the kafka-matrix emulator.\n",
             self.cells.len(),
             self.passed,
+            self.expected_failures_text(),
             self.failed,
             self.not_run.len()
         );
@@ -135,52 +156,10 @@ impl Report {
         s
     }
 
-    /// The compatibility grid of the corpus clients (client × target and
-    /// backend), or nothing when no corpus client ran. A failing cell links
-    /// to its transcript.
+    /// The compatibility grid of the corpus clients (see [`grid`]), or
+    /// nothing when no corpus client ran.
     pub fn grid(&self) -> String {
-        let cells: Vec<&CellResult> = self.cells.iter().filter(|c| c.cell.client.is_some()).collect();
-        if cells.is_empty() {
-            return String::new();
-        }
-        let column = |c: &CellResult| format!("{} {}", c.cell.target, c.cell.backend);
-        let mut columns: Vec<String> = Vec::new();
-        for c in &cells {
-            let col = column(c);
-            if !columns.contains(&col) {
-                columns.push(col);
-            }
-        }
-        let mut s = String::from("## Compatibility grid\n\n| client | version | passed |");
-        for col in &columns {
-            let _ = write!(s, " {col} |");
-        }
-        s.push_str("\n|---|---|---|");
-        s.push_str(&"---|".repeat(columns.len()));
-        s.push('\n');
-        for client in &self.clients {
-            let mine: Vec<&&CellResult> = cells
-                .iter()
-                .filter(|c| c.cell.client.as_deref() == Some(client.name.as_str()))
-                .collect();
-            let version = match &client.status {
-                ClientStatus::Installed { version } => version.as_str(),
-                _ => "-",
-            };
-            let passed = mine.iter().filter(|c| c.outcome.passed).count();
-            let _ = write!(s, "| {} | {version} | {passed}/{} |", client.name, mine.len());
-            for col in &columns {
-                let mark = match mine.iter().find(|c| &column(c) == col) {
-                    Some(c) if c.outcome.passed => "✓".to_owned(),
-                    Some(c) => format!("[✗]({})", c.outcome.transcript_file),
-                    None => "-".to_owned(),
-                };
-                let _ = write!(s, " {mark} |");
-            }
-            s.push('\n');
-        }
-        s.push('\n');
-        s
+        grid::markdown(&self.cells, &self.clients, &self.disagreements)
     }
 
     /// The summary table (Markdown, also printed by the CLI).
@@ -209,7 +188,7 @@ impl Report {
                     .map_or("-".to_string(), |ms| format!("{:.1}", ms as f64 / 1000.0)),
                 n(c.timings.connect_us),
                 n(c.timings.request_us),
-                if c.outcome.passed { "PASS" } else { "FAIL" },
+                verdict(c),
                 error_text(c).replace('|', "\\|"),
             );
         }
@@ -256,9 +235,21 @@ pub fn attempt_text(a: &Attempt) -> String {
     }
 }
 
+/// The cell's verdict in a word: `PASS`, `FAIL`, or for a corpus client
+/// covered by its `expect` file, `XFAIL` (failed as expected, the cell
+/// passes) or `XPASS` (passed unexpectedly, the cell fails).
+pub fn verdict(c: &CellResult) -> &'static str {
+    match (c.outcome.passed, c.outcome.expected_failure.is_some()) {
+        (true, false) => "PASS",
+        (false, false) => "FAIL",
+        (true, true) => "XFAIL",
+        (false, true) => "XPASS",
+    }
+}
+
 /// One progress line for a finished cell.
 pub fn progress_line(c: &CellResult) -> String {
-    let status = if c.outcome.passed { "PASS" } else { "FAIL" };
+    let status = verdict(c);
     let mut line = format!(
         "{status} {:<10} {:<9} {:<8} {:<22} {}",
         c.cell.target.to_string(),
@@ -275,6 +266,9 @@ pub fn progress_line(c: &CellResult) -> String {
     }
     if c.outcome.error.is_some() {
         let _ = write!(line, " — {}", error_text(c));
+    }
+    if let (true, Some(reason)) = (c.outcome.passed, &c.outcome.expected_failure) {
+        let _ = write!(line, " (expected: {reason})");
     }
     line
 }

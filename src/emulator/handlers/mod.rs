@@ -2,4 +2,5 @@
 //! behaviour, version notes and source (in the style of franz-go's kfake).
 
 pub mod api_versions;
+pub mod describe_cluster;
 pub mod metadata;

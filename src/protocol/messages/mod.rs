@@ -11,6 +11,7 @@
 //! [`Message::project`]).
 
 pub mod api_versions;
+pub mod describe_cluster;
 pub mod metadata;
 
 use std::fmt::Debug;
@@ -21,6 +22,7 @@ pub use api_versions::{
     ApiKeys, ApiVersionEntry, ApiVersionsReply, ApiVersionsRequest, ApiVersionsResponse, FinalizedFeature,
     SupportedFeature,
 };
+pub use describe_cluster::{DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse};
 pub use metadata::{
     BrokerEntry, MetadataBody, MetadataBroker, MetadataPartition, MetadataRequest, MetadataRequestTopic,
     MetadataRequestView, MetadataResponse, MetadataSink, MetadataTopic, PartitionEntry, RequestTopicRef, TopicCursor,
@@ -105,17 +107,20 @@ pub enum Api {
     ApiVersions,
     /// Key 3.
     Metadata,
+    /// Key 60.
+    DescribeCluster,
 }
 
 impl Api {
     /// Every API this crate speaks.
-    pub const ALL: [Api; 2] = [Api::ApiVersions, Api::Metadata];
+    pub const ALL: [Api; 3] = [Api::ApiVersions, Api::Metadata, Api::DescribeCluster];
 
     /// Its declaration.
     pub const fn spec(self) -> &'static ApiSpec {
         match self {
             Api::ApiVersions => &api_versions::SPEC,
             Api::Metadata => &metadata::SPEC,
+            Api::DescribeCluster => &describe_cluster::SPEC,
         }
     }
 
@@ -177,6 +182,8 @@ message!(ApiVersionsRequest, Api::ApiVersions, true);
 message!(ApiVersionsResponse, Api::ApiVersions, false);
 message!(MetadataRequest, Api::Metadata, true);
 message!(MetadataResponse, Api::Metadata, false);
+message!(DescribeClusterRequest, Api::DescribeCluster, true);
+message!(DescribeClusterResponse, Api::DescribeCluster, false);
 
 #[cfg(test)]
 mod tests {
