@@ -26,6 +26,7 @@ mod behaviours;
 mod catalog;
 mod compose;
 mod conform;
+mod diff;
 mod fetch;
 #[cfg(feature = "containers")]
 mod images;
@@ -63,6 +64,8 @@ pub enum Command {
     Conform(conform::ConformArgs),
     /// Print the release catalog, or check published Kafka versions against it.
     Catalog(catalog::CatalogArgs),
+    /// Send the same bytes to the real broker of each release and to its emulated twin; list every difference.
+    Diff(diff::DiffArgs),
     /// Fetch real Kafka's jars from Maven Central into the JVM backend's cache (runs then need no network).
     Fetch(fetch::FetchArgs),
     /// Print a compose file (or its `--bootstrap` list) generated from the container plans.
@@ -158,6 +161,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Catalog(args) => catalog::run(args),
         Command::Compose(args) => compose::run(args),
         Command::Fetch(args) => fetch::run(args).await,
+        Command::Diff(args) => diff::run(args).await,
         #[cfg(feature = "containers")]
         Command::Images(args) => images::run(args).await,
     }

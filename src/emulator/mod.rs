@@ -120,6 +120,8 @@ pub struct EmulatorOptions {
     /// Kafka's `auto.create.topics.enable` (default true): Metadata naming
     /// an unknown topic creates it, as a default-configured broker does.
     pub auto_create_topics: bool,
+    /// Kafka's `num.partitions` (default 1): partitions of an auto-created topic.
+    pub auto_create_partitions: i32,
     /// Bytes of request memory (Kafka's `queued.max.request.bytes`, see
     /// [`pool`]); default [`DEFAULT_MEMORY_BUDGET`] (1 GiB).
     pub memory_budget: usize,
@@ -143,6 +145,7 @@ impl Default for EmulatorOptions {
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             auto_create_topics: true,
+            auto_create_partitions: 1,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_connections: None,
@@ -194,7 +197,7 @@ impl Broker {
         let auto_create = AutoCreate {
             enabled: options.auto_create_topics,
             first_answer: quirks.auto_create_answer,
-            partitions: 1,
+            partitions: options.auto_create_partitions.max(1),
             validates_names: quirks.validates_unknown_topic_names,
             internal_unasked: quirks.creates_internal_topics_unasked,
             internal_answer: quirks.internal_topic_answer,

@@ -12,6 +12,8 @@
 pub mod command;
 pub mod conform;
 pub mod corpus;
+pub mod diff;
+mod diff_cases;
 pub mod error;
 pub mod plan;
 pub mod result;

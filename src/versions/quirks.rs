@@ -75,6 +75,12 @@ pub struct Quirks {
     /// (`sendCreateTopicRequest` answers it while the controller, which will
     /// refuse, is asked). The topic is never created.
     pub internal_topic_answer: ErrorCode,
+    /// The ApiVersions reply lists Envelope (58) last, after every other
+    /// key, instead of in key order: KRaft 2.8–3.1, recorded from the real
+    /// 2.8.2, 3.0.2 and 3.1.2 (`kafka-matrix diff`, api-versions-v*: `…, 57,
+    /// 60, 61, 65, 66, 58`). Those brokers add the forwarded Envelope to the
+    /// listener's API list after the rest.
+    pub envelope_last: bool,
 }
 
 impl Quirks {
@@ -93,6 +99,7 @@ impl Quirks {
                 Mode::Zk => ErrorCode::INVALID_REPLICATION_FACTOR,
                 Mode::Kraft => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
             },
+            envelope_last: mode == Mode::Kraft && release < Release::new(3, 2),
             authorized_operations_omitted: if release < Release::new(2, 5) { 0 } else { i32::MIN },
             auto_create_answer: match mode {
                 Mode::Zk => ErrorCode::LEADER_NOT_AVAILABLE,

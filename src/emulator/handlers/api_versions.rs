@@ -143,6 +143,13 @@ pub fn handle(
             .collect(),
         ..ApiVersionsResponse::default()
     };
+    if quirks.envelope_last {
+        const ENVELOPE: i16 = 58;
+        if let Some(i) = reply.api_keys.iter().position(|e| e.api_key == ENVELOPE) {
+            let envelope = reply.api_keys.remove(i);
+            reply.api_keys.push(envelope);
+        }
+    }
     if version >= 3 {
         reply.supported_features = features
             .supported_for(release, version)
