@@ -609,3 +609,53 @@ fn behaviours_lists_the_catalogue_with_sources() {
     }
     assert!(entries.iter().any(|e| e["name"] == "close-after-refusal"));
 }
+
+/// `diff --list-cases` needs no broker: every pair has at least 150 cases,
+/// each named once, each with a reason and frames in hex.
+#[test]
+fn diff_lists_at_least_150_cases_for_every_pair() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-matrix"))
+        .args(["diff", "--list-cases"])
+        .env_remove("KAFKA_VERSIONS")
+        .output()
+        .expect("run diff");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut per_pair: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for line in text.lines().filter(|l| !l.starts_with("  > ")) {
+        let mut words = line.splitn(3, ' ');
+        let pair = format!("{} {}", words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let (name, why) = words.next().unwrap_or("").split_once(": ").expect("name: why");
+        assert!(!why.is_empty(), "{line}");
+        assert!(
+            per_pair.entry(pair).or_default().insert(name.to_owned()),
+            "case {name} twice: {line}"
+        );
+    }
+    assert_eq!(per_pair.len(), 35, "{:?}", per_pair.keys());
+    for (pair, names) in &per_pair {
+        assert!(names.len() >= 150, "{pair}: only {} cases", names.len());
+    }
+    assert!(text
+        .lines()
+        .filter(|l| l.starts_with("  > "))
+        .all(|l| l[4..].bytes().all(|b| b.is_ascii_hexdigit())));
+}
+
+#[test]
+fn diff_refuses_a_bad_accepted_file_in_one_line() {
+    let file = std::env::temp_dir().join(format!("km-accepted-{}.txt", std::process::id()));
+    std::fs::write(&file, "accept 3.8 zk metadata-v1-all\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-matrix"))
+        .args(["diff", "--releases", "3.8", "--accepted"])
+        .arg(&file)
+        .output()
+        .expect("run diff");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":1: no `: ` before the reason") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -254,7 +254,10 @@ async fn api_versions_at_every_supported_version_is_the_release_table() {
         // KRaft 2.8-3.1 list Envelope (58) last (recorded from the real 2.8.2,
         // 3.0.2, 3.1.2 by `kafka-matrix diff`; Quirks::envelope_last).
         if mode == Mode::Kraft && release < Release::new(3, 2) {
-            let i = want.iter().position(|e| e.api_key == 58).expect("KRaft 2.8-3.1 advertise Envelope");
+            let i = want
+                .iter()
+                .position(|e| e.api_key == 58)
+                .expect("KRaft 2.8-3.1 advertise Envelope");
             let envelope = want.remove(i);
             want.push(envelope);
         }
@@ -279,7 +282,10 @@ async fn api_versions_at_every_supported_version_is_the_release_table() {
             let (got_corr, resp) = decode_api_versions(&frame, version);
             assert_eq!(got_corr, corr, "{what}");
             assert_eq!(resp.error_code, 0, "{what}");
-            assert_eq!(resp.api_keys, want, "{what}: api_keys must be the table, in key order (Envelope last on KRaft 2.8-3.1)");
+            assert_eq!(
+                resp.api_keys, want,
+                "{what}: api_keys must be the table, in key order (Envelope last on KRaft 2.8-3.1)"
+            );
             assert_eq!(resp.throttle_time_ms, 0, "{what}");
             assert_eq!(resp.range_of(api_key::API_VERSIONS).map(|r| r.max), Some(max), "{what}");
             checked += 1;
