@@ -116,11 +116,11 @@ pub(super) async fn run(args: DiffArgs) -> Result<(), CliError> {
             }
             Err(e) => result.error = Some(e),
         }
-        let unexplained = result.differences.iter().filter(|d| d.accepted.is_none()).count();
         say!(
-            "{pair}: {} cases, {} differences, {unexplained} unexplained{}",
+            "{pair}: {} cases, {} differences, {} unexplained{}",
             result.cases,
             result.differences.len(),
+            result.unexplained(),
             result
                 .error
                 .as_deref()
@@ -130,10 +130,7 @@ pub(super) async fn run(args: DiffArgs) -> Result<(), CliError> {
         results.push(result);
     }
     let total: usize = results.iter().map(|r| r.differences.len()).sum();
-    let unexplained: usize = results
-        .iter()
-        .map(|r| r.differences.iter().filter(|d| d.accepted.is_none()).count())
-        .sum();
+    let unexplained: usize = results.iter().map(PairResult::unexplained).sum();
     let errors = results.iter().filter(|r| r.error.is_some()).count();
     let min_cases = results.iter().map(|r| r.cases).min().unwrap_or(0);
     write(&args.out, &results).map_err(|e| CliError::Message(format!("cannot write {}: {e}", args.out.display())))?;
@@ -198,8 +195,7 @@ fn write(dir: &std::path::Path, results: &[PairResult]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("transcripts"))?;
     let mut md = String::from("# kafka-matrix diff: real Kafka vs the emulator\n\n| pair | real broker | cases | differences | unexplained |\n|---|---|---|---|---|\n");
     for r in results {
-        let slug = r.pair.replace(' ', "-");
-        std::fs::write(dir.join("transcripts").join(format!("{slug}.txt")), &r.transcript)?;
+        std::fs::write(dir.join(r.transcript_file()), &r.transcript)?;
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} |",
@@ -207,30 +203,22 @@ fn write(dir: &std::path::Path, results: &[PairResult]) -> std::io::Result<()> {
             r.error.as_deref().map_or(r.real.clone(), |e| format!("ERROR {e}")),
             r.cases,
             r.differences.len(),
-            r.differences.iter().filter(|d| d.accepted.is_none()).count()
+            r.unexplained()
         );
     }
     md.push_str("\n## Differences\n\n| pair | case | frame | field | real | emulated | accepted |\n|---|---|---|---|---|---|---|\n");
     for r in results {
-        let slug = r.pair.replace(' ', "-");
         for d in &r.differences {
-            let cut = |s: &str| {
-                let s = s.replace('|', "\\|");
-                if s.len() > 120 {
-                    format!("{}…", &s[..s.char_indices().nth(120).map_or(s.len(), |(i, _)| i)])
-                } else {
-                    s
-                }
-            };
             let _ = writeln!(
                 md,
-                "| {} | [{}](transcripts/{slug}.txt) | {} | {} | {} | {} | {} |",
+                "| {} | [{}]({}) | {} | {} | {} | {} | {} |",
                 d.pair,
                 d.case,
+                r.transcript_file(),
                 d.frame,
                 d.field,
-                cut(&d.real),
-                cut(&d.emulated),
+                cell(&d.real),
+                cell(&d.emulated),
                 d.accepted.as_deref().unwrap_or("")
             );
         }
@@ -238,4 +226,13 @@ fn write(dir: &std::path::Path, results: &[PairResult]) -> std::io::Result<()> {
     std::fs::write(dir.join("diff.md"), md)?;
     let json = serde_json::to_string_pretty(results).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("diff.json"), json + "\n")
+}
+
+/// A value as a Markdown table cell: `|` escaped, cut to 120 characters.
+fn cell(value: &str) -> String {
+    let s = value.replace('|', "\\|");
+    match s.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s,
+    }
 }

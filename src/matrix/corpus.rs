@@ -151,14 +151,10 @@ impl ExpectedFailure {
 /// Parses an `expect` file's text; `file` names it in errors.
 pub fn parse_expect(text: &str, file: &Path) -> Result<Vec<ExpectedFailure>, CorpusError> {
     let mut rules = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
+    for (number, line) in super::rule_lines(text) {
         let bad = |why: String| CorpusError::Expect {
             file: file.to_path_buf(),
-            line: i + 1,
+            line: number,
             why,
         };
         let Some(rest) = line.strip_prefix("fail ") else {

@@ -79,14 +79,8 @@ pub async fn send(addr: &str, case: &Case) -> Vec<Answer> {
     };
     let _ = conn.set_nodelay(true);
     for frame in &case.frames {
-        if out
-            .last()
-            .is_some_and(|a| *a != Answer::Closed && !matches!(a, Answer::Reply { .. }))
-        {
-            out.push(Answer::Closed);
-            continue;
-        }
-        if matches!(out.last(), Some(Answer::Closed)) {
+        // After a close or a silence the connection is done with.
+        if matches!(out.last(), Some(Answer::Closed | Answer::Silent)) {
             out.push(Answer::Closed);
             continue;
         }
@@ -259,8 +253,7 @@ fn canonical(key: i16, version: i16, real: &Bytes, emulated: &Bytes) -> (Bytes, 
 pub fn compare(case: &Case, pair: &str, real: &[Answer], emulated: &[Answer]) -> Vec<Difference> {
     let mut out = Vec::new();
     for (i, frame) in case.frames.iter().enumerate() {
-        let (r, e) = (&real[i], &emulated[i]);
-        let mut diff = |field: String, real: String, emulated: String| {
+        for (field, real, emulated) in compare_frame(frame, &real[i], &emulated[i]) {
             out.push(Difference {
                 case: case.name.clone(),
                 pair: pair.to_owned(),
@@ -270,74 +263,54 @@ pub fn compare(case: &Case, pair: &str, real: &[Answer], emulated: &[Answer]) ->
                 emulated,
                 accepted: None,
             });
+        }
+    }
+    out
+}
+
+/// How the two answers to `frame` differ, as `(field, real, emulated)`:
+/// the outcome, else the decoded fields, else the bytes.
+fn compare_frame(frame: &Frame, real: &Answer, emulated: &Answer) -> Vec<(String, String, String)> {
+    let (Answer::Reply { bytes: rb }, Answer::Reply { bytes: eb }) = (real, emulated) else {
+        return if real.kind() == emulated.kind() {
+            Vec::new()
+        } else {
+            vec![("outcome".into(), real.kind().into(), emulated.kind().into())]
         };
-        let (Answer::Reply { bytes: rb }, Answer::Reply { bytes: eb }) = (r, e) else {
-            if r.kind() != e.kind() {
-                diff("outcome".into(), r.kind().into(), e.kind().into());
-            }
-            continue;
-        };
-        let rb = normalise(frame.key, frame.version, rb, eb);
-        if rb == *eb {
+    };
+    let rb = normalise(frame.key, frame.version, rb, eb);
+    if rb == *eb {
+        return Vec::new();
+    }
+    let (rb, eb) = canonical(frame.key, frame.version, &rb, eb);
+    if rb == eb {
+        return Vec::new();
+    }
+    let bytes = |field: &str| vec![(field.to_owned(), to_hex(&rb), to_hex(&eb))];
+    let (Some(rl), Some(el)) = (
+        leaves(frame.key, frame.version, &rb),
+        leaves(frame.key, frame.version, &eb),
+    ) else {
+        return bytes("bytes (undecodable)");
+    };
+    let mut out = Vec::new();
+    for j in 0..rl.len().max(el.len()) {
+        let (a, b) = (rl.get(j), el.get(j));
+        if a.is_some() && a == b {
             continue;
         }
-        let (rb, eb) = canonical(frame.key, frame.version, &rb, eb);
-        if rb == eb {
-            continue;
+        let path = a.or(b).map(|x| x.0.clone()).unwrap_or_default();
+        let path = path.replace("MetadataBody.", "").replace("ApiVersionsResponse.", "");
+        let value = |x: Option<&(String, String)>| x.map_or("(absent)".into(), |x| x.1.clone());
+        out.push((path, value(a), value(b)));
+        // After a length change the rest is shifted: one entry says it.
+        if rl.len() != el.len() {
+            break;
         }
-        let eb = &eb;
-        match (
-            leaves(frame.key, frame.version, &rb),
-            leaves(frame.key, frame.version, eb),
-        ) {
-            (Some(rl), Some(el)) => {
-                let before = out.len();
-                let n = rl.len().max(el.len());
-                for j in 0..n {
-                    match (rl.get(j), el.get(j)) {
-                        (Some(a), Some(b)) if a == b => {}
-                        (a, b) => {
-                            let path = a.or(b).map(|x| x.0.clone()).unwrap_or_default();
-                            let path = path.replace("MetadataBody.", "").replace("ApiVersionsResponse.", "");
-                            let v = |x: Option<&(String, String)>| x.map_or("(absent)".into(), |x| x.1.clone());
-                            out.push(Difference {
-                                case: case.name.clone(),
-                                pair: pair.to_owned(),
-                                frame: i,
-                                field: path,
-                                real: v(a),
-                                emulated: v(b),
-                                accepted: None,
-                            });
-                            // After a length change the rest is shifted: one entry says it.
-                            if rl.len() != el.len() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                if out.len() == before {
-                    out.push(Difference {
-                        case: case.name.clone(),
-                        pair: pair.to_owned(),
-                        frame: i,
-                        field: "bytes".into(),
-                        real: to_hex(&rb),
-                        emulated: to_hex(eb),
-                        accepted: None,
-                    });
-                }
-            }
-            _ => out.push(Difference {
-                case: case.name.clone(),
-                pair: pair.to_owned(),
-                frame: i,
-                field: "bytes (undecodable)".into(),
-                real: to_hex(&rb),
-                emulated: to_hex(eb),
-                accepted: None,
-            }),
-        }
+    }
+    if out.is_empty() {
+        // Equal fields, different bytes: something the decoder does not keep.
+        return bytes("bytes");
     }
     out
 }
@@ -357,17 +330,9 @@ pub struct Accepted {
 /// Parses the accepted-differences file; `Err` is one line naming the line.
 pub fn parse_accepted(text: &str, file: &str) -> Result<Vec<Accepted>, String> {
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |why: &str| {
-            format!(
-                "{file}:{}: {why} (an entry is `accept RELEASES MODE CASES FIELD: REASON`)",
-                i + 1
-            )
-        };
+    for (number, line) in super::rule_lines(text) {
+        let bad =
+            |why: &str| format!("{file}:{number}: {why} (an entry is `accept RELEASES MODE CASES FIELD: REASON`)");
         let rest = line
             .strip_prefix("accept ")
             .ok_or_else(|| bad("does not start with `accept `"))?;
@@ -419,6 +384,18 @@ pub struct PairResult {
     pub transcript: String,
 }
 
+impl PairResult {
+    /// The differences no accepted entry covers.
+    pub fn unexplained(&self) -> usize {
+        self.differences.iter().filter(|d| d.accepted.is_none()).count()
+    }
+
+    /// Its transcript's file, relative to the report directory.
+    pub fn transcript_file(&self) -> String {
+        format!("transcripts/{}.txt", self.pair.replace(' ', "-"))
+    }
+}
+
 /// Runs `cases` against both brokers, in order, and compares.
 pub async fn run_pair(pair: &str, real: &str, emulated: &str, cases: &[Case]) -> (Vec<Difference>, String) {
     let mut diffs = Vec::new();
@@ -440,4 +417,115 @@ pub async fn run_pair(pair: &str, real: &str, emulated: &str, cases: &[Case]) ->
         diffs.extend(compare(case, pair, &r, &e));
     }
     (diffs, transcript)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::api_key;
+    use crate::protocol::codec::encode_response;
+    use crate::protocol::messages::{MetadataPartition, MetadataTopic};
+
+    const V: i16 = 12;
+
+    fn frame() -> Frame {
+        Frame {
+            key: api_key::METADATA,
+            version: V,
+            bytes: Bytes::new(),
+            pause: Duration::ZERO,
+        }
+    }
+
+    fn topic(name: &str, id: u8, partitions: &[i32]) -> MetadataTopic {
+        MetadataTopic {
+            name: Some(name.into()),
+            topic_id: [id; 16],
+            partitions: partitions
+                .iter()
+                .map(|&p| MetadataPartition {
+                    error_code: 0,
+                    partition_index: p,
+                    leader_id: 1,
+                    leader_epoch: 0,
+                    replica_nodes: vec![1],
+                    isr_nodes: vec![1],
+                    offline_replicas: vec![],
+                })
+                .collect(),
+            error_code: 0,
+            is_internal: false,
+            topic_authorized_operations: i32::MIN,
+        }
+    }
+
+    fn reply(topics: Vec<MetadataTopic>, cluster: &str) -> Answer {
+        let body = MetadataResponse {
+            topics,
+            cluster_id: Some(cluster.into()),
+            ..MetadataResponse::default()
+        };
+        let bytes = encode_response(7, V, &body.into()).expect("encodes");
+        Answer::Reply {
+            bytes: bytes.slice(4..),
+        }
+    }
+
+    #[test]
+    fn topic_ids_and_hash_map_order_are_normalised_and_nothing_else() {
+        // The real broker: its own random id and partitions in hash-map order.
+        let real = reply(vec![topic("t", 9, &[1, 2, 0])], "c");
+        let twin = reply(vec![topic("t", 3, &[0, 1, 2])], "c");
+        assert_eq!(compare_frame(&frame(), &real, &twin), Vec::new());
+        let other = reply(vec![topic("t", 3, &[0, 1, 2])], "d");
+        assert_eq!(
+            compare_frame(&frame(), &real, &other),
+            vec![("Metadata.cluster_id".into(), "\"c\"".into(), "\"d\"".into())]
+        );
+    }
+
+    #[test]
+    fn an_outcome_differs_before_any_field_and_a_missing_entry_is_absent() {
+        let real = reply(vec![topic("t", 9, &[0])], "c");
+        assert_eq!(
+            compare_frame(&frame(), &real, &Answer::Closed),
+            vec![("outcome".into(), "an answer".into(), "a close".into())]
+        );
+        assert_eq!(compare_frame(&frame(), &Answer::Silent, &Answer::Silent), Vec::new());
+        let fewer = reply(vec![], "c");
+        let diffs = compare_frame(&frame(), &real, &fewer);
+        assert_eq!(diffs.len(), 1, "one entry after a length change: {diffs:?}");
+        assert!(diffs[0].0.starts_with("Metadata.topics"), "{diffs:?}");
+    }
+
+    #[test]
+    fn an_accepted_entry_covers_its_named_cases_and_field_only() {
+        let accepted = parse_accepted("# why\naccept 3.8 zk a,b Metadata.x: timing\n", "f").expect("parses");
+        let d = |case: &str, field: &str| Difference {
+            case: case.into(),
+            pair: "3.8 zk".into(),
+            frame: 0,
+            field: field.into(),
+            real: String::new(),
+            emulated: String::new(),
+            accepted: None,
+        };
+        let mut diffs = [
+            d("a", "Metadata.x"),
+            d("b", "Metadata.x"),
+            d("c", "Metadata.x"),
+            d("a", "Metadata.y"),
+        ];
+        let release: Release = "3.8".parse().expect("release");
+        apply_accepted(&mut diffs, release, Mode::Zk, &accepted);
+        let covered: Vec<bool> = diffs.iter().map(|d| d.accepted.is_some()).collect();
+        assert_eq!(covered, [true, true, false, false]);
+        let mut kraft = [d("a", "Metadata.x")];
+        apply_accepted(&mut kraft, release, Mode::Kraft, &accepted);
+        assert!(kraft[0].accepted.is_none(), "the entry names zk only");
+        assert_eq!(
+            parse_accepted("accept 3.8 zk a x", "f").map(|_| ()),
+            Err("f:1: no `: ` before the reason (an entry is `accept RELEASES MODE CASES FIELD: REASON`)".into())
+        );
+    }
 }

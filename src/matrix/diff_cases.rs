@@ -13,6 +13,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::protocol::codec::request_frame;
+use crate::protocol::frame::build_frame;
+use crate::protocol::header::RequestHeader;
 use crate::protocol::messages::describe_cluster::ENDPOINT_CONTROLLER;
 use crate::protocol::messages::{
     Api, ApiVersionsRequest, DescribeClusterRequest, MetadataRequest, MetadataRequestTopic,
@@ -34,6 +36,18 @@ pub struct Frame {
     pub bytes: Bytes,
     /// Wait this long before writing it.
     pub pause: Duration,
+}
+
+impl Frame {
+    /// A frame written at once, with no pause before it.
+    fn new(key: i16, version: i16, bytes: Bytes) -> Self {
+        Self {
+            key,
+            version,
+            bytes,
+            pause: Duration::ZERO,
+        }
+    }
 }
 
 /// One case: what is sent, and why.
@@ -62,41 +76,36 @@ impl Builder {
         self.correlation
     }
 
-    /// A well-formed frame of `api` at `version` with `body`.
+    /// A well-formed frame of `api` at `version` with `body`, from [`CLIENT_ID`].
     fn frame(&mut self, api: Api, version: i16, body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>) -> Frame {
-        let id = self.next_id();
-        let bytes = request_frame(api, version, id, Some(CLIENT_ID), body)
-            .unwrap_or_else(|e| panic!("case frame {} v{version}: {e}", api.spec().name));
-        Frame {
-            key: api.spec().key,
-            version,
-            bytes,
-            pause: Duration::ZERO,
-        }
+        self.frame_from(Some(CLIENT_ID), api, version, body)
     }
 
-    /// A frame written byte by byte: `key`/`version` header v`header` and `body`.
+    /// [`Builder::frame`] with another client id in the header (`None`: null).
+    fn frame_from(
+        &mut self,
+        client_id: Option<&str>,
+        api: Api,
+        version: i16,
+        body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+    ) -> Frame {
+        let id = self.next_id();
+        let bytes = request_frame(api, version, id, client_id, body)
+            .unwrap_or_else(|e| panic!("case frame {} v{version}: {e}", api.spec().name));
+        Frame::new(api.spec().key, version, bytes)
+    }
+
+    /// A frame whose body is written byte by byte: `key`/`version` behind a
+    /// request header v`header`, then `body` as it is.
     fn raw(&mut self, key: i16, version: i16, header: i16, body: &[u8]) -> Frame {
         let id = self.next_id();
-        let mut b = BytesMut::new();
-        b.put_i16(key);
-        b.put_i16(version);
-        b.put_i32(id);
-        b.put_i16(CLIENT_ID.len() as i16);
-        b.put_slice(CLIENT_ID.as_bytes());
-        if header >= 2 {
-            b.put_u8(0);
-        }
-        b.put_slice(body);
-        let mut framed = BytesMut::with_capacity(b.len() + 4);
-        framed.put_i32(b.len() as i32);
-        framed.put_slice(&b);
-        Frame {
-            key,
-            version,
-            bytes: framed.freeze(),
-            pause: Duration::ZERO,
-        }
+        let bytes = build_frame(|buf| {
+            RequestHeader::encode_fields(buf, header, (key, version, id), Some(CLIENT_ID))?;
+            buf.put_slice(body);
+            Ok::<_, EncodeError>(())
+        })
+        .unwrap_or_else(|e| panic!("raw case frame key {key} v{version}: {e}"));
+        Frame::new(key, version, bytes)
     }
 
     fn add(&mut self, name: String, why: &str, frames: Vec<Frame>) {
@@ -105,6 +114,12 @@ impl Builder {
             why: why.to_owned(),
             frames,
         });
+    }
+
+    /// A one-frame DescribeCluster case.
+    fn describe_cluster(&mut self, version: i16, name: String, why: &str, req: &DescribeClusterRequest) {
+        let f = self.frame(Api::DescribeCluster, version, |buf| req.encode(buf, version));
+        self.add(name, why, vec![f]);
     }
 
     fn metadata(&mut self, version: i16, req: &MetadataRequest) -> Frame {
@@ -158,18 +173,11 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
                 "bytes after an empty body",
                 vec![f],
             );
-            let id = b.next_id();
-            let bytes =
-                request_frame(Api::ApiVersions, v, id, None, |_| Ok(())).unwrap_or_else(|e| panic!("v{v}: {e}"));
+            let f = b.frame_from(None, Api::ApiVersions, v, |_| Ok(()));
             b.add(
                 format!("api-versions-v{v}-null-client-id"),
                 "a null client id in the header",
-                vec![Frame {
-                    key: api_key::API_VERSIONS,
-                    version: v,
-                    bytes,
-                    pause: Duration::ZERO,
-                }],
+                vec![f],
             );
         }
         if v >= 3 {
@@ -442,18 +450,11 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
                 topics: named(&[PROBE_TOPIC]),
                 ..base.clone()
             };
-            let id = b.next_id();
-            let bytes = request_frame(Api::Metadata, v, id, None, |buf| req.encode(buf, v))
-                .unwrap_or_else(|e| panic!("null client id v{v}: {e}"));
+            let f = b.frame_from(None, Api::Metadata, v, |buf| req.encode(buf, v));
             b.add(
                 format!("metadata-v{v}-null-client-id"),
                 "a null client id in the header",
-                vec![Frame {
-                    key: api_key::METADATA,
-                    version: v,
-                    bytes,
-                    pause: Duration::ZERO,
-                }],
+                vec![f],
             );
         }
         if v < 9 {
@@ -564,12 +565,7 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
     b.add(
         "frame-too-short".into(),
         "a frame of 2 bytes: no room for a header",
-        vec![Frame {
-            key: 3,
-            version: 0,
-            bytes: tiny.freeze(),
-            pause: Duration::ZERO,
-        }],
+        vec![Frame::new(api_key::METADATA, 0, tiny.freeze())],
     );
     let mut huge = BytesMut::new();
     huge.put_i32(200 * 1024 * 1024);
@@ -577,12 +573,7 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
     b.add(
         "frame-oversized".into(),
         "a frame size above socket.request.max.bytes (100 MiB)",
-        vec![Frame {
-            key: 3,
-            version: 0,
-            bytes: huge.freeze(),
-            pause: Duration::ZERO,
-        }],
+        vec![Frame::new(api_key::METADATA, 0, huge.freeze())],
     );
 
     // ---- DescribeCluster ----
@@ -592,42 +583,35 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
                 .max
                 .min(crate::protocol::messages::describe_cluster::SPEC.versions.max)
         {
+            let base = DescribeClusterRequest::default();
             for ops in [false, true] {
                 let req = DescribeClusterRequest {
                     include_cluster_authorized_operations: ops,
-                    ..DescribeClusterRequest::default()
+                    ..base.clone()
                 };
-                let f = b.frame(Api::DescribeCluster, v, |buf| req.encode(buf, v));
-                b.add(
-                    format!("describe-cluster-v{v}{}", if ops { "-ops" } else { "" }),
-                    "what Admin.describeCluster() sends",
-                    vec![f],
-                );
+                let name = format!("describe-cluster-v{v}{}", if ops { "-ops" } else { "" });
+                b.describe_cluster(v, name, "what Admin.describeCluster() sends", &req);
             }
             if v >= 1 {
                 for et in [ENDPOINT_CONTROLLER, 3] {
                     let req = DescribeClusterRequest {
                         endpoint_type: et,
-                        ..DescribeClusterRequest::default()
+                        ..base.clone()
                     };
-                    let f = b.frame(Api::DescribeCluster, v, |buf| req.encode(buf, v));
-                    b.add(
-                        format!("describe-cluster-v{v}-endpoint-{et}"),
-                        "the endpoint-type check of v1 (KIP-919)",
-                        vec![f],
-                    );
+                    let name = format!("describe-cluster-v{v}-endpoint-{et}");
+                    b.describe_cluster(v, name, "the endpoint-type check of v1 (KIP-919)", &req);
                 }
             }
             if v >= 2 {
                 let req = DescribeClusterRequest {
                     include_fenced_brokers: true,
-                    ..DescribeClusterRequest::default()
+                    ..base.clone()
                 };
-                let f = b.frame(Api::DescribeCluster, v, |buf| req.encode(buf, v));
-                b.add(
+                b.describe_cluster(
+                    v,
                     format!("describe-cluster-v{v}-fenced"),
                     "include_fenced_brokers (v2)",
-                    vec![f],
+                    &req,
                 );
             }
         }

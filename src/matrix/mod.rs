@@ -44,6 +44,16 @@ use crate::versions::{describe_broker, releases, Mode, Release};
 /// Facts about releases that the matrix checks against, kept in `versions`.
 pub use crate::versions::{expected_versions, parse_releases};
 
+/// The rules of a rule file (a client's `expect`, the diff's accepted
+/// differences): each line that is neither blank nor a `#` comment, trimmed,
+/// with its line number from 1 for error messages.
+pub(crate) fn rule_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, raw)| (i + 1, raw.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+}
+
 /// One cell to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cell {

@@ -79,17 +79,17 @@ pub fn disagreements(cells: &[CellResult]) -> Vec<Disagreement> {
     out
 }
 
-/// One square's mark for one cell: `✓`, `✗`, `xfail` (failed where its
-/// `expect` file says), `XPASS` (passed where it says it fails); the
-/// non-passing ones link to the transcript.
+/// One square's mark for one cell, from its [`super::verdict`]: `✓`, `✗`,
+/// `xfail` (failed where its `expect` file says), `XPASS` (passed where it
+/// says it fails); all but `✓` link to the transcript.
 fn mark(c: &CellResult) -> String {
-    let link = |text: &str| format!("[{text}]({})", c.outcome.transcript_file);
-    match (c.outcome.passed, c.outcome.expected_failure.is_some()) {
-        (true, false) => "✓".to_owned(),
-        (false, false) => link("✗"),
-        (true, true) => link("xfail"),
-        (false, true) => link("XPASS"),
-    }
+    let text = match super::verdict(c) {
+        "PASS" => return "✓".to_owned(),
+        "FAIL" => "✗",
+        "XFAIL" => "xfail",
+        other => other,
+    };
+    format!("[{text}]({})", c.outcome.transcript_file)
 }
 
 /// The grid in Markdown, or nothing when no corpus client ran.

@@ -27,15 +27,6 @@ use crate::protocol::ErrorCode;
 
 use super::metadata::{ClusterView, CLUSTER_OPERATIONS, NODE_ID};
 
-/// Kafka's name of an endpoint type (`EndpointType.toString`).
-fn endpoint_name(t: i8) -> &'static str {
-    match t {
-        ENDPOINT_BROKER => "BROKER",
-        ENDPOINT_CONTROLLER => "CONTROLLER",
-        _ => "UNKNOWN",
-    }
-}
-
 /// The reply to `req`.
 /// (The v0 INVALID_REQUEST branches of the endpoint-type check cannot be
 /// reached: v0 carries no endpoint type, so it reads as 1.)
@@ -48,14 +39,12 @@ pub fn handle(req: &DescribeClusterRequest, view: &ClusterView) -> DescribeClust
     match req.endpoint_type {
         ENDPOINT_BROKER => {}
         ENDPOINT_CONTROLLER => {
+            // `EndpointType`'s names: this listener's, then the one asked for.
             return refuse(
                 ErrorCode::MISMATCHED_ENDPOINT_TYPE,
-                format!(
-                    "The request was sent to an endpoint of type {}, but we wanted an endpoint of type {}",
-                    endpoint_name(ENDPOINT_BROKER),
-                    endpoint_name(ENDPOINT_CONTROLLER)
-                ),
-            )
+                "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+                    .to_owned(),
+            );
         }
         other => {
             return refuse(
