@@ -5,8 +5,9 @@
 //!
 //! A case is one connection: its frames are written one at a time, each
 //! waiting for its answer (or the close, or the timeout), with an optional
-//! pause before a frame (an auto-created topic is asked for again after a
-//! second, as a client would).
+//! pause before a frame. A frame marked `until_settled` is sent again, after
+//! its pause each time, until the answer names every topic without an error
+//! (an auto-created topic asked for until it is there, as a client does).
 
 use std::time::Duration;
 
@@ -36,7 +37,13 @@ pub struct Frame {
     pub bytes: Bytes,
     /// Wait this long before writing it.
     pub pause: Duration,
+    /// Send it again (after `pause`) until its Metadata answer has no topic
+    /// error, at most [`SETTLE_TRIES`] times; the last answer is compared.
+    pub until_settled: bool,
 }
+
+/// Most sends of an `until_settled` frame (with a 250 ms pause: 10 s).
+pub const SETTLE_TRIES: usize = 40;
 
 impl Frame {
     /// A frame written at once, with no pause before it.
@@ -46,6 +53,7 @@ impl Frame {
             version,
             bytes,
             pause: Duration::ZERO,
+            until_settled: false,
         }
     }
 }
@@ -477,7 +485,7 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
             let f = b.raw(api_key::METADATA, v, 1, &body[..body.len() - 1]);
             b.add(format!("metadata-v{v}-truncated"), "the body one byte short", vec![f]);
         }
-        // Auto-creation as a client does it: ask, then ask again a second later.
+        // Auto-creation as a client does it: ask, then ask again until the topic is there.
         let name = format!("km-auto-{tag}-{v}");
         let req = MetadataRequest {
             topics: named(&[&name]),
@@ -485,10 +493,11 @@ pub fn cases(release: Release, mode: Mode) -> Vec<Case> {
         };
         let first = b.metadata(v, &req);
         let mut again = b.metadata(v, &req);
-        again.pause = Duration::from_secs(1);
+        again.pause = Duration::from_millis(250);
+        again.until_settled = true;
         b.add(
             format!("metadata-v{v}-auto-create"),
-            "a missing topic with auto-creation allowed, then asked again",
+            "a missing topic with auto-creation allowed, then asked again until it is there",
             vec![first, again],
         );
     }
